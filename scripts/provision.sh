@@ -125,9 +125,18 @@ package tools
 import _ "github.com/FerretDB/FerretDB/cmd/ferretdb"
 GO
   log "ferretdb $FERRETDB_VERSION: go build"
+  (cd "$dir" && GOFLAGS=-mod=mod go mod download github.com/FerretDB/FerretDB >"$dir/download.log" 2>&1) \
+    || fail "ferretdb: cannot download github.com/FerretDB/FerretDB@$FERRETDB_VERSION (see $dir/download.log)"
+  # FerretDB embeds build/version/version.txt (written by its release tooling, absent from the
+  # module zip) and panics at start-up without it: build from a local copy that has the file.
+  local src; src=$(cd "$dir" && go list -m -f '{{.Dir}}' github.com/FerretDB/FerretDB)
+  rm -rf "$dir/src" && cp -r "$src" "$dir/src" && chmod -R u+w "$dir/src"
+  echo "$FERRETDB_VERSION" >"$dir/src/build/version/version.txt"
+  echo "replace github.com/FerretDB/FerretDB => ./src" >>"$dir/go.mod"
   (cd "$dir" && GOFLAGS=-mod=mod go mod tidy -e >"$dir/tidy.log" 2>&1) || fail "ferretdb: go mod tidy failed (see $dir/tidy.log)"
   (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w" -o "$BIN/ferretdb" github.com/FerretDB/FerretDB/cmd/ferretdb >"$dir/build.log" 2>&1) \
     || fail "ferretdb: go build failed (see $dir/build.log)"
+  "$BIN/ferretdb" --version >/dev/null 2>&1 || fail "ferretdb: the built binary does not start (try: $BIN/ferretdb --version)"
   touch "$stamp"
 }
 

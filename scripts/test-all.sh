@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# One command on a fresh machine: install dependencies, obtain the real components, build, run every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+t0=$(date +%s)
+echo "[test-all] npm ci"
+npm ci --no-audit --no-fund --loglevel=error
+echo "[test-all] provision real components"
+bash scripts/provision.sh
+echo "[test-all] build"
+npm run --silent build
+echo "[test-all] vitest (setup took $(( $(date +%s) - t0 ))s)"
+npx vitest run
