@@ -1,0 +1,37 @@
+/**
+ * The live channel: the operator writes `runtime.json` (this shape) into the `<fleet>-runtime`
+ * ConfigMap; running miners watch it and switch pool without a restart. `revision` only grows, so
+ * a miner ignores a stale value it may see after a reconnecting watch.
+ */
+import { z } from 'zod';
+
+export const RUNTIME_KEY_DEFAULT = 'runtime.json';
+
+export const RuntimeStateSchema = z
+  .object({
+    activePool: z.string().min(1).meta({ description: 'Pool the fleet should mine on now' }),
+    revision: z.number().int().min(0).meta({ description: 'Monotonic revision written by the operator' }),
+  })
+  .strict();
+
+export type RuntimeState = z.output<typeof RuntimeStateSchema>;
+
+/** Name of the runtime ConfigMap for a fleet. */
+export function runtimeConfigMapName(fleet: string): string {
+  return `${fleet}-runtime`;
+}
+
+/** Parse the JSON text of the ConfigMap key; throws an Error naming what is wrong. */
+export function parseRuntimeState(text: string): RuntimeState {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`runtime state is not valid JSON: ${(e as Error).message}`);
+  }
+  const r = RuntimeStateSchema.safeParse(raw);
+  if (!r.success) {
+    throw new Error(`runtime state invalid: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  return r.data;
+}

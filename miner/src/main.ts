@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+/**
+ * minefleet miner CLI.
+ *   miner [run] --config FILE            mine (default; FILE defaults to /etc/minefleet/miner.yaml)
+ *   miner hash HEADER_HEX [--bits HEX]   scrypt PoW hash of an 80-byte header, display order
+ *   miner bench --threads N --seconds S  hashing speed as JSON
+ */
+import { parseArgs } from 'node:util';
+import { runBench } from './bench.js';
+import { hashCommand } from './hash-command.js';
+import { ExitError, runMiner } from './miner.js';
+
+const USAGE = `usage:
+  miner [run] [--config FILE]
+  miner hash HEADER_HEX [--bits HEX] [--kernel node-crypto|ts-scrypt]
+  miner bench [--threads N] [--seconds S] [--kernel node-crypto|ts-scrypt]`;
+
+async function main(argv: string[]): Promise<number> {
+  const cmd = argv[0] && !argv[0].startsWith('-') ? argv[0] : 'run';
+  const rest = argv[0] && !argv[0].startsWith('-') ? argv.slice(1) : argv;
+  let parsed;
+  try {
+    if (cmd === 'run') {
+      parsed = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c', default: '/etc/minefleet/miner.yaml' } }, strict: true });
+      const { stop } = await runMiner(parsed.values.config!);
+      const onSignal = (sig: string) => {
+        process.stderr.write(`received ${sig}\n`);
+        const hard = setTimeout(() => process.exit(1), 10_000);
+        hard.unref();
+        void stop().then(() => process.exit(0));
+      };
+      process.once('SIGTERM', () => onSignal('SIGTERM'));
+      process.once('SIGINT', () => onSignal('SIGINT'));
+      return -1; // keep running
+    }
+    if (cmd === 'hash') {
+      parsed = parseArgs({ args: rest, options: { bits: { type: 'string' }, kernel: { type: 'string' } }, allowPositionals: true, strict: true });
+      const out = hashCommand(parsed.positionals[0], parsed.values.bits, parsed.values.kernel);
+      process.stdout.write(JSON.stringify(out) + '\n');
+      return 0;
+    }
+    if (cmd === 'bench') {
+      parsed = parseArgs({ args: rest, options: { threads: { type: 'string' }, seconds: { type: 'string' }, kernel: { type: 'string' } }, strict: true });
+      const out = await runBench(parsed.values.threads, parsed.values.seconds, parsed.values.kernel);
+      process.stdout.write(JSON.stringify(out) + '\n');
+      return 0;
+    }
+    if (cmd === 'help' || cmd === '--help') {
+      process.stdout.write(USAGE + '\n');
+      return 0;
+    }
+    throw new ExitError(`unknown command '${cmd}'\n${USAGE}`, 2);
+  } catch (e) {
+    if (e instanceof ExitError) {
+      process.stderr.write(e.message + '\n');
+      return e.code;
+    }
+    if (e instanceof TypeError && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`${e.message}\n${USAGE}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`fatal: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,37 @@
+/** One HTTP port for /metrics, /healthz (process alive) and /readyz (authorized and holding a job). */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+
+export interface ProbeSource {
+  ready(): { ok: boolean; reason: string };
+}
+
+export async function startMetricsServer(host: string, port: number, registry: Registry, probes: ProbeSource): Promise<http.Server & { port: number }> {
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end(`method ${req.method} not allowed\n`);
+      return;
+    }
+    if (path === '/metrics') {
+      registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err.message}\n`),
+      );
+    } else if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    } else if (path === '/readyz') {
+      const r = probes.ready();
+      res.writeHead(r.ok ? 200 : 503, { 'content-type': 'text/plain' }).end(`${r.reason}\n`);
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end(`no such path '${path}'; try /metrics, /healthz or /readyz\n`);
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  return Object.assign(server, { port: addr.port });
+}

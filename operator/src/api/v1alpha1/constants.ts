@@ -1,0 +1,58 @@
+/** API group and version of every minefleet custom resource. */
+export const GROUP = 'minefleet.io';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}` as const;
+
+export const MINING_POOL_KIND = 'MiningPool';
+export const MINING_POOL_PLURAL = 'miningpools';
+export const MINING_POOL_SINGULAR = 'miningpool';
+export const MINING_POOL_SHORT_NAMES = ['mp'] as const;
+
+export const MINER_FLEET_KIND = 'MinerFleet';
+export const MINER_FLEET_PLURAL = 'minerfleets';
+export const MINER_FLEET_SINGULAR = 'minerfleet';
+export const MINER_FLEET_SHORT_NAMES = ['mf'] as const;
+
+/** `kubectl get mining` lists every minefleet resource. */
+export const CATEGORY = 'mining';
+
+export const COINS = ['LTC', 'DOGE'] as const;
+export type Coin = (typeof COINS)[number];
+
+export const DEVICE_KINDS = ['cpu', 'gpu', 'usb'] as const;
+export type DeviceKind = (typeof DEVICE_KINDS)[number];
+
+export const MINER_BACKENDS = ['cpu', 'gpu', 'usb'] as const;
+export type MinerBackend = (typeof MINER_BACKENDS)[number];
+
+export const FAILOVER_STRATEGIES = ['Priority', 'Weighted'] as const;
+export type FailoverStrategy = (typeof FAILOVER_STRATEGIES)[number];
+
+export const CIRCUIT_STATES = ['Closed', 'Open', 'HalfOpen'] as const;
+export type CircuitState = (typeof CIRCUIT_STATES)[number];
+
+export const STALE_FEED_POLICIES = ['Hold', 'Suspend'] as const;
+export type StaleFeedPolicy = (typeof STALE_FEED_POLICIES)[number];
+
+/** Condition types written on MiningPool.status.conditions. */
+export const MiningPoolConditionType = {
+  Available: 'Available',
+} as const;
+
+/** Condition types written on MinerFleet.status.conditions. */
+export const MinerFleetConditionType = {
+  Ready: 'Ready',
+  PoolAvailable: 'PoolAvailable',
+  Profitable: 'Profitable',
+  Suspended: 'Suspended',
+  Degraded: 'Degraded',
+} as const;
+
+/** Placeholders a workerNameTemplate may use (the miner substitutes them). */
+export const WORKER_NAME_PLACEHOLDERS = ['fleet', 'pod', 'namespace'] as const;
+
+/**
+ * Longest MinerFleet name: owned objects are named `<fleet>-runtime`, `<fleet>-config` and pods
+ * `<fleet>-<hash>-<suffix>`, and the name is used as a label value (max 63).
+ */
+export const MAX_FLEET_NAME_LENGTH = 45;

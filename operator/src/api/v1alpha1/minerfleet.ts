@@ -1,0 +1,290 @@
+import { z } from 'zod';
+import type { V1ObjectMeta } from '@kubernetes/client-node';
+import { withCel, type CrossFieldRule } from './cel.js';
+import { ConditionsSchema, dnsSubdomainName, QuantitySchema, RESOURCE_NAME_PATTERN, timestamp, uniqueItems } from './common.js';
+import { DEVICE_KINDS, FAILOVER_STRATEGIES, MAX_FLEET_NAME_LENGTH, MINER_BACKENDS } from './constants.js';
+import { EconomicsSchema } from './economics.js';
+
+export const MAX_POOLS_PER_FLEET = 16;
+export const MAX_HOST_DEVICES = 64;
+
+export const DeviceSchema = withCel(
+  z
+    .object({
+      kind: z
+        .enum(DEVICE_KINDS)
+        .default('cpu')
+        .meta({ description: 'What the miners hash on: cpu, gpu (extended resource) or usb (ASIC sticks on host device paths).' }),
+      resourceName: z
+        .string()
+        .min(1)
+        .max(253)
+        .regex(new RegExp(RESOURCE_NAME_PATTERN))
+        .optional()
+        .meta({ description: 'Extended resource each pod requests perPod of, e.g. nvidia.com/gpu. Required for gpu; optional for usb (device plugin).' }),
+      perPod: z.int().min(1).max(64).default(1).meta({ description: 'Devices per miner pod (GPUs requested, or USB sticks driven).' }),
+      hostDevices: uniqueItems(
+        z
+          .array(
+            z
+              .string()
+              .min(6)
+              .max(256)
+              .regex(/^\/dev\/[A-Za-z0-9._/-]+$/)
+              .meta({ description: 'A host device path, e.g. /dev/ttyACM0 or /dev/bus/usb/001/004.' }),
+          )
+          .max(MAX_HOST_DEVICES)
+          .meta({ description: 'Host character devices (USB ASICs) mounted into the miner pods. Required for usb.', 'x-kubernetes-list-type': 'set' }),
+        'spec.device.hostDevices',
+      ).optional(),
+      runtimeClassName: z
+        .string()
+        .min(1)
+        .max(253)
+        .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/)
+        .optional()
+        .meta({ description: 'RuntimeClass for the miner pods, e.g. nvidia.' }),
+    })
+    .meta({ description: 'The hashing device the miners use.' }),
+  [
+    {
+      rule: "self.kind != 'gpu' || has(self.resourceName)",
+      message: 'spec.device.resourceName is required when spec.device.kind is gpu (e.g. nvidia.com/gpu)',
+      fieldPath: '.resourceName',
+      reason: 'FieldValueRequired',
+      holds: (d) => d.kind !== 'gpu' || d.resourceName !== undefined,
+    },
+    {
+      rule: "self.kind != 'usb' || (has(self.hostDevices) && size(self.hostDevices) > 0)",
+      message: 'spec.device.hostDevices must list at least one device path when spec.device.kind is usb',
+      fieldPath: '.hostDevices',
+      reason: 'FieldValueRequired',
+      holds: (d) => d.kind !== 'usb' || (d.hostDevices !== undefined && d.hostDevices.length > 0),
+    },
+    {
+      rule: "!has(self.hostDevices) || self.kind == 'usb'",
+      message: 'spec.device.hostDevices is only allowed when spec.device.kind is usb',
+      fieldPath: '.hostDevices',
+      reason: 'FieldValueForbidden',
+      holds: (d) => d.hostDevices === undefined || d.kind === 'usb',
+    },
+    {
+      rule: "!has(self.resourceName) || self.kind != 'cpu'",
+      message: 'spec.device.resourceName is not allowed when spec.device.kind is cpu',
+      fieldPath: '.resourceName',
+      reason: 'FieldValueForbidden',
+      holds: (d) => d.resourceName === undefined || d.kind !== 'cpu',
+    },
+  ],
+);
+export type Device = z.output<typeof DeviceSchema>;
+
+const QuantityMapSchema = (description: string) =>
+  z.record(z.string().min(1).max(253), QuantitySchema).meta({ description });
+
+export const MinerSchema = z
+  .object({
+    image: z.string().min(1).max(512).optional().meta({ description: 'Miner container image; defaults to the image the operator was installed with.' }),
+    imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional().meta({ description: 'Image pull policy of the miner container.' }),
+    backend: z
+      .enum(MINER_BACKENDS)
+      .default('cpu')
+      .meta({ description: 'Hashing backend of the miner program; must match spec.device.kind.' }),
+    threads: z.int().min(1).max(256).optional().meta({ description: 'Hashing threads per pod (cpu backend); defaults to the CPUs the pod may use.' }),
+    resources: z
+      .object({
+        requests: QuantityMapSchema('Minimum resources, e.g. cpu: "1", memory: 256Mi.').optional(),
+        limits: QuantityMapSchema('Maximum resources, e.g. cpu: "2", memory: 512Mi.').optional(),
+      })
+      .optional()
+      .meta({ description: 'Compute resources of the miner container (the device resource is added by the operator).' }),
+    logLevel: z.enum(['debug', 'info', 'warn', 'error']).optional().meta({ description: 'Log level of the miner program (default info).' }),
+  })
+  .meta({ description: 'The miner program run in each pod.' });
+export type Miner = z.output<typeof MinerSchema>;
+
+export const FleetPoolRefSchema = z
+  .object({
+    name: dnsSubdomainName('Name of a MiningPool in the same namespace.'),
+    priority: z.int().min(0).max(1000).meta({ description: 'Failover order: the available pool with the lowest priority is used (Priority strategy).' }),
+    weight: z.int().min(1).max(1000).default(1).meta({ description: 'Relative share of miners on this pool (Weighted strategy).' }),
+  })
+  .meta({ description: 'A pool the fleet may mine on.' });
+export type FleetPoolRef = z.output<typeof FleetPoolRefSchema>;
+
+export const FleetPoolsSchema = withCel(
+  z
+    .array(FleetPoolRefSchema)
+    .min(1)
+    .max(MAX_POOLS_PER_FLEET)
+    .meta({
+      description: 'Pools the fleet may mine on, in failover order.',
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['name'],
+    }),
+  [
+    {
+      rule: 'self.all(p, self.exists_one(q, q.name == p.name))',
+      message: 'spec.pools[*].name must be unique',
+      holds: (pools) => new Set(pools.map((p) => p.name)).size === pools.length,
+    },
+    {
+      rule: 'self.all(p, self.exists_one(q, q.priority == p.priority))',
+      message: 'spec.pools[*].priority must be unique',
+      holds: (pools) => new Set(pools.map((p) => p.priority)).size === pools.length,
+    },
+  ],
+);
+
+export const FailoverSchema = z
+  .object({
+    strategy: z
+      .enum(FAILOVER_STRATEGIES)
+      .default('Priority')
+      .meta({ description: 'Priority: all miners on the best available pool. Weighted: miners spread over available pools by weight.' }),
+    failbackAfterSeconds: z
+      .int()
+      .min(0)
+      .max(86400)
+      .default(300)
+      .meta({ description: 'Seconds a preferred pool must stay healthy before the fleet moves back to it (no flapping).' }),
+  })
+  .meta({ description: 'How the fleet chooses its active pool.' });
+
+export const TolerationSchema = withCel(
+  z
+    .object({
+      key: z.string().max(316).optional().meta({ description: 'Taint key; empty with operator Exists matches all taints.' }),
+      operator: z.enum(['Exists', 'Equal']).default('Equal').meta({ description: 'Exists or Equal.' }),
+      value: z.string().max(63).optional().meta({ description: 'Taint value to match (operator Equal).' }),
+      effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional().meta({ description: 'Taint effect to match; empty matches all.' }),
+      tolerationSeconds: z.int().min(0).optional().meta({ description: 'How long a NoExecute taint is tolerated.', format: 'int64' }),
+    })
+    .meta({ description: 'A toleration, as in a Pod spec.' }),
+  [
+    {
+      rule: "self.operator != 'Exists' || !has(self.value) || self.value == ''",
+      message: 'spec.placement.tolerations[*].value must be empty when operator is Exists',
+      fieldPath: '.value',
+      reason: 'FieldValueForbidden',
+      holds: (t) => t.operator !== 'Exists' || t.value === undefined || t.value === '',
+    },
+  ],
+);
+
+export const PlacementSchema = z
+  .object({
+    nodeSelector: z
+      .record(z.string().min(1).max(317), z.string().max(63).meta({ description: 'Label value.' }))
+      .optional()
+      .meta({ description: 'Node labels the miner pods must match, e.g. minefleet.io/usb-asic: "true".' }),
+    tolerations: z.array(TolerationSchema).max(32).optional().meta({ description: 'Tolerations of the miner pods.', 'x-kubernetes-list-type': 'atomic' }),
+    affinity: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .meta({ description: 'Affinity of the miner pods (core/v1 Affinity).', 'x-kubernetes-preserve-unknown-fields': true }),
+    priorityClassName: z
+      .string()
+      .min(1)
+      .max(253)
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/)
+      .optional()
+      .meta({ description: 'PriorityClass of the miner pods.' }),
+  })
+  .meta({ description: 'Where the miner pods run.' });
+
+export const HistorySchema = z
+  .object({
+    enabled: z.boolean().default(true).meta({ description: 'Store samples, shares and decisions of this fleet in MongoDB.' }),
+    retentionDays: z.int().min(1).max(3650).default(30).meta({ description: 'Days of history to keep.' }),
+  })
+  .meta({ description: 'History kept in MongoDB for reports.' });
+
+export const MinerFleetSpecSchema = withCel(
+  z
+    .object({
+      replicas: z.int().min(0).max(10000).default(1).meta({ description: 'Number of miner pods (kubectl scale changes it).' }),
+      device: DeviceSchema.prefault({}),
+      miner: MinerSchema.prefault({}),
+      pools: FleetPoolsSchema,
+      failover: FailoverSchema.prefault({}),
+      economics: EconomicsSchema.optional(),
+      placement: PlacementSchema.optional(),
+      history: HistorySchema.optional(),
+      paused: z.boolean().default(false).meta({ description: 'Stop reconciling this fleet (the workload is left as it is).' }),
+    })
+    .meta({ description: 'Desired state of a MinerFleet: how many miners, on which devices and pools, and when mining stops paying.' }),
+  [
+    {
+      rule: 'self.miner.backend == self.device.kind',
+      message: 'spec.miner.backend must match spec.device.kind',
+      fieldPath: '.miner.backend',
+      holds: (s) => s.miner.backend === s.device.kind,
+    },
+    {
+      rule: "!has(self.miner.threads) || self.miner.backend == 'cpu'",
+      message: 'spec.miner.threads is only allowed with spec.miner.backend cpu',
+      fieldPath: '.miner.threads',
+      reason: 'FieldValueForbidden',
+      holds: (s) => s.miner.threads === undefined || s.miner.backend === 'cpu',
+    },
+  ],
+);
+export type MinerFleetSpec = z.output<typeof MinerFleetSpecSchema>;
+export type MinerFleetSpecInput = z.input<typeof MinerFleetSpecSchema>;
+
+export const SharesSchema = z
+  .object({
+    accepted: z.int().min(0).default(0).meta({ description: 'Shares the pools accepted.', format: 'int64' }),
+    rejected: z.int().min(0).default(0).meta({ description: 'Shares the pools rejected.', format: 'int64' }),
+    stale: z.int().min(0).default(0).meta({ description: 'Shares rejected as stale.', format: 'int64' }),
+  })
+  .meta({ description: 'Share counters summed over the fleet.' });
+
+export const ProfitabilitySchema = z
+  .object({
+    revenuePerDay: z.number().optional().meta({ description: 'Estimated revenue per day at the current hashrate, in currency.' }),
+    costPerDay: z.number().optional().meta({ description: 'Electricity cost per day, in currency.' }),
+    marginPercent: z.number().optional().meta({ description: '(revenue - cost) / cost x 100.' }),
+    currency: z.string().max(3).optional().meta({ description: 'Currency of revenue and cost.' }),
+    evaluatedAt: timestamp('When profitability was last evaluated.').optional(),
+    belowThresholdSince: timestamp('Since when the margin is below minMarginPercent.').optional(),
+    aboveThresholdSince: timestamp('Since when the margin is above resumeMarginPercent.').optional(),
+    staleFeeds: z.array(z.string().max(64)).max(16).optional().meta({ description: 'Feeds that are stale or malformed, e.g. LTC.price.', 'x-kubernetes-list-type': 'atomic' }),
+  })
+  .meta({ description: 'Result of the last economics evaluation.' });
+
+export const MinerFleetStatusSchema = z
+  .object({
+    replicas: z.int().min(0).optional().meta({ description: 'Miner pods that exist.' }),
+    readyReplicas: z.int().min(0).optional().meta({ description: 'Miner pods that are ready.' }),
+    activePool: z.string().max(253).optional().meta({ description: 'MiningPool the fleet currently mines on.' }),
+    lastPoolSwitchTime: timestamp('When the active pool last changed.').optional(),
+    hashrate: z.number().min(0).optional().meta({ description: 'Fleet hashrate in hashes per second.' }),
+    shares: SharesSchema.optional(),
+    profitability: ProfitabilitySchema.optional(),
+    suspended: z.boolean().optional().meta({ description: 'True while the fleet is scaled to 0 because mining does not pay.' }),
+    suspendedSince: timestamp('When the fleet was last suspended or resumed.').optional(),
+    conditions: ConditionsSchema.optional(),
+    observedGeneration: z.int().min(0).optional().meta({ description: 'metadata.generation this status was computed from.', format: 'int64' }),
+    selector: z.string().max(4096).optional().meta({ description: 'Label selector of the miner pods (for the scale subresource).' }),
+  })
+  .meta({ description: 'Observed state of a MinerFleet, written by the operator.' });
+export type MinerFleetStatus = z.output<typeof MinerFleetStatusSchema>;
+
+/** Rules on the whole object (CEL at the CRD root may only read metadata.name/generateName). */
+export const MINER_FLEET_OBJECT_RULES: Array<CrossFieldRule<{ metadata?: { name?: string } }>> = [
+  {
+    rule: `!has(self.metadata.name) || size(self.metadata.name) <= ${MAX_FLEET_NAME_LENGTH}`,
+    message: `metadata.name of a MinerFleet must be at most ${MAX_FLEET_NAME_LENGTH} characters (it prefixes the names and labels of the objects it owns)`,
+    holds: (o) => o.metadata?.name === undefined || o.metadata.name.length <= MAX_FLEET_NAME_LENGTH,
+  },
+];
+
+export interface MinerFleet {
+  apiVersion: string;
+  kind: string;
+  metadata: V1ObjectMeta;
+  spec: MinerFleetSpec;
+  status?: MinerFleetStatus;
+}

@@ -1,0 +1,174 @@
+import { z } from 'zod';
+import type { V1ObjectMeta } from '@kubernetes/client-node';
+import { withCel } from './cel.js';
+import { ConditionsSchema, dnsSubdomainName, secretKey, SecretKeySelectorSchema, timestamp, uniqueItems } from './common.js';
+import { CIRCUIT_STATES, COINS, WORKER_NAME_PLACEHOLDERS } from './constants.js';
+
+const PLACEHOLDER_ALTERNATION = WORKER_NAME_PLACEHOLDERS.join('|');
+/** Literal characters allowed in a worker name, plus `{{placeholder}}`. */
+export const WORKER_NAME_TEMPLATE_PATTERN = `^([A-Za-z0-9._-]|\\{\\{(${PLACEHOLDER_ALTERNATION})\\}\\})+$`;
+/** host:port after the scheme. */
+export const STRATUM_URL_PATTERN = '^stratum\\+(tcp|ssl)://[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?:[0-9]{1,5}$';
+
+const isStratumScheme = (url: string) => url.startsWith('stratum+tcp://') || url.startsWith('stratum+ssl://');
+
+export const StratumUrlSchema = withCel(
+  z.string().min(1).max(512).meta({
+    description:
+      'Stratum V1 endpoint as stratum+tcp://host:port (plain) or stratum+ssl://host:port (TLS), e.g. stratum+tcp://ltc.example.com:3333.',
+  }),
+  [
+    {
+      rule: "self.startsWith('stratum+tcp://') || self.startsWith('stratum+ssl://')",
+      message: 'spec.url must use the stratum+tcp:// or stratum+ssl:// scheme',
+      holds: isStratumScheme,
+    },
+    {
+      rule: `!(self.startsWith('stratum+tcp://') || self.startsWith('stratum+ssl://')) || self.matches('${STRATUM_URL_PATTERN.replaceAll('\\', '\\\\')}')`,
+      message: 'spec.url must be scheme://host:port with a DNS name or IPv4 address and a numeric port, e.g. stratum+tcp://pool.example.com:3333',
+      holds: (url) => !isStratumScheme(url) || new RegExp(STRATUM_URL_PATTERN).test(url),
+    },
+  ],
+);
+
+export const PoolCredentialsSecretRefSchema = z
+  .object({
+    name: dnsSubdomainName('Name of the Secret (same namespace) holding the pool login.'),
+    userKey: secretKey('Key in the Secret whose value is the pool username (usually a wallet address or account name).').default('username'),
+    passwordKey: secretKey('Key in the Secret whose value is the pool password (often just "x").').default('password'),
+  })
+  .meta({
+    description:
+      'Secret with the pool login. Credentials are only ever read from this Secret; they never appear in the resource, status, events or logs.',
+  });
+
+export const PoolTlsSchema = z
+  .object({
+    caSecretRef: SecretKeySelectorSchema.extend({
+      key: secretKey('Key in the Secret holding the PEM CA bundle.').default('ca.crt'),
+    })
+      .optional()
+      .meta({ description: 'Secret with a PEM CA bundle to verify the pool certificate. Omit to use the system trust store.' }),
+    serverName: z
+      .string()
+      .min(1)
+      .max(253)
+      .regex(new RegExp('^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$'))
+      .optional()
+      .meta({ description: 'Server name (SNI) to send and to verify the certificate against; defaults to the URL host.' }),
+  })
+  .meta({ description: 'TLS settings for a stratum+ssl:// pool.' });
+
+export const PoolProbeSchema = withCel(
+  z
+    .object({
+      intervalSeconds: z.int().min(5).max(3600).default(30).meta({ description: 'Seconds between two probes of the pool.' }),
+      timeoutSeconds: z
+        .int()
+        .min(1)
+        .max(300)
+        .default(10)
+        .meta({ description: 'Seconds a probe may take (connect, TLS, subscribe, authorize, first job) before it fails.' }),
+      failureThreshold: z
+        .int()
+        .min(1)
+        .max(100)
+        .default(3)
+        .meta({ description: 'Consecutive failed probes after which the pool is marked unavailable (circuit opens).' }),
+      successThreshold: z
+        .int()
+        .min(1)
+        .max(100)
+        .default(1)
+        .meta({ description: 'Consecutive successful probes after which an unavailable pool is available again.' }),
+    })
+    .meta({ description: 'How the operator probes the pool with a real Stratum handshake.' }),
+  [
+    {
+      rule: 'self.timeoutSeconds <= self.intervalSeconds',
+      message: 'spec.probe.timeoutSeconds must not exceed spec.probe.intervalSeconds',
+      fieldPath: '.timeoutSeconds',
+      holds: (p) => p.timeoutSeconds <= p.intervalSeconds,
+    },
+    {
+      rule: 'self.successThreshold <= self.failureThreshold',
+      message: 'spec.probe.successThreshold must not exceed spec.probe.failureThreshold',
+      fieldPath: '.successThreshold',
+      holds: (p) => p.successThreshold <= p.failureThreshold,
+    },
+  ],
+);
+
+export const MiningPoolSpecSchema = withCel(
+  z
+    .object({
+      url: StratumUrlSchema,
+      coins: uniqueItems(
+        z
+          .array(z.enum(COINS).meta({ description: 'A coin: LTC or DOGE.' }))
+          .min(1)
+          .max(COINS.length)
+          .meta({
+            description: 'Coins the pool pays out. Two coins (LTC and DOGE) mean a merged-mining pool.',
+            'x-kubernetes-list-type': 'set',
+          }),
+        'spec.coins',
+      ),
+      credentialsSecretRef: PoolCredentialsSecretRefSchema,
+      workerNameTemplate: z
+        .string()
+        .min(1)
+        .max(128)
+        .default('{{fleet}}.{{pod}}')
+        .meta({
+          description: `Worker name appended to the username as <user>.<worker>. Placeholders: ${WORKER_NAME_PLACEHOLDERS.map((p) => `{{${p}}}`).join(', ')}.`,
+        }),
+      tls: PoolTlsSchema.optional(),
+      probe: PoolProbeSchema.prefault({}),
+      feePercent: z.number().min(0).max(100).default(0).meta({ description: 'Pool fee in percent of revenue (0-100), used by the economics evaluation.' }),
+    })
+    .meta({ description: 'Desired state of a MiningPool: a Stratum V1 endpoint miners can be pointed at.' }),
+  [
+    {
+      rule: `self.workerNameTemplate.matches('${WORKER_NAME_TEMPLATE_PATTERN.replaceAll('\\', '\\\\')}')`,
+      message: `spec.workerNameTemplate may only contain letters, digits, '.', '_', '-' and the placeholders ${WORKER_NAME_PLACEHOLDERS.map((p) => `{{${p}}}`).join(', ')}`,
+      fieldPath: '.workerNameTemplate',
+      holds: (s) => new RegExp(WORKER_NAME_TEMPLATE_PATTERN).test(s.workerNameTemplate),
+    },
+    {
+      rule: "!has(self.tls) || self.url.startsWith('stratum+ssl://')",
+      message: 'spec.tls is only allowed when spec.url uses stratum+ssl://',
+      fieldPath: '.tls',
+      reason: 'FieldValueForbidden',
+      holds: (s) => s.tls === undefined || s.url.startsWith('stratum+ssl://'),
+    },
+  ],
+);
+export type MiningPoolSpec = z.output<typeof MiningPoolSpecSchema>;
+export type MiningPoolSpecInput = z.input<typeof MiningPoolSpecSchema>;
+
+export const MiningPoolStatusSchema = z
+  .object({
+    conditions: ConditionsSchema.optional(),
+    latencyMs: z.int().min(0).optional().meta({ description: 'Duration of the last successful probe handshake in milliseconds.' }),
+    lastProbeTime: timestamp('When the pool was last probed.').optional(),
+    lastSuccessTime: timestamp('When a probe last succeeded.').optional(),
+    consecutiveFailures: z.int().min(0).optional().meta({ description: 'Failed probes in a row.' }),
+    consecutiveSuccesses: z.int().min(0).optional().meta({ description: 'Successful probes in a row.' }),
+    circuit: z.enum(CIRCUIT_STATES).optional().meta({
+      description: 'Circuit breaker state: Closed (healthy), Open (failing, probes back off), HalfOpen (trial probe).',
+    }),
+    nextProbeTime: timestamp('When the next probe is due (back-off while the circuit is open).').optional(),
+    lastError: z.string().max(4096).optional().meta({ description: 'Why the last probe failed (never contains credentials).' }),
+    observedGeneration: z.int().min(0).optional().meta({ description: 'metadata.generation this status was computed from.', format: 'int64' }),
+  })
+  .meta({ description: 'Observed state of a MiningPool, written by the operator.' });
+export type MiningPoolStatus = z.output<typeof MiningPoolStatusSchema>;
+
+export interface MiningPool {
+  apiVersion: string;
+  kind: string;
+  metadata: V1ObjectMeta;
+  spec: MiningPoolSpec;
+  status?: MiningPoolStatus;
+}

@@ -1,0 +1,105 @@
+/**
+ * The bad-input table: each case is a valid object with one thing broken, the field path the
+ * error must name, and a fragment of the expected message. The same table runs against zod
+ * in-process (test/api/zod-validation.test.ts) and against a real kube-apiserver
+ * (test/api/apiserver.test.ts).
+ */
+import { validFleet, validPool, type Obj } from './fixtures.js';
+
+export interface BadInput {
+  /** What is wrong, in words. */
+  name: string;
+  /** Which rule the case exercises (for the coverage report). */
+  rule: string;
+  make: () => Obj;
+  /** Field path the error must name, e.g. spec.device.resourceName. */
+  path: string;
+  /** Fragment of the API server's message (case-insensitive). */
+  api: string;
+  /**
+   * Fragment of the in-process (zod) message, or false when only the API server can see the
+   * problem (unknown fields are pruned/rejected by the server; zod strips them).
+   */
+  zod: string | false;
+}
+
+const pool = (f: (o: Obj) => void) => () => {
+  const o = validPool('bad-pool');
+  f(o);
+  return o;
+};
+const fleet = (f: (o: Obj) => void) => () => {
+  const o = validFleet('bad-fleet');
+  f(o);
+  return o;
+};
+
+export const BAD_INPUTS: BadInput[] = [
+  // ---------------- MiningPool ----------------
+  { name: 'pool without spec', rule: 'required', make: pool((o) => delete o.spec), path: 'spec', api: 'Required value', zod: 'expected object' },
+  { name: 'http:// url', rule: 'CEL url scheme', make: pool((o) => (o.spec.url = 'http://pool.example.com:3333')), path: 'spec.url', api: 'stratum+tcp:// or stratum+ssl://', zod: 'stratum+tcp:// or stratum+ssl://' },
+  { name: 'url without port', rule: 'CEL url host:port', make: pool((o) => (o.spec.url = 'stratum+tcp://pool.example.com')), path: 'spec.url', api: 'host:port', zod: 'host:port' },
+  { name: 'url missing', rule: 'required', make: pool((o) => delete o.spec.url), path: 'spec.url', api: 'Required value', zod: 'expected string' },
+  { name: 'url is a number', rule: 'type', make: pool((o) => (o.spec.url = 3333)), path: 'spec.url', api: 'must be of type string', zod: 'expected string' },
+  { name: 'no coins', rule: 'minItems', make: pool((o) => (o.spec.coins = [])), path: 'spec.coins', api: 'at least 1 items', zod: '>=1' },
+  { name: 'unknown coin BTC', rule: 'enum', make: pool((o) => (o.spec.coins = ['BTC'])), path: 'spec.coins[0]', api: 'Unsupported value: "BTC"', zod: 'expected one of' },
+  { name: 'coin listed twice', rule: 'list-type set', make: pool((o) => (o.spec.coins = ['LTC', 'LTC'])), path: 'spec.coins[1]', api: 'Duplicate value', zod: 'Duplicate value' },
+  { name: 'no credentialsSecretRef', rule: 'required', make: pool((o) => delete o.spec.credentialsSecretRef), path: 'spec.credentialsSecretRef', api: 'Required value', zod: 'expected object' },
+  { name: 'Secret name not a DNS name', rule: 'pattern', make: pool((o) => (o.spec.credentialsSecretRef.name = 'Pool_Creds')), path: 'spec.credentialsSecretRef.name', api: 'should match', zod: 'Invalid string' },
+  { name: 'clear-text password in spec', rule: 'no password field (strict field validation)', make: pool((o) => (o.spec.password = 'hunter2')), path: 'spec.password', api: 'unknown field', zod: false },
+  { name: 'clear-text password in the Secret ref', rule: 'no password field (strict field validation)', make: pool((o) => (o.spec.credentialsSecretRef.password = 'hunter2')), path: 'spec.credentialsSecretRef.password', api: 'unknown field', zod: false },
+  { name: 'tls on a stratum+tcp url', rule: 'CEL tls requires stratum+ssl', make: pool((o) => (o.spec.url = 'stratum+tcp://pool.example.com:3333')), path: 'spec.tls', api: 'only allowed when spec.url uses stratum+ssl', zod: 'only allowed when spec.url uses stratum+ssl' },
+  { name: 'CA key with a slash', rule: 'pattern', make: pool((o) => (o.spec.tls.caSecretRef.key = 'ca/crt')), path: 'spec.tls.caSecretRef.key', api: 'should match', zod: 'Invalid string' },
+  { name: 'probe timeout longer than interval', rule: 'CEL timeout <= interval', make: pool((o) => (o.spec.probe = { intervalSeconds: 10, timeoutSeconds: 20 })), path: 'spec.probe.timeoutSeconds', api: 'must not exceed spec.probe.intervalSeconds', zod: 'must not exceed spec.probe.intervalSeconds' },
+  { name: 'successThreshold above failureThreshold', rule: 'CEL successThreshold <= failureThreshold', make: pool((o) => (o.spec.probe = { failureThreshold: 2, successThreshold: 5 })), path: 'spec.probe.successThreshold', api: 'must not exceed spec.probe.failureThreshold', zod: 'must not exceed spec.probe.failureThreshold' },
+  { name: 'probe every second', rule: 'minimum', make: pool((o) => (o.spec.probe = { intervalSeconds: 1, timeoutSeconds: 1 })), path: 'spec.probe.intervalSeconds', api: 'greater than or equal to 5', zod: '>=5' },
+  { name: 'fractional failureThreshold', rule: 'type integer', make: pool((o) => (o.spec.probe = { failureThreshold: 2.5 })), path: 'spec.probe.failureThreshold', api: 'must be of type integer', zod: 'expected int' },
+  { name: 'fee above 100 %', rule: 'maximum', make: pool((o) => (o.spec.feePercent = 150)), path: 'spec.feePercent', api: 'less than or equal to 100', zod: '<=100' },
+  { name: 'unknown worker placeholder', rule: 'CEL workerNameTemplate', make: pool((o) => (o.spec.workerNameTemplate = '{{wallet}}.{{pod}}')), path: 'spec.workerNameTemplate', api: 'placeholders', zod: 'placeholders' },
+
+  // ---------------- MinerFleet ----------------
+  { name: 'fleet name longer than 45', rule: 'CEL metadata.name length', make: () => validFleet('f'.repeat(50)), path: 'metadata.name', api: 'at most 45 characters', zod: 'at most 45 characters' },
+  { name: 'negative replicas', rule: 'minimum', make: fleet((o) => (o.spec.replicas = -1)), path: 'spec.replicas', api: 'greater than or equal to 0', zod: '>=0' },
+  { name: 'replicas as a word', rule: 'type', make: fleet((o) => (o.spec.replicas = 'three')), path: 'spec.replicas', api: 'must be of type integer', zod: 'expected number, received string' },
+  { name: 'device kind fpga', rule: 'enum', make: fleet((o) => (o.spec.device.kind = 'fpga')), path: 'spec.device.kind', api: 'Unsupported value: "fpga"', zod: 'expected one of' },
+  { name: 'gpu without resourceName', rule: 'CEL gpu requires resourceName', make: fleet((o) => { o.spec.device = { kind: 'gpu' }; o.spec.miner = { backend: 'gpu' }; }), path: 'spec.device.resourceName', api: 'required when spec.device.kind is gpu', zod: 'required when spec.device.kind is gpu' },
+  { name: 'usb without hostDevices', rule: 'CEL usb requires hostDevices', make: fleet((o) => { o.spec.device = { kind: 'usb' }; o.spec.miner = { backend: 'usb' }; }), path: 'spec.device.hostDevices', api: 'at least one device path', zod: 'at least one device path' },
+  { name: 'hostDevices on a cpu fleet', rule: 'CEL hostDevices only for usb', make: fleet((o) => (o.spec.device.hostDevices = ['/dev/ttyACM0'])), path: 'spec.device.hostDevices', api: 'only allowed when spec.device.kind is usb', zod: 'only allowed when spec.device.kind is usb' },
+  { name: 'host device outside /dev', rule: 'pattern', make: fleet((o) => { o.spec.device = { kind: 'usb', hostDevices: ['/etc/shadow'] }; o.spec.miner = { backend: 'usb' }; }), path: 'spec.device.hostDevices[0]', api: 'should match', zod: 'Invalid string' },
+  { name: 'same host device twice', rule: 'list-type set', make: fleet((o) => { o.spec.device = { kind: 'usb', hostDevices: ['/dev/ttyACM0', '/dev/ttyACM0'] }; o.spec.miner = { backend: 'usb' }; }), path: 'spec.device.hostDevices[1]', api: 'Duplicate value', zod: 'Duplicate value' },
+  { name: 'resourceName on a cpu fleet', rule: 'CEL resourceName not for cpu', make: fleet((o) => (o.spec.device.resourceName = 'nvidia.com/gpu')), path: 'spec.device.resourceName', api: 'not allowed when spec.device.kind is cpu', zod: 'not allowed when spec.device.kind is cpu' },
+  { name: 'zero devices per pod', rule: 'minimum', make: fleet((o) => (o.spec.device.perPod = 0)), path: 'spec.device.perPod', api: 'greater than or equal to 1', zod: '>=1' },
+  { name: 'cpu backend on gpu devices', rule: 'CEL backend matches device kind', make: fleet((o) => { o.spec.device = { kind: 'gpu', resourceName: 'nvidia.com/gpu' }; delete o.spec.miner.threads; }), path: 'spec.miner.backend', api: 'must match spec.device.kind', zod: 'must match spec.device.kind' },
+  { name: 'threads with the gpu backend', rule: 'CEL threads only for cpu', make: fleet((o) => { o.spec.device = { kind: 'gpu', resourceName: 'nvidia.com/gpu' }; o.spec.miner = { backend: 'gpu', threads: 4 }; }), path: 'spec.miner.threads', api: 'only allowed with spec.miner.backend cpu', zod: 'only allowed with spec.miner.backend cpu' },
+  { name: 'resource quantity "lots"', rule: 'pattern (int-or-string quantity)', make: fleet((o) => (o.spec.miner.resources.requests.cpu = 'lots')), path: 'spec.miner.resources.requests.cpu', api: 'should match', zod: 'Invalid' },
+  { name: 'image pull policy Sometimes', rule: 'enum', make: fleet((o) => (o.spec.miner.imagePullPolicy = 'Sometimes')), path: 'spec.miner.imagePullPolicy', api: 'Unsupported value: "Sometimes"', zod: 'expected one of' },
+  { name: 'no pools', rule: 'minItems', make: fleet((o) => (o.spec.pools = [])), path: 'spec.pools', api: 'at least 1 items', zod: '>=1' },
+  { name: 'pools missing', rule: 'required', make: fleet((o) => delete o.spec.pools), path: 'spec.pools', api: 'Required value', zod: 'expected array' },
+  { name: 'pool listed twice', rule: 'CEL unique pool names + list-map key', make: fleet((o) => (o.spec.pools = [{ name: 'pool-a', priority: 0 }, { name: 'pool-a', priority: 1 }])), path: 'spec.pools', api: 'name must be unique', zod: 'name must be unique' },
+  { name: 'two pools with the same priority', rule: 'CEL unique priorities', make: fleet((o) => (o.spec.pools[1].priority = 0)), path: 'spec.pools', api: 'priority must be unique', zod: 'priority must be unique' },
+  { name: 'pool without priority', rule: 'required', make: fleet((o) => delete o.spec.pools[0].priority), path: 'spec.pools[0].priority', api: 'Required value', zod: 'received undefined' },
+  { name: 'pool weight 0', rule: 'minimum', make: fleet((o) => (o.spec.pools[0].weight = 0)), path: 'spec.pools[0].weight', api: 'greater than or equal to 1', zod: '>=1' },
+  { name: 'pool name with capitals', rule: 'pattern', make: fleet((o) => (o.spec.pools[0].name = 'Pool-A')), path: 'spec.pools[0].name', api: 'should match', zod: 'Invalid string' },
+  { name: 'failover strategy RoundRobin', rule: 'enum', make: fleet((o) => (o.spec.failover = { strategy: 'RoundRobin' })), path: 'spec.failover.strategy', api: 'Unsupported value: "RoundRobin"', zod: 'expected one of' },
+  { name: 'failback after a week', rule: 'maximum', make: fleet((o) => (o.spec.failover = { failbackAfterSeconds: 604800 })), path: 'spec.failover.failbackAfterSeconds', api: 'less than or equal to 86400', zod: '<=86400' },
+  { name: 'resume margin below suspend margin', rule: 'CEL resumeMarginPercent >= minMarginPercent', make: fleet((o) => Object.assign(o.spec.economics, { minMarginPercent: 20, resumeMarginPercent: 10 })), path: 'spec.economics.resumeMarginPercent', api: 'greater than or equal to spec.economics.minMarginPercent', zod: 'greater than or equal to spec.economics.minMarginPercent' },
+  { name: 'economics without power', rule: 'CEL enabled requires power', make: fleet((o) => delete o.spec.economics.power), path: 'spec.economics.power', api: 'required when spec.economics.enabled', zod: 'required when spec.economics.enabled' },
+  { name: 'economics without electricity price', rule: 'CEL enabled requires electricityPrice', make: fleet((o) => delete o.spec.economics.electricityPrice), path: 'spec.economics.electricityPrice', api: 'required when spec.economics.enabled', zod: 'required when spec.economics.enabled' },
+  { name: 'economics without feeds', rule: 'CEL enabled requires feeds', make: fleet((o) => (o.spec.economics.feeds = {})), path: 'spec.economics.feeds', api: 'at least one coin', zod: 'at least one coin' },
+  { name: 'power both constant and measured', rule: 'CEL power exactly one of', make: fleet((o) => (o.spec.economics.power = { wattsPerMiner: 50, measured: {} })), path: 'spec.economics.power', api: 'exactly one of wattsPerMiner or measured', zod: 'exactly one of wattsPerMiner or measured' },
+  { name: 'zero watts per miner', rule: 'exclusiveMinimum', make: fleet((o) => (o.spec.economics.power = { wattsPerMiner: 0 })), path: 'spec.economics.power.wattsPerMiner', api: 'greater than 0', zod: '>0' },
+  { name: 'lower-case currency', rule: 'pattern', make: fleet((o) => (o.spec.economics.electricityPrice.currency = 'usd')), path: 'spec.economics.electricityPrice.currency', api: 'should match', zod: 'Invalid string' },
+  { name: 'negative electricity price', rule: 'minimum', make: fleet((o) => (o.spec.economics.electricityPrice.perKWh = -0.1)), path: 'spec.economics.electricityPrice.perKWh', api: 'greater than or equal to 0', zod: '>=0' },
+  { name: 'feed with two sources', rule: 'CEL feed exactly one source', make: fleet((o) => (o.spec.economics.feeds.LTC.blockReward = { value: 6.25, http: { url: 'https://x.example.com/r', fieldPath: 'reward' } })), path: 'spec.economics.feeds.LTC.blockReward', api: 'exactly one of value, http or litecoind', zod: 'exactly one of value, http or litecoind' },
+  { name: 'feed with no source', rule: 'CEL feed exactly one source', make: fleet((o) => (o.spec.economics.feeds.LTC.blockReward = {})), path: 'spec.economics.feeds.LTC.blockReward', api: 'exactly one of', zod: 'exactly one of' },
+  { name: 'price from litecoind', rule: 'CEL price cannot come from litecoind', make: fleet((o) => (o.spec.economics.feeds.LTC.price = { litecoind: { url: 'http://litecoind:9332', credentialsSecretRef: { name: 'rpc' } } })), path: 'spec.economics.feeds.LTC.price.litecoind', api: 'node cannot report a price', zod: 'node cannot report a price' },
+  { name: 'malformed JSON field path', rule: 'pattern', make: fleet((o) => (o.spec.economics.feeds.LTC.price.http.fieldPath = 'data..price')), path: 'spec.economics.feeds.LTC.price.http.fieldPath', api: 'should match', zod: 'Invalid string' },
+  { name: 'ftp:// price feed', rule: 'pattern', make: fleet((o) => (o.spec.economics.feeds.LTC.price.http.url = 'ftp://prices.example.com/ltc')), path: 'spec.economics.feeds.LTC.price.http.url', api: 'should match', zod: 'Invalid string' },
+  { name: 'feed for an unknown coin', rule: 'no unknown fields (strict field validation)', make: fleet((o) => (o.spec.economics.feeds.BTC = o.spec.economics.feeds.LTC)), path: 'spec.economics.feeds.BTC', api: 'unknown field', zod: false },
+  { name: 'onStaleFeed Panic', rule: 'enum', make: fleet((o) => (o.spec.economics.onStaleFeed = 'Panic')), path: 'spec.economics.onStaleFeed', api: 'Unsupported value: "Panic"', zod: 'expected one of' },
+  { name: '10 s evaluation window', rule: 'minimum', make: fleet((o) => (o.spec.economics.evaluationWindowSeconds = 10)), path: 'spec.economics.evaluationWindowSeconds', api: 'greater than or equal to 60', zod: '>=60' },
+  { name: 'toleration Exists with a value', rule: 'CEL toleration Exists has no value', make: fleet((o) => (o.spec.placement.tolerations = [{ key: 'k', operator: 'Exists', value: 'v' }])), path: 'spec.placement.tolerations[0].value', api: 'must be empty when operator is Exists', zod: 'must be empty when operator is Exists' },
+  { name: 'node selector value is a number', rule: 'type', make: fleet((o) => (o.spec.placement.nodeSelector = { rig: 7 })), path: 'spec.placement.nodeSelector.rig', api: 'must be of type string', zod: 'expected string' },
+  { name: 'history kept for 0 days', rule: 'minimum', make: fleet((o) => (o.spec.history.retentionDays = 0)), path: 'spec.history.retentionDays', api: 'greater than or equal to 1', zod: '>=1' },
+  { name: 'typo in a spec field', rule: 'no unknown fields (strict field validation)', make: fleet((o) => (o.spec.replica = 3)), path: 'spec.replica', api: 'unknown field', zod: false },
+];
