@@ -157,7 +157,7 @@ export async function runMiner(configPath: string, env: NodeJS.ProcessEnv = proc
   };
   await startRuntime();
 
-  const configWatcher = new FileWatcher(configPath, 200, (text) => {
+  const configWatcher = new FileWatcher(configPath, 100, (text) => {
     if (text === null) {
       log.warn({ path: configPath }, 'config file missing; keeping current config');
       return;

@@ -7,7 +7,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane } from '../support/index.js';
-import { GROUP, MINER_FLEET_PLURAL, MINING_POOL_PLURAL, VERSION } from '../../operator/src/api/v1alpha1/index.js';
+import { readdir, readFile } from 'node:fs/promises';
+import { parseAllDocuments } from 'yaml';
+import {
+  GROUP,
+  MINER_FLEET_PLURAL,
+  MINING_POOL_PLURAL,
+  MinerFleetSpecSchema,
+  MiningPoolSpecSchema,
+  VERSION,
+} from '../../operator/src/api/v1alpha1/index.js';
 import { BAD_INPUTS, type BadInput } from './bad-inputs.js';
 import { validFleet, validPool, type Obj } from './fixtures.js';
 
@@ -160,6 +169,22 @@ describe('CRDs on a real API server', () => {
       refreshSeconds: 60,
       credentialsSecretRef: { name: 'litecoind-rpc', userKey: 'username', passwordKey: 'password' },
     });
+  });
+
+  it('the API server and zod default every sample identically (one source)', async () => {
+    const dir = join(root, 'k8s/samples');
+    let compared = 0;
+    for (const file of (await readdir(dir)).filter((f) => f.endsWith('.yaml'))) {
+      for (const doc of parseAllDocuments(await readFile(join(dir, file), 'utf8'))) {
+        const o = doc.toJS() as Obj;
+        if (o.kind !== 'MiningPool' && o.kind !== 'MinerFleet') continue;
+        const live = await getJson(`${o.kind === 'MiningPool' ? 'mp' : 'mf'}/${o.metadata.name}`);
+        const schema = o.kind === 'MiningPool' ? MiningPoolSpecSchema : MinerFleetSpecSchema;
+        expect(live.spec, `${file}`).toEqual(schema.parse(o.spec));
+        compared++;
+      }
+    }
+    expect(compared).toBe(5);
   });
 
   it(`rejects all ${BAD_INPUTS.length} bad inputs with a message naming the field`, async () => {

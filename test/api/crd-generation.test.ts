@@ -47,12 +47,14 @@ describe('CRD generation', () => {
     const undescribed: string[] = [];
     const secretish: string[] = [];
     const celMessages: string[] = [];
-    walk((root.properties as Record<string, Node>).spec!, '.spec', (n, p) => {
+    const visit = (n: Node, p: string) => {
       if (!n.description) undescribed.push(p);
       const leaf = p.split('.').pop() ?? '';
       if (/^(password|passwd|pass|token|secret|apiKey|privateKey)$/i.test(leaf)) secretish.push(p);
       for (const v of (n['x-kubernetes-validations'] as Array<{ message: string }> | undefined) ?? []) celMessages.push(v.message);
-    });
+    };
+    walk((root.properties as Record<string, Node>).spec!, '.spec', visit);
+    walk((root.properties as Record<string, Node>).status!, '.status', visit);
     expect(undescribed).toEqual([]);
     expect(secretish).toEqual([]);
     expect(celMessages.length).toBeGreaterThan(0);

@@ -25,7 +25,7 @@ export class FileRuntimeSource implements RuntimeSource {
   private watcher: FileWatcher;
 
   constructor(private readonly path: string, private readonly log: Logger, private readonly onState: RuntimeListener, private readonly onError: (msg: string) => void) {
-    this.watcher = new FileWatcher(path, 200, (text) => this.handle(text));
+    this.watcher = new FileWatcher(path, 100, (text) => this.handle(text));
   }
 
   private handle(text: string | null): void {

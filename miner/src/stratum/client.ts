@@ -195,7 +195,10 @@ export class StratumClient extends EventEmitter<StratumClientEvents> {
     });
     sock.on('close', () => {
       if (sock !== this.socket) return;
-      this.log.warn('connection closed');
+      this.log.warn({ state: this.stateValue }, 'connection closed');
+      // A redirect (client.reconnect) that does not lead to a working session is dropped, so a
+      // bad redirect cannot keep us away from the configured pool.
+      if (this.redirect && this.stateValue !== 'authorized') this.redirect = null;
       this.teardown('connection closed');
       this.scheduleReconnect('closed');
     });
@@ -226,9 +229,11 @@ export class StratumClient extends EventEmitter<StratumClientEvents> {
       return;
     }
     const [subs, en1, en2size] = parsed.data;
-    const resumed = this.sessionId !== undefined && this.sessionId === sessionIdFromSubscriptions(subs) && en1 === this.extranonce1;
+    const resumed = this.sessionId !== undefined && this.sessionId === sessionIdFromSubscriptions(subs) && en1.toLowerCase() === this.extranonce1;
     this.sessionId = sessionIdFromSubscriptions(subs);
-    if (!resumed) this.invalidateJobs();
+    // Even a resumed session (same extranonce1) gets fresh jobs from the pool; shares for jobs
+    // of the old connection would only come back as stale.
+    this.invalidateJobs();
     this.extranonce1 = en1.toLowerCase();
     this.extranonce2Size = en2size;
     this.log.info({ extranonce1: en1, extranonce2Size: en2size, sessionId: this.sessionId, resumed }, 'subscribed');
@@ -247,6 +252,8 @@ export class StratumClient extends EventEmitter<StratumClientEvents> {
     this.setState('authorized');
     sock?.setTimeout(0);
     this.log.info({ worker: this.opts.login }, 'authorized');
+    // A job that arrived in the same read as the authorize reply (before this continuation ran)
+    // belongs to this connection: start on it now.
     if (this.currentJob) this.emit('job', this.currentJob);
   }
 

@@ -36,11 +36,14 @@ interface Slot {
   round: number;
 }
 
-function workerEntry(): { url: URL; execArgv: string[] } {
+function spawnWorker(workerData: Record<string, unknown>, transferList: MessagePort[]): Worker {
   const js = new URL('./worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return { url: js, execArgv: [] };
-  // Running from TypeScript sources (tsx): load the .ts worker through tsx.
-  return { url: new URL('./worker.ts', import.meta.url), execArgv: ['--import', 'tsx'] };
+  if (existsSync(fileURLToPath(js))) return new Worker(js, { workerData, transferList: transferList as never });
+  // Running from TypeScript sources (tsx, benches): register tsx inside the thread, then load the
+  // .ts worker. Production always runs the built .js above.
+  const ts = new URL('./worker.ts', import.meta.url).href;
+  const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(ts)}); })`;
+  return new Worker(boot, { eval: true, workerData, transferList: transferList as never });
 }
 
 export class CpuBackend {
@@ -48,30 +51,51 @@ export class CpuBackend {
   private slots: Slot[] = [];
   private job: Job | null = null;
   private nextWorkId = 1;
+  private roundCounter = 0;
+  private stopping = false;
 
   constructor(private readonly opts: CpuBackendOptions) {
     this.threads = opts.threads ?? availableParallelism();
   }
 
   async start(): Promise<void> {
-    const entry = workerEntry();
     const ready: Promise<void>[] = [];
-    for (let t = 0; t < this.threads; t++) {
-      const { port1, port2 } = new MessageChannel();
-      const worker = new Worker(entry.url, { workerData: { thread: t, kernel: this.opts.kernel, port: port2 }, transferList: [port2], execArgv: entry.execArgv });
-      const slot: Slot = { worker, port: port1, workId: 0, work: null, round: 0 };
-      this.slots.push(slot);
-      ready.push(new Promise((resolve, reject) => {
-        worker.once('error', reject);
-        worker.on('message', (m: FromWorker) => {
-          if (m.type === 'ready') resolve();
-          else this.onReport(t, slot, m);
-        });
-      }));
-      worker.on('error', (err) => this.opts.log.error({ thread: t, err: err.message }, 'hashing thread failed'));
-    }
+    for (let t = 0; t < this.threads; t++) ready.push(this.spawnSlot(t));
     await Promise.all(ready);
     this.opts.log.info({ threads: this.threads, kernel: this.opts.kernel }, 'cpu backend started');
+  }
+
+  /** Start (or restart) hashing thread t; resolves when it is ready. */
+  private spawnSlot(t: number): Promise<void> {
+    const { port1, port2 } = new MessageChannel();
+    const worker = spawnWorker({ thread: t, kernel: this.opts.kernel, port: port2 }, [port2]);
+    const slot: Slot = { worker, port: port1, workId: 0, work: null, round: 0 };
+    this.slots[t] = slot;
+    return new Promise((resolve, reject) => {
+      let ready = false;
+      worker.on('message', (m: FromWorker) => {
+        if (m.type === 'ready') {
+          ready = true;
+          resolve();
+          if (this.job) {
+            slot.round = ++this.roundCounter;
+            this.assign(t, slot);
+          }
+        } else this.onReport(t, slot, m);
+      });
+      worker.on('error', (err) => {
+        this.opts.log.error({ thread: t, err: err.message }, 'hashing thread failed');
+        if (!ready) reject(err);
+      });
+      worker.on('exit', (code) => {
+        if (this.stopping || this.slots[t] !== slot || !ready) return;
+        // A thread must never die silently and leave the miner hashing slower: restart it.
+        this.opts.log.error({ thread: t, code }, 'hashing thread exited; restarting it');
+        setTimeout(() => {
+          if (!this.stopping) this.spawnSlot(t).catch((e: Error) => this.opts.log.error({ thread: t, err: e.message }, 'hashing thread restart failed'));
+        }, 1000).unref();
+      });
+    });
   }
 
   private post(slot: Slot, m: ToWorker): void {
@@ -89,8 +113,10 @@ export class CpuBackend {
   /** Hash this job from now on (replaces whatever was running). */
   setJob(job: Job): void {
     this.job = job;
+    // Rounds only ever grow, so a re-issued job (same id after a difficulty raise or a new
+    // extranonce) gets fresh extranonce2 values and never repeats a share already submitted.
     this.slots.forEach((slot, t) => {
-      slot.round = 0;
+      slot.round = ++this.roundCounter;
       this.assign(t, slot);
     });
   }
@@ -119,12 +145,13 @@ export class CpuBackend {
       this.opts.onFound({ work: slot.work, job: this.job, thread: t, nonce: f.nonce, hashLe: hash, isBlock: h <= slot.work.blockTarget });
     }
     if (m.exhausted) {
-      slot.round++;
+      slot.round = ++this.roundCounter;
       this.assign(t, slot);
     }
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     for (const slot of this.slots) this.post(slot, { type: 'exit' });
     await Promise.all(this.slots.map((s) => s.worker.terminate().catch(() => 0)));
     this.slots = [];

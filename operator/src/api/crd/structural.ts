@@ -74,6 +74,8 @@ function toStructuralNode(node: JSONSchemaProps, path: string): JSONSchemaProps 
     if (n.maximum === SAFE_INT) delete n.maximum;
   }
   if (n.type === 'string' && n.format === 'date-time') delete n.pattern;
+  // zod copies RegExp.source, where JavaScript escapes '/'; RE2 needs no escape there.
+  if (typeof n.pattern === 'string') n.pattern = n.pattern.replace(/(?<!\\)\\\//g, '/');
   if (n.additionalProperties === false) delete n.additionalProperties;
   if (Array.isArray(n.required) && n.required.length === 0) delete n.required;
 

@@ -42,6 +42,7 @@ export const MiningPoolConditionType = {
 /** Condition types written on MinerFleet.status.conditions. */
 export const MinerFleetConditionType = {
   Ready: 'Ready',
+  Progressing: 'Progressing',
   PoolAvailable: 'PoolAvailable',
   Profitable: 'Profitable',
   Suspended: 'Suspended',

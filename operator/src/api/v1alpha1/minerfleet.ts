@@ -250,7 +250,7 @@ export const ProfitabilitySchema = z
     evaluatedAt: timestamp('When profitability was last evaluated.').optional(),
     belowThresholdSince: timestamp('Since when the margin is below minMarginPercent.').optional(),
     aboveThresholdSince: timestamp('Since when the margin is above resumeMarginPercent.').optional(),
-    staleFeeds: z.array(z.string().max(64)).max(16).optional().meta({ description: 'Feeds that are stale or malformed, e.g. LTC.price.', 'x-kubernetes-list-type': 'atomic' }),
+    staleFeeds: z.array(z.string().max(64).meta({ description: 'A feed as <coin>.<feed>.' })).max(16).optional().meta({ description: 'Feeds that are stale or malformed, e.g. LTC.price.', 'x-kubernetes-list-type': 'atomic' }),
   })
   .meta({ description: 'Result of the last economics evaluation.' });
 

@@ -1,0 +1,304 @@
+import type { Logger } from 'pino';
+import {
+  API_VERSION,
+  MINER_FLEET_KIND,
+  MINER_FLEET_PLURAL,
+  MINING_POOL_PLURAL,
+  MinerFleetSpecSchema,
+  type MinerFleet,
+  type MinerFleetStatus,
+  type MiningPool,
+} from '../../api/v1alpha1/index.js';
+import { Controller, type Reconciler, type Request, type Result } from '../../runtime/controller.js';
+import type { Informer } from '../../runtime/informer.js';
+import type { Manager } from '../../runtime/manager.js';
+import {
+  ConfigMaps,
+  Deployments,
+  objectPath,
+  RoleBindings,
+  Roles,
+  Secrets,
+  ServiceAccounts,
+  Services,
+  type KubeObject,
+  type ResourceType,
+} from '../../runtime/resource.js';
+import type { KubeRest } from '../../runtime/rest.js';
+import { isSubset } from '../../runtime/semantic.js';
+import { EventRecorder } from '../../runtime/events.js';
+import {
+  desiredFleetObjects,
+  fleetNames,
+  fleetSelector,
+  RUNTIME_KEY,
+  missingReferences,
+  selectActivePool,
+  usablePools,
+  type DesiredFleetObjects,
+} from './desired/index.js';
+import { FLEETS_BY_POOL, fleetPoolKeys, POOLS_BY_SECRET, poolSecretKeys } from './indexes.js';
+import { secretKeysOnly, type SecretKeys } from './secrets.js';
+import { computeStatus, type DeploymentState } from './status.js';
+
+export const CONTROLLER_NAME = 'minerfleet';
+export const FIELD_MANAGER = 'minefleet-operator';
+
+export const MinerFleets: ResourceType = { apiVersion: API_VERSION, kind: MINER_FLEET_KIND, plural: MINER_FLEET_PLURAL, namespaced: true };
+export const MiningPools: ResourceType = { apiVersion: API_VERSION, kind: 'MiningPool', plural: MINING_POOL_PLURAL, namespaced: true };
+
+export interface MinerFleetControllerOptions {
+  minerImage: string;
+  minerImagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  concurrency: number;
+  /** Cap of the retry back-off for fleets that cannot be reconciled (missing refs, API errors). */
+  backoffMaxMs?: number;
+}
+
+type Obj = KubeObject;
+type FleetObj = MinerFleet & KubeObject;
+type PoolObj = MiningPool & KubeObject;
+
+/** Which owned kind each desired object is, in apply order (RBAC before the pods that use it). */
+const OWNED: Array<{ field: keyof DesiredFleetObjects; rt: ResourceType }> = [
+  { field: 'serviceAccount', rt: ServiceAccounts },
+  { field: 'role', rt: Roles },
+  { field: 'roleBinding', rt: RoleBindings },
+  { field: 'configMap', rt: ConfigMaps },
+  { field: 'runtimeConfigMap', rt: ConfigMaps },
+  { field: 'service', rt: Services },
+  { field: 'deployment', rt: Deployments },
+];
+
+/**
+ * MinerFleet → ServiceAccount, Role, RoleBinding, config + runtime ConfigMaps, Service, Deployment.
+ * Level-triggered: every reconcile recomputes the desired objects from the cached fleet, pools and
+ * Secrets and server-side-applies those that differ from the cache (so drift is repaired and a
+ * steady state costs no writes), then writes status through the status subresource.
+ */
+export class MinerFleetReconciler implements Reconciler {
+  /** API writes so far (tests assert that a steady state costs none). */
+  readonly stats = { applies: 0, statusWrites: 0 };
+
+  constructor(
+    private readonly rest: KubeRest,
+    private readonly fleets: Informer<FleetObj>,
+    private readonly pools: Informer<PoolObj>,
+    private readonly secrets: Informer<SecretKeys & Obj>,
+    private readonly owned: Map<ResourceType, Informer<Obj>>,
+    private readonly recorder: EventRecorder,
+    private readonly opts: MinerFleetControllerOptions,
+    private readonly log: Logger,
+  ) {}
+
+  async reconcile(req: Request): Promise<Result | void> {
+    const fleet = this.fleets.store.getByName(req.namespace, req.name);
+    // Gone: its owned objects carry owner references, so the garbage collector removes them.
+    if (!fleet || fleet.metadata.deletionTimestamp) return;
+    const ns = fleet.metadata.namespace!;
+    const log = this.log.child({ namespace: ns, fleet: fleet.metadata.name });
+
+    const parsed = MinerFleetSpecSchema.safeParse(fleet.spec);
+    if (!parsed.success) {
+      const msg = `invalid spec: ${parsed.error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`).join('; ')}`;
+      this.recorder.event(fleet, 'Warning', 'InvalidSpec', msg);
+      await this.writeStatus(fleet, computeStatus({ fleet, selector: '', activePool: undefined, missing: [], deployment: undefined, desiredReplicas: 0, applyError: msg, now: nowTime() }));
+      return; // only a spec change can fix it, and that triggers a new reconcile
+    }
+    const spec = parsed.data;
+    const typedFleet: MinerFleet = { ...fleet, spec };
+
+    // Everything read from the cache; the pure desired-state functions decide what is usable.
+    const referencedPools = spec.pools.map((r) => this.pools.store.getByName(ns, r.name)).filter((p): p is PoolObj => p !== undefined);
+    const secretNames = new Set(referencedPools.flatMap((p) => [p.spec.credentialsSecretRef.name, p.spec.tls?.caSecretRef?.name].filter((n): n is string => !!n)));
+    const secrets = [...secretNames].map((n) => this.secrets.store.getByName(ns, n)).filter((s): s is SecretKeys & Obj => s !== undefined);
+    const refs = { missing: missingReferences(typedFleet, referencedPools, secrets), usable: usablePools(typedFleet, referencedPools, secrets) };
+    for (const m of refs.missing) this.recorder.event(fleet, 'Warning', m.kind === 'MiningPool' ? 'PoolNotFound' : 'SecretNotFound', m.message);
+
+    const selector = fleetSelector(typedFleet);
+
+    if (refs.usable.length === 0) {
+      log.warn({ missing: refs.missing.map((m) => m.message) }, 'no usable pool; waiting for the referenced objects');
+      const existing = this.owned.get(Deployments)!.store.byIndex('ownerUid', fleet.metadata.uid!)[0];
+      const status = computeStatus({ fleet, selector, activePool: undefined, missing: refs.missing, deployment: existing as DeploymentState | undefined, desiredReplicas: spec.replicas, now: nowTime() });
+      await this.writeStatus(fleet, status);
+      return { requeue: true };
+    }
+
+    const activePool = selectActivePool(typedFleet, refs.usable) ?? refs.usable[0]!.metadata.name!;
+    const desired = desiredFleetObjects({
+      fleet: typedFleet,
+      pools: refs.usable,
+      activePool,
+      runtimeRevision: this.runtimeRevision(ns, fleetNames(fleet.metadata.name!).runtimeConfigMap, activePool, fleet.status?.activePool !== undefined),
+      operator: { minerImage: this.opts.minerImage, imagePullPolicy: this.opts.minerImagePullPolicy },
+    });
+
+    let applyError: string | undefined;
+    try {
+      await this.applyAll(fleet, desired, log);
+    } catch (err) {
+      applyError = (err as Error).message;
+    }
+
+    const previousPool = fleet.status?.activePool;
+    const status = computeStatus({
+      fleet,
+      selector,
+      activePool,
+      missing: refs.missing,
+      deployment: this.owned.get(Deployments)!.store.getByName(ns, desired.deployment.metadata!.name!) as DeploymentState | undefined,
+      desiredReplicas: desired.deployment.spec?.replicas ?? spec.replicas,
+      applyError,
+      now: nowTime(),
+    });
+    if (previousPool !== activePool) {
+      status.lastPoolSwitchTime = nowTime();
+      if (previousPool) {
+        this.recorder.event(fleet, 'Normal', 'ActivePoolChanged', `active pool changed from "${previousPool}" to "${activePool}" (published in ConfigMap ${ns}/${desired.runtimeConfigMap.metadata?.name})`);
+        log.info({ pool: activePool, previousPool }, 'active pool changed');
+      }
+    } else if (fleet.status?.lastPoolSwitchTime) status.lastPoolSwitchTime = fleet.status.lastPoolSwitchTime;
+    await this.writeStatus(fleet, status);
+
+    if (applyError) {
+      this.recorder.event(fleet, 'Warning', 'ApplyFailed', applyError);
+      throw new Error(applyError);
+    }
+    if (refs.missing.length) return { requeue: true };
+  }
+
+  /**
+   * The live channel's revision only grows: keep the published revision while the active pool is
+   * the same, bump it when the pool changes (miners ignore values older than what they have seen).
+   */
+  private runtimeRevision(ns: string, configMapName: string, activePool: string, publishedBefore: boolean): number {
+    const cached = this.owned.get(ConfigMaps)!.store.getByName(ns, configMapName) as { data?: Record<string, string> } | undefined;
+    let published: { activePool?: unknown; revision?: unknown } = {};
+    try {
+      published = JSON.parse(cached?.data?.[RUNTIME_KEY] ?? '{}') as typeof published;
+    } catch {
+      /* unreadable (edited by hand): start a new revision below */
+    }
+    const revision = typeof published.revision === 'number' && Number.isInteger(published.revision) && published.revision >= 0 ? published.revision : undefined;
+    // Lost (deleted or garbled ConfigMap) after miners may have seen revisions: restart from the
+    // clock, which is above any counter reached by bumping once per pool switch.
+    if (revision === undefined) return publishedBefore || cached ? Math.floor(Date.now() / 1000) : 0;
+    return published.activePool === activePool ? revision : revision + 1;
+  }
+
+  private async applyAll(fleet: FleetObj, desired: DesiredFleetObjects, log: Logger): Promise<void> {
+    const ns = fleet.metadata.namespace!;
+    const ownerRef = {
+      apiVersion: API_VERSION,
+      kind: MINER_FLEET_KIND,
+      name: fleet.metadata.name!,
+      uid: fleet.metadata.uid!,
+      controller: true,
+      blockOwnerDeletion: true,
+    };
+    const errors: string[] = [];
+    const created: string[] = [];
+    const updated: string[] = [];
+    // RBAC and config first, the Deployment last: its pods need the others.
+    for (const phase of [OWNED.slice(0, -1), OWNED.slice(-1)]) {
+      const work: Promise<void>[] = [];
+      for (const { field, rt } of phase) {
+        const obj = desired[field] as unknown as Obj;
+        obj.apiVersion = rt.apiVersion;
+        obj.kind = rt.kind;
+        obj.metadata = { ...obj.metadata, namespace: ns };
+        if (!obj.metadata.ownerReferences?.some((r) => r.controller)) obj.metadata.ownerReferences = [ownerRef];
+        const name = obj.metadata.name!;
+        const cached = this.owned.get(rt)!.store.getByName(ns, name);
+        if (cached && isSubset(obj, cached)) continue;
+        this.stats.applies++;
+        work.push(
+          this.rest.apply(objectPath(rt, ns, name), obj, FIELD_MANAGER, true).then(
+            () => {
+              (cached ? updated : created).push(`${rt.kind} ${name}`);
+              log.info({ kind: rt.kind, name }, `${cached ? 'updated' : 'created'} owned object`);
+            },
+            (err: Error) => {
+              errors.push(`apply ${rt.kind} ${ns}/${name}: ${err.message}`);
+            },
+          ),
+        );
+      }
+      await Promise.all(work);
+      if (errors.length) break;
+    }
+    // One Event per reconcile and verb keeps a cold start of many fleets from flooding the API.
+    if (created.length) this.recorder.event(fleet, 'Normal', 'Created', `created ${created.join(', ')}`);
+    if (updated.length) this.recorder.event(fleet, 'Normal', 'Updated', `updated ${updated.join(', ')} (spec change or drift repaired)`);
+    if (errors.length) throw new Error(errors.join('; '));
+  }
+
+  private async writeStatus(fleet: FleetObj, status: MinerFleetStatus): Promise<void> {
+    if (statusUpToDate(status, fleet.status)) return;
+    this.stats.statusWrites++;
+    await this.rest.apply(
+      objectPath(MinerFleets, fleet.metadata.namespace, fleet.metadata.name!, 'status'),
+      { apiVersion: API_VERSION, kind: MINER_FLEET_KIND, metadata: { name: fleet.metadata.name, namespace: fleet.metadata.namespace }, status },
+      FIELD_MANAGER,
+      true,
+    );
+  }
+}
+
+/** Status fields we own already hold these values (conditions compared per type). */
+export function statusUpToDate(want: MinerFleetStatus, have: MinerFleetStatus | undefined): boolean {
+  if (!have) return false;
+  const { conditions, ...rest } = want;
+  if (!isSubset(rest, have)) return false;
+  for (const c of conditions ?? []) {
+    const h = have.conditions?.find((x) => x.type === c.type);
+    if (!h || !isSubset(c, h)) return false;
+  }
+  return true;
+}
+
+function nowTime(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * Wires the informers (fleets indexed by pool, pools indexed by Secret, Secrets without values,
+ * the owned kinds filtered by owner) and the controller into the manager.
+ */
+export function setupMinerFleetController(mgr: Manager, opts: MinerFleetControllerOptions, log: Logger): { controller: Controller; reconciler: MinerFleetReconciler; recorder: EventRecorder } {
+  const fleets = mgr.informer<FleetObj>(MinerFleets, { indexers: { [FLEETS_BY_POOL]: fleetPoolKeys } });
+  const pools = mgr.informer<PoolObj>(MiningPools, { indexers: { [POOLS_BY_SECRET]: poolSecretKeys } });
+  const secrets = mgr.informer<SecretKeys & Obj>(Secrets, { transform: (s) => stripManaged(secretKeysOnly(s)) });
+  const owned = new Map<ResourceType, Informer<Obj>>();
+  for (const rt of new Set(OWNED.map((o) => o.rt))) {
+    owned.set(rt, mgr.informer<Obj>(rt, { indexers: { ownerUid: (o) => (o.metadata.ownerReferences ?? []).map((r) => r.uid) }, transform: stripManaged }));
+  }
+  const recorder = new EventRecorder(mgr.rest, 'minefleet-operator', log);
+  const reconciler = new MinerFleetReconciler(mgr.rest, fleets, pools, secrets, owned, recorder, opts, log.child({ controller: CONTROLLER_NAME }));
+  const controller = new Controller(CONTROLLER_NAME, reconciler, {
+    concurrency: opts.concurrency,
+    metrics: mgr.metrics,
+    logger: log,
+    backoffBaseMs: 100,
+    backoffMaxMs: opts.backoffMaxMs ?? 60_000,
+  });
+  controller.for(fleets);
+  for (const inf of owned.values()) controller.owns(inf, MINER_FLEET_KIND, API_VERSION);
+  const fleetsOfPool = (ns: string | undefined, pool: string): Request[] =>
+    fleets.store.byIndex(FLEETS_BY_POOL, `${ns ?? ''}/${pool}`).map((f) => ({ namespace: f.metadata.namespace, name: f.metadata.name! }));
+  controller.watches(pools, (p) => fleetsOfPool(p.metadata.namespace, p.metadata.name!));
+  controller.watches(secrets, (s) => {
+    const ns = s.metadata.namespace;
+    return pools.store.byIndex(POOLS_BY_SECRET, `${ns ?? ''}/${s.metadata.name}`).flatMap((p) => fleetsOfPool(ns, p.metadata.name!));
+  });
+  mgr.add(controller);
+  return { controller, reconciler, recorder };
+}
+
+/** managedFields are large and never read by the controller: keep them out of the cache. */
+function stripManaged<T extends Obj>(o: T): T {
+  if (!o.metadata.managedFields) return o;
+  const { managedFields: _m, ...metadata } = o.metadata;
+  return { ...o, metadata };
+}

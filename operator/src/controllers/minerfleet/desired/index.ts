@@ -1,0 +1,100 @@
+/**
+ * What a MinerFleet should own, as pure functions: same inputs, byte-identical objects (so a
+ * server-side apply of an unchanged fleet is a no-op). No I/O here; the reconciler reads the world
+ * from its cache, calls desiredFleetObjects and applies the result.
+ */
+import type { V1ConfigMap, V1Deployment, V1Role, V1RoleBinding, V1Service, V1ServiceAccount } from '@kubernetes/client-node';
+import { RuntimeStateSchema, type RuntimeState } from '../../../../../miner/src/config/runtime.js';
+import type { MinerFleet, MiningPool } from '../../../api/v1alpha1/index.js';
+import { deviceAccess } from './device.js';
+import { fleetLabels, fleetName, fleetNamespace, ownedMeta } from './metadata.js';
+import { DEFAULT_METRICS_PORT, MINER_CONFIG_KEY, poolWiring, renderMinerConfig, RUNTIME_KEY } from './miner-config.js';
+import { fleetNames } from './names.js';
+import { orderedPools } from './pools.js';
+import { minerRole, minerRoleBinding, minerServiceAccount } from './rbac.js';
+import { metricsService } from './service.js';
+import { minerDeployment } from './workload.js';
+
+export { fleetLabels, fleetSelector, objectLabels, ownerReference } from './metadata.js';
+export { selectActivePool, orderedPools } from './pools.js';
+export { missingReferences, usablePools, type MissingReference, type SecretRefView } from './references.js';
+export { fleetNames, type FleetNames } from './names.js';
+export { cpuThreads, deviceAccess, DIALOUT_GID, MINER_UID } from './device.js';
+export { CONFIG_PATH, MINER_CONFIG_KEY, poolEnvNames, RUNTIME_KEY, TLS_DIR } from './miner-config.js';
+export { CONFIG_CHECKSUM_ANNOTATION, CONTAINER_NAME, MINER_COMMAND, METRICS_PORT_NAME } from './workload.js';
+
+export interface DesiredInputs {
+  /** Full object (metadata.name/namespace/uid/generation), spec already defaulted. */
+  fleet: MinerFleet;
+  /** The fleet's referenced pools that exist (and are usable), in any order. */
+  pools: MiningPool[];
+  /** Chosen by the controller; published in the runtime ConfigMap only. */
+  activePool: string;
+  operator: { minerImage: string; imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never'; metricsPort?: number };
+  /** Economic suspension (scale to 0, keep spec.replicas); defaults to fleet.status.suspended. */
+  suspended?: boolean;
+  /** revision of the live channel's RuntimeState; the controller keeps it growing (default 0). */
+  runtimeRevision?: number;
+}
+
+export interface DesiredFleetObjects {
+  serviceAccount: V1ServiceAccount;
+  role: V1Role;
+  roleBinding: V1RoleBinding;
+  /** `<fleet>-config`, key miner.yaml, validated with MinerConfigSchema. */
+  configMap: V1ConfigMap;
+  /** `<fleet>-runtime`, key runtime.json = RuntimeState {activePool, revision}. */
+  runtimeConfigMap: V1ConfigMap;
+  deployment: V1Deployment;
+  /** `<fleet>-metrics`, port "metrics". */
+  service: V1Service;
+}
+
+/** Replicas the workload runs: spec.replicas, or 0 while the fleet is paused or suspended. */
+export function desiredReplicas(fleet: MinerFleet, suspended?: boolean): number {
+  if (fleet.spec.paused) return 0;
+  if (suspended ?? fleet.status?.suspended ?? false) return 0;
+  return fleet.spec.replicas;
+}
+
+export function desiredFleetObjects(inputs: DesiredInputs): DesiredFleetObjects {
+  const { fleet } = inputs;
+  const id = `${fleetNamespace(fleet)}/${fleetName(fleet)}`;
+  const ordered = orderedPools(fleet, inputs.pools);
+  if (ordered.length === 0) throw new Error(`desired state: MinerFleet ${id} has none of its pools (${fleet.spec.pools.map((p) => p.name).join(', ')}) among the given MiningPools`);
+  if (!ordered.some((o) => o.ref.name === inputs.activePool)) {
+    throw new Error(`desired state: active pool "${inputs.activePool}" of MinerFleet ${id} is not one of its existing pools (${ordered.map((o) => o.ref.name).join(', ')})`);
+  }
+  const names = fleetNames(fleetName(fleet));
+  const metricsPort = inputs.operator.metricsPort ?? DEFAULT_METRICS_PORT;
+  const device = deviceAccess(fleet, fleetLabels(fleet));
+  const wiring = poolWiring(ordered);
+  const rendered = renderMinerConfig({ fleet, ordered, wiring, backend: device.backend, runtimeConfigMapName: names.runtimeConfigMap, metricsPort });
+
+  const runtime: RuntimeState = RuntimeStateSchema.parse({ activePool: inputs.activePool, revision: inputs.runtimeRevision ?? 0 });
+
+  return {
+    serviceAccount: minerServiceAccount(fleet, names),
+    role: minerRole(fleet, names),
+    roleBinding: minerRoleBinding(fleet, names),
+    configMap: { apiVersion: 'v1', kind: 'ConfigMap', metadata: ownedMeta(fleet, names.configMap), data: { [MINER_CONFIG_KEY]: rendered.yaml } },
+    runtimeConfigMap: {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: ownedMeta(fleet, names.runtimeConfigMap),
+      data: { [RUNTIME_KEY]: JSON.stringify({ activePool: runtime.activePool, revision: runtime.revision }) },
+    },
+    deployment: minerDeployment({
+      fleet,
+      names,
+      replicas: desiredReplicas(fleet, inputs.suspended),
+      image: fleet.spec.miner.image ?? inputs.operator.minerImage,
+      imagePullPolicy: fleet.spec.miner.imagePullPolicy ?? inputs.operator.imagePullPolicy,
+      metricsPort,
+      checksum: rendered.checksum,
+      device,
+      wiring,
+    }),
+    service: metricsService(fleet, names, metricsPort),
+  };
+}

@@ -1,0 +1,12 @@
+/** The part of a Secret the operator caches: which keys exist (values are never kept). */
+export interface SecretKeys {
+  metadata: { name?: string; namespace?: string };
+  data?: Record<string, string>;
+}
+
+/** Keeps only the keys of a Secret's data so the cache never holds credential values. */
+export function secretKeysOnly<T extends { data?: Record<string, string>; stringData?: unknown }>(secret: T): T {
+  const data = secret.data ? Object.fromEntries(Object.keys(secret.data).map((k) => [k, ''])) : undefined;
+  const { stringData: _drop, ...rest } = secret;
+  return { ...(rest as T), data };
+}

@@ -1,0 +1,89 @@
+import type { Condition, MinerFleet, MinerFleetStatus } from '../../api/v1alpha1/index.js';
+import { MinerFleetConditionType } from '../../api/v1alpha1/index.js';
+import { setCondition } from './conditions.js';
+import type { MissingReference } from './desired/index.js';
+
+/** The bits of a Deployment the fleet status is derived from. */
+export interface DeploymentState {
+  metadata?: { generation?: number };
+  spec?: { replicas?: number };
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    readyReplicas?: number;
+    updatedReplicas?: number;
+    availableReplicas?: number;
+    unavailableReplicas?: number;
+  };
+}
+
+export interface StatusInputs {
+  fleet: MinerFleet;
+  selector: string;
+  activePool: string | undefined;
+  missing: MissingReference[];
+  /** undefined when not created yet (or nothing could be applied) */
+  deployment: DeploymentState | undefined;
+  /** replicas the workload should run (0 while suspended) */
+  desiredReplicas: number;
+  /** set when applying owned objects failed in this reconcile */
+  applyError?: string;
+  now: string;
+}
+
+/**
+ * Computes the fleet's status (pure). Ready: every desired miner pod is ready. Progressing: the
+ * Deployment has not yet rolled out the current template/replica count. Degraded: a reference is
+ * missing or the operator could not apply the workload. PoolAvailable: every pool resolves.
+ */
+export function computeStatus(i: StatusInputs): MinerFleetStatus {
+  const gen = i.fleet.metadata.generation ?? 0;
+  let conds: Condition[] = (i.fleet.status?.conditions ?? []) as Condition[];
+  const set = (type: string, status: 'True' | 'False' | 'Unknown', reason: string, message: string) => {
+    conds = setCondition(conds, { type, status, reason, message }, gen, i.now);
+  };
+
+  const poolRefs = i.fleet.spec.pools.length;
+  if (i.missing.length === 0) set(MinerFleetConditionType.PoolAvailable, 'True', 'PoolsResolved', `all ${poolRefs} referenced pool(s) and their Secrets exist`);
+  else {
+    const reason = i.missing.some((m) => m.kind === 'MiningPool') ? 'PoolNotFound' : 'SecretNotFound';
+    set(MinerFleetConditionType.PoolAvailable, 'False', reason, i.missing.map((m) => m.message).join('; '));
+  }
+
+  const d = i.deployment;
+  const ds = d?.status ?? {};
+  const want = i.desiredReplicas;
+  const ready = ds.readyReplicas ?? 0;
+  const updated = ds.updatedReplicas ?? 0;
+  const rolledOut =
+    d !== undefined &&
+    (ds.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) &&
+    updated >= want &&
+    (ds.replicas ?? 0) === want &&
+    (ds.availableReplicas ?? 0) >= want;
+
+  if (!d) set('Progressing', 'True', i.missing.length ? 'WaitingForReferences' : 'Creating', i.missing.length ? 'waiting for referenced pools/Secrets before creating miners' : 'creating the miner workload');
+  else if (!rolledOut) set('Progressing', 'True', 'RollingOut', `${updated}/${want} miner pods updated, ${ready}/${want} ready`);
+  else set('Progressing', 'False', 'RolloutComplete', `${want} miner pod(s) rolled out`);
+
+  if (!d) set(MinerFleetConditionType.Ready, 'False', i.missing.length ? 'PoolUnavailable' : 'Creating', i.missing.length ? 'no usable pool: ' + i.missing.map((m) => m.message).join('; ') : 'miner workload not created yet');
+  else if (ready >= want) set(MinerFleetConditionType.Ready, 'True', 'MinersReady', `${ready}/${want} miner pods ready`);
+  else set(MinerFleetConditionType.Ready, 'False', 'MinersNotReady', `${ready}/${want} miner pods ready`);
+
+  if (i.applyError) set(MinerFleetConditionType.Degraded, 'True', 'ApplyFailed', i.applyError);
+  else if (i.missing.length) set(MinerFleetConditionType.Degraded, 'True', 'MissingReferences', i.missing.map((m) => m.message).join('; '));
+  else set(MinerFleetConditionType.Degraded, 'False', 'AsExpected', 'all owned objects applied');
+
+  const order = ['Ready', 'Progressing', 'Degraded', 'PoolAvailable'];
+  conds.sort((a, b) => (order.indexOf(a.type) + 100) % 100 - (order.indexOf(b.type) + 100) % 100);
+
+  const status: MinerFleetStatus = {
+    replicas: ds.replicas ?? 0,
+    readyReplicas: ready,
+    selector: i.selector,
+    conditions: conds,
+    observedGeneration: gen,
+  };
+  if (i.activePool !== undefined) status.activePool = i.activePool;
+  return status;
+}

@@ -1,0 +1,99 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import { loadConfig, usage, type OperatorConfig } from './config/config.js';
+import { setupMinerFleetController } from './controllers/minerfleet/controller.js';
+import { createLogger } from './log.js';
+import { Manager } from './runtime/manager.js';
+
+/**
+ * minefleet operator entry point: `node dist/operator/src/main.js [--flags]`.
+ * Uses KUBECONFIG when set, otherwise the in-cluster service account.
+ */
+async function main(): Promise<number> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(usage());
+    return 0;
+  }
+  let config: OperatorConfig;
+  try {
+    config = loadConfig(process.argv.slice(2), process.env);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    return 2;
+  }
+  const log = createLogger(config.logLevel);
+  const kc = new KubeConfig();
+  try {
+    if (process.env.KUBECONFIG) kc.loadFromFile(process.env.KUBECONFIG);
+    else kc.loadFromCluster();
+    if (!kc.getCurrentCluster()) throw new Error('no current cluster in the kubeconfig');
+  } catch (err) {
+    log.fatal({ err: (err as Error).message }, 'cannot load Kubernetes client configuration (set KUBECONFIG or run in a pod)');
+    return 2;
+  }
+  const leaseNamespace = config.leaseNamespace ?? config.watchNamespaces?.[0] ?? 'default';
+  const mgr = new Manager({
+    kubeConfig: kc,
+    logger: log,
+    namespaces: config.watchNamespaces,
+    probePort: config.probePort,
+    metricsPort: config.metricsPort,
+    bindHost: config.bindAddress,
+    resyncPeriodMs: config.resyncPeriodSeconds * 1000,
+    leaderElection: config.leaderElect
+      ? {
+          leaseName: config.leaseName,
+          leaseNamespace,
+          identity: config.identity,
+          leaseDurationMs: config.leaseDurationSeconds * 1000,
+          renewDeadlineMs: config.renewDeadlineSeconds * 1000,
+          retryPeriodMs: config.retryPeriodSeconds * 1000,
+          releaseOnCancel: true,
+        }
+      : undefined,
+  });
+  setupMinerFleetController(mgr, { minerImage: config.minerImage, minerImagePullPolicy: config.minerImagePullPolicy, concurrency: config.concurrency }, log);
+
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      log.warn({ signal: sig }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    log.info({ signal: sig }, 'signal received: stopping (release lease, drain reconciles)');
+    void mgr.stop();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  log.info(
+    {
+      identity: config.identity,
+      namespaces: config.watchNamespaces ?? 'all',
+      leaderElection: config.leaderElect ? `${leaseNamespace}/${config.leaseName}` : 'off',
+      concurrency: config.concurrency,
+    },
+    'minefleet operator starting',
+  );
+  try {
+    const outcome = await mgr.start();
+    await mgr.stop();
+    if (outcome === 'lost-leadership') {
+      log.error('leader lease lost; exiting so a fresh process rejoins as a standby');
+      return 1;
+    }
+    return 0;
+  } catch (err) {
+    log.fatal({ err: (err as Error).message }, 'operator failed');
+    await mgr.stop().catch(() => undefined);
+    return 1;
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`fatal: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

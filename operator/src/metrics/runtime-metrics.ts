@@ -1,0 +1,93 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { WorkQueueMetrics } from '../runtime/workqueue.js';
+
+/**
+ * The operator's own metrics, named exactly as controller-runtime names them so existing
+ * dashboards and alerts for Go operators work unchanged.
+ */
+export class RuntimeMetrics {
+  readonly reconcileTotal: Counter<'controller' | 'result'>;
+  readonly reconcileErrors: Counter<'controller'>;
+  readonly reconcileTime: Histogram<'controller'>;
+  readonly activeWorkers: Gauge<'controller'>;
+  readonly maxConcurrentReconciles: Gauge<'controller'>;
+  readonly workqueueDepth: Gauge<'name' | 'controller'>;
+  readonly workqueueAdds: Counter<'name' | 'controller'>;
+  readonly workqueueQueueDuration: Histogram<'name' | 'controller'>;
+  readonly workqueueWorkDuration: Histogram<'name' | 'controller'>;
+  readonly workqueueRetries: Counter<'name' | 'controller'>;
+  readonly leaderElectionStatus: Gauge<'name'>;
+
+  constructor(readonly registry: Registry = new Registry(), opts: { defaultMetrics?: boolean } = {}) {
+    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+    const r = [registry];
+    this.reconcileTotal = new Counter({
+      name: 'controller_runtime_reconcile_total',
+      help: 'Total number of reconciliations per controller',
+      labelNames: ['controller', 'result'],
+      registers: r,
+    });
+    this.reconcileErrors = new Counter({
+      name: 'controller_runtime_reconcile_errors_total',
+      help: 'Total number of reconciliation errors per controller',
+      labelNames: ['controller'],
+      registers: r,
+    });
+    this.reconcileTime = new Histogram({
+      name: 'controller_runtime_reconcile_time_seconds',
+      help: 'Length of time per reconciliation per controller',
+      labelNames: ['controller'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 40, 50, 60],
+      registers: r,
+    });
+    this.activeWorkers = new Gauge({
+      name: 'controller_runtime_active_workers',
+      help: 'Number of currently used workers per controller',
+      labelNames: ['controller'],
+      registers: r,
+    });
+    this.maxConcurrentReconciles = new Gauge({
+      name: 'controller_runtime_max_concurrent_reconciles',
+      help: 'Maximum number of concurrent reconciles per controller',
+      labelNames: ['controller'],
+      registers: r,
+    });
+    const wqLabels = ['name', 'controller'] as const;
+    this.workqueueDepth = new Gauge({ name: 'workqueue_depth', help: 'Current depth of workqueue', labelNames: wqLabels, registers: r });
+    this.workqueueAdds = new Counter({ name: 'workqueue_adds_total', help: 'Total number of adds handled by workqueue', labelNames: wqLabels, registers: r });
+    const durationBuckets = [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.1, 1, 10, 100, 1000];
+    this.workqueueQueueDuration = new Histogram({
+      name: 'workqueue_queue_duration_seconds',
+      help: 'How long in seconds an item stays in workqueue before being requested',
+      labelNames: wqLabels,
+      buckets: durationBuckets,
+      registers: r,
+    });
+    this.workqueueWorkDuration = new Histogram({
+      name: 'workqueue_work_duration_seconds',
+      help: 'How long in seconds processing an item from workqueue takes',
+      labelNames: wqLabels,
+      buckets: durationBuckets,
+      registers: r,
+    });
+    this.workqueueRetries = new Counter({ name: 'workqueue_retries_total', help: 'Total number of retries handled by workqueue', labelNames: wqLabels, registers: r });
+    this.leaderElectionStatus = new Gauge({
+      name: 'leader_election_master_status',
+      help: 'Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master',
+      labelNames: ['name'],
+      registers: r,
+    });
+  }
+
+  /** Hooks for one controller's work queue. */
+  workQueueHooks(controller: string): WorkQueueMetrics {
+    const l = { name: controller, controller };
+    return {
+      add: () => this.workqueueAdds.inc(l),
+      depth: (d) => this.workqueueDepth.set(l, d),
+      retry: () => this.workqueueRetries.inc(l),
+      queued: (s) => this.workqueueQueueDuration.observe(l, s),
+      worked: (s) => this.workqueueWorkDuration.observe(l, s),
+    };
+  }
+}

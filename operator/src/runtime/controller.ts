@@ -1,0 +1,160 @@
+import type { Logger } from 'pino';
+import type { RuntimeMetrics } from '../metrics/runtime-metrics.js';
+import type { Informer } from './informer.js';
+import { ItemExponentialBackoff } from './ratelimiter.js';
+import { controllerOf, objectKey, splitKey, type KubeObject } from './resource.js';
+import { WorkQueue } from './workqueue.js';
+
+export interface Request {
+  namespace?: string;
+  name: string;
+}
+
+export interface Result {
+  /** Reconcile this object again after this many milliseconds (success path; resets back-off). */
+  requeueAfterMs?: number;
+  /** Requeue with the item's back-off although no error happened. */
+  requeue?: boolean;
+}
+
+export interface Reconciler {
+  reconcile(req: Request): Promise<Result | void>;
+}
+
+export interface ControllerOptions {
+  concurrency?: number;
+  metrics?: RuntimeMetrics;
+  logger?: Logger;
+  /** Back-off for failed reconciles (client-go default: 5 ms doubling to 1000 s). */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+}
+
+export function requestKey(req: Request): string {
+  return req.namespace ? `${req.namespace}/${req.name}` : req.name;
+}
+
+/**
+ * A controller as in controller-runtime: event sources (For / Owns / Watches) enqueue requests,
+ * `concurrency` workers take them from a deduplicating rate-limited queue (one worker per key at
+ * a time) and call the reconciler; errors retry with per-item exponential back-off.
+ */
+export class Controller {
+  readonly queue: WorkQueue;
+  private readonly workers: Promise<void>[] = [];
+  private readonly log: Logger | undefined;
+  private running = false;
+
+  constructor(
+    readonly name: string,
+    private readonly reconciler: Reconciler,
+    private readonly opts: ControllerOptions = {},
+  ) {
+    if ((opts.concurrency ?? 1) < 1) throw new Error(`controller ${name}: concurrency must be at least 1`);
+    this.queue = new WorkQueue({
+      rateLimiter: new ItemExponentialBackoff(opts.backoffBaseMs ?? 5, opts.backoffMaxMs ?? 1000_000),
+      metrics: opts.metrics?.workQueueHooks(name),
+    });
+    this.log = opts.logger?.child({ controller: name });
+  }
+
+  /** Reconcile the objects of this informer themselves. */
+  for<T extends KubeObject>(informer: Informer<T>): this {
+    const enqueue = (o: T) => this.queue.add(objectKey(o));
+    informer.addEventHandler({ onAdd: enqueue, onUpdate: (_old, o) => enqueue(o), onDelete: enqueue });
+    return this;
+  }
+
+  /** Objects this controller creates: an event on one enqueues its controlling owner of `ownerKind`. */
+  owns<T extends KubeObject>(informer: Informer<T>, ownerKind: string, ownerApiVersion?: string): this {
+    const enqueueOwner = (o: T) => {
+      const ref = controllerOf(o);
+      if (!ref || ref.kind !== ownerKind || (ownerApiVersion && ref.apiVersion !== ownerApiVersion)) return;
+      this.queue.add(o.metadata.namespace ? `${o.metadata.namespace}/${ref.name}` : ref.name);
+    };
+    informer.addEventHandler({
+      onAdd: enqueueOwner,
+      onUpdate: (old, o) => {
+        enqueueOwner(o);
+        // An owner reference that changed still concerns the former owner.
+        if (controllerOf(old)?.uid !== controllerOf(o)?.uid) enqueueOwner(old);
+      },
+      onDelete: enqueueOwner,
+    });
+    return this;
+  }
+
+  /** Any other object: `map` says which requests an event on it concerns. */
+  watches<T extends KubeObject>(informer: Informer<T>, map: (obj: T) => Request[]): this {
+    const enqueue = (o: T) => {
+      for (const r of map(o)) this.queue.add(requestKey(r));
+    };
+    informer.addEventHandler({
+      onAdd: enqueue,
+      onUpdate: (old, o) => {
+        enqueue(o);
+        enqueue(old);
+      },
+      onDelete: enqueue,
+    });
+    return this;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const n = this.opts.concurrency ?? 1;
+    this.opts.metrics?.maxConcurrentReconciles.set({ controller: this.name }, n);
+    this.log?.info({ workers: n }, 'starting workers');
+    for (let i = 0; i < n; i++) this.workers.push(this.worker());
+  }
+
+  /** Stops handing out work and waits for in-flight reconciles to finish. */
+  async stop(): Promise<void> {
+    await this.queue.shutDownWithDrain();
+    await Promise.all(this.workers);
+    this.running = false;
+  }
+
+  private async worker(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      await this.process(key);
+    }
+  }
+
+  private async process(key: string): Promise<void> {
+    const m = this.opts.metrics;
+    const labels = { controller: this.name };
+    m?.activeWorkers.inc(labels);
+    const started = performance.now();
+    let result: 'success' | 'error' | 'requeue' | 'requeue_after' = 'success';
+    try {
+      const res = (await this.reconciler.reconcile(splitKey(key))) ?? {};
+      if (res.requeueAfterMs !== undefined && res.requeueAfterMs > 0) {
+        this.queue.forget(key);
+        this.queue.addAfter(key, res.requeueAfterMs);
+        result = 'requeue_after';
+      } else if (res.requeue) {
+        this.queue.addRateLimited(key);
+        result = 'requeue';
+      } else {
+        this.queue.forget(key);
+      }
+    } catch (err) {
+      result = 'error';
+      m?.reconcileErrors.inc(labels);
+      const [namespace, name] = key.includes('/') ? key.split('/', 2) : [undefined, key];
+      this.log?.error({ err: err instanceof Error ? err.message : String(err), namespace, name, retries: this.queue.numRequeues(key) }, 'reconcile failed; retrying with back-off');
+      this.queue.addRateLimited(key);
+    } finally {
+      const seconds = (performance.now() - started) / 1000;
+      m?.reconcileTime.observe(labels, seconds);
+      m?.workqueueWorkDuration.observe({ name: this.name, controller: this.name }, seconds);
+      m?.reconcileTotal.inc({ controller: this.name, result });
+      m?.activeWorkers.dec(labels);
+      this.queue.done(key);
+    }
+  }
+}

@@ -1,0 +1,299 @@
+import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { ApiError, isGone, type KubeRest } from './rest.js';
+import { collectionPath, objectKey, type KubeObject, type ResourceType } from './resource.js';
+import { Store, type IndexFunc } from './store.js';
+
+export interface EventHandler<T> {
+  onAdd?(obj: T): void;
+  onUpdate?(oldObj: T, newObj: T): void;
+  onDelete?(obj: T): void;
+}
+
+export interface InformerOptions<T> {
+  /** undefined = all namespaces; otherwise one list+watch per namespace sharing one cache. */
+  namespaces?: string[];
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Re-deliver every cached object as an update this often (0 = never), like client-go's resync. */
+  resyncPeriodMs?: number;
+  indexers?: Record<string, IndexFunc<T>>;
+  logger?: Logger;
+  /** Page size of the initial and recovery lists. */
+  pageSize?: number;
+  /** Trims each object before it is cached (e.g. drop Secret values: only keys are needed). */
+  transform?: (obj: T) => T;
+}
+
+interface ListResponse<T> {
+  metadata?: { resourceVersion?: string; continue?: string };
+  items?: T[];
+}
+
+const BACKOFF_INITIAL_MS = 250;
+const BACKOFF_MAX_MS = 10_000;
+
+class GoneError extends Error {}
+
+/**
+ * A shared informer: list + watch for one resource type, feeding a Store and event handlers.
+ *
+ * client-node's ListWatch stops for good on any watch error other than 410 (e.g. the API server
+ * restarting refuses the connection), so this reflector runs its own loop: list (paged) to get a
+ * resourceVersion, watch from it, resume from the last seen version when the watch drops, relist
+ * on 410 Gone, and back off exponentially while the server is unreachable.
+ */
+export class Informer<T extends KubeObject = KubeObject> {
+  readonly store: Store<T>;
+  private readonly handlers: EventHandler<T>[] = [];
+  private readonly reflectors: Reflector<T>[];
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private started = false;
+  /** Counters for tests and debugging. */
+  readonly stats = { lists: 0, watches: 0, watchErrors: 0, relistsOnGone: 0 };
+
+  constructor(
+    readonly rest: KubeRest,
+    readonly kubeConfig: KubeConfig,
+    readonly resource: ResourceType,
+    readonly options: InformerOptions<T> = {},
+  ) {
+    this.store = new Store<T>(options.indexers ?? {});
+    const scopes = resource.namespaced && options.namespaces?.length ? options.namespaces : [undefined];
+    this.reflectors = scopes.map((ns) => new Reflector(this, ns));
+  }
+
+  addEventHandler(h: EventHandler<T>): void {
+    this.handlers.push(h);
+    // Late handlers see what is already cached, as with client-go.
+    if (this.started) for (const o of this.store.list()) h.onAdd?.(o);
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    for (const r of this.reflectors) void r.run();
+    const period = this.options.resyncPeriodMs ?? 0;
+    if (period > 0) {
+      this.resyncTimer = setInterval(() => {
+        for (const o of this.store.list()) this.emit('update', o, o);
+      }, period);
+      this.resyncTimer.unref();
+    }
+  }
+
+  hasSynced(): boolean {
+    return this.reflectors.every((r) => r.synced);
+  }
+
+  async waitForSync(signal?: AbortSignal): Promise<void> {
+    while (!this.hasSynced()) {
+      if (signal?.aborted) throw new Error(`${this.resource.kind} informer: stopped before sync`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  stop(): void {
+    this.started = false;
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    for (const r of this.reflectors) r.stop();
+  }
+
+  get logger(): Logger | undefined {
+    return this.options.logger;
+  }
+
+  /** @internal */
+  emit(kind: 'add' | 'update' | 'delete', a: T, b?: T): void {
+    for (const h of this.handlers) {
+      try {
+        if (kind === 'add') h.onAdd?.(a);
+        else if (kind === 'update') h.onUpdate?.(a, b!);
+        else h.onDelete?.(a);
+      } catch (err) {
+        this.logger?.error({ err, kind: this.resource.kind }, 'informer event handler threw');
+      }
+    }
+  }
+
+  /** @internal apply a list result for one scope: replace what the scope holds. */
+  replace(namespace: string | undefined, items: T[]): void {
+    const seen = new Set<string>();
+    for (const obj of items) {
+      const key = objectKey(obj);
+      seen.add(key);
+      this.upsert(obj);
+    }
+    const scoped = namespace === undefined ? this.store.list() : this.store.list(namespace);
+    for (const obj of scoped) {
+      const key = objectKey(obj);
+      if (!seen.has(key)) {
+        this.store.remove(key);
+        this.emit('delete', obj);
+      }
+    }
+  }
+
+  /** @internal */
+  upsert(obj: T): void {
+    const old = this.store.upsert(obj);
+    if (!old) this.emit('add', obj);
+    else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit('update', old, obj);
+  }
+
+  /** @internal */
+  delete(obj: T): void {
+    const old = this.store.remove(objectKey(obj));
+    this.emit('delete', old ?? obj);
+  }
+}
+
+/** One list+watch stream (one namespace or all). */
+class Reflector<T extends KubeObject> {
+  synced = false;
+  private stopped = false;
+  private resourceVersion = '';
+  private abort: AbortController | undefined;
+  /** Ends the current watch now (aborting the request alone may only surface at the inactivity timeout). */
+  private endWatch: (() => void) | undefined;
+  private backoffMs = BACKOFF_INITIAL_MS;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly informer: Informer<T>,
+    private readonly namespace: string | undefined,
+  ) {}
+
+  private get path(): string {
+    return collectionPath(this.informer.resource, this.namespace);
+  }
+
+  private get selectors(): Record<string, string | undefined> {
+    return { labelSelector: this.informer.options.labelSelector, fieldSelector: this.informer.options.fieldSelector };
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.abort?.abort();
+    this.endWatch?.();
+    this.wake?.();
+  }
+
+  async run(): Promise<void> {
+    const log = this.informer.logger?.child({ resource: this.informer.resource.plural, namespace: this.namespace ?? '*' });
+    while (!this.stopped) {
+      try {
+        if (!this.resourceVersion) await this.list();
+        await this.watch();
+        // A watch that ended cleanly (server timeout, inactivity) resumes from the last version.
+      } catch (err) {
+        if (this.stopped) break;
+        if (err instanceof GoneError || isGone(err)) {
+          this.informer.stats.relistsOnGone++;
+          log?.info('resource version expired (410 Gone); relisting');
+          this.resourceVersion = '';
+          continue;
+        }
+        this.informer.stats.watchErrors++;
+        log?.warn({ err: describe(err), retryInMs: this.backoffMs }, 'list/watch failed; retrying');
+        await this.sleep(this.backoffMs);
+        this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
+  private async list(): Promise<void> {
+    const items: T[] = [];
+    let cont: string | undefined;
+    let rv = '';
+    do {
+      const page = await this.informer.rest.get<ListResponse<T>>(this.path, {
+        ...this.selectors,
+        limit: this.informer.options.pageSize ?? 500,
+        continue: cont,
+      });
+      const { apiVersion, kind } = this.informer.resource;
+      const transform = this.informer.options.transform ?? ((o: T) => o);
+      for (const item of page.items ?? []) items.push(transform({ ...item, apiVersion, kind }));
+      cont = page.metadata?.continue || undefined;
+      rv = page.metadata?.resourceVersion ?? '';
+    } while (cont && !this.stopped);
+    this.informer.stats.lists++;
+    this.informer.replace(this.namespace, items);
+    this.resourceVersion = rv;
+    this.synced = true;
+    this.backoffMs = BACKOFF_INITIAL_MS;
+  }
+
+  private watch(): Promise<void> {
+    const watcher = new Watch(this.informer.kubeConfig);
+    this.informer.stats.watches++;
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const finish = (err?: unknown) => {
+        if (settled) return;
+        settled = true;
+        this.abort?.abort();
+        if (err) reject(err);
+        else resolve();
+      };
+      this.endWatch = () => finish();
+      const onEvent = (type: string, obj: T & { code?: number; message?: string; reason?: string }) => {
+        if (type === 'ERROR') {
+          if (obj.code === 410) finish(new GoneError(obj.message ?? 'Gone'));
+          else finish(new ApiError(obj.code ?? 500, obj.reason ?? 'WatchError', `watch ${this.path}: ${obj.message ?? 'error event'}`, 'GET', this.path));
+          return;
+        }
+        if (obj?.metadata?.resourceVersion) this.resourceVersion = obj.metadata.resourceVersion;
+        this.backoffMs = BACKOFF_INITIAL_MS;
+        if (type === 'BOOKMARK') return;
+        const transform = this.informer.options.transform ?? ((o: T) => o);
+        const typed = transform({ ...obj, apiVersion: this.informer.resource.apiVersion, kind: this.informer.resource.kind } as T);
+        if (type === 'DELETED') this.informer.delete(typed);
+        else this.informer.upsert(typed);
+      };
+      const done = (err: unknown) => {
+        const e = err as { statusCode?: number; name?: string } | null;
+        if (e && e.statusCode === 410) finish(new GoneError('Gone'));
+        else if (e && e.name === 'TimeoutError') finish(); // inactivity timeout: resume
+        else if (e && e.name === 'AbortError' && this.stopped) finish();
+        else finish(e ?? undefined);
+      };
+      watcher
+        .watch(
+          this.path,
+          {
+            ...this.selectors,
+            resourceVersion: this.resourceVersion,
+            allowWatchBookmarks: true,
+            timeoutSeconds: 240 + Math.floor(Math.random() * 120),
+          },
+          onEvent,
+          done,
+        )
+        .then((ctrl) => {
+          this.abort = ctrl;
+          if (this.stopped || settled) ctrl.abort();
+        })
+        .catch(finish);
+    });
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    return cause?.code ? `${err.message} (${cause.code})` : err.message;
+  }
+  return String(err);
+}

@@ -1,0 +1,201 @@
+import type { Logger } from 'pino';
+import { isConflict, isNotFound, type KubeRest } from './rest.js';
+import { Leases, objectPath, collectionPath } from './resource.js';
+
+export interface LeaderElectionConfig {
+  leaseName: string;
+  leaseNamespace: string;
+  identity: string;
+  /** How long a non-renewed lease keeps standbys away (client-go default 15 s). */
+  leaseDurationMs: number;
+  /** The leader gives up if it could not renew for this long (default 10 s); < leaseDuration. */
+  renewDeadlineMs: number;
+  /** Pause between acquire/renew attempts (default 2 s). */
+  retryPeriodMs: number;
+  /** Clear the holder on graceful shutdown so a standby takes over at once. */
+  releaseOnCancel: boolean;
+}
+
+interface LeaseSpec {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  acquireTime?: string;
+  renewTime?: string;
+  leaseTransitions?: number;
+}
+interface Lease {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { name: string; namespace: string; resourceVersion?: string };
+  spec?: LeaseSpec;
+}
+
+export function validateLeaderElection(c: LeaderElectionConfig): void {
+  if (!(c.leaseDurationMs > c.renewDeadlineMs)) throw new Error(`leader election: lease duration (${c.leaseDurationMs} ms) must be greater than renew deadline (${c.renewDeadlineMs} ms)`);
+  if (!(c.renewDeadlineMs > c.retryPeriodMs * 1.2)) throw new Error(`leader election: renew deadline (${c.renewDeadlineMs} ms) must be greater than 1.2 x retry period (${c.retryPeriodMs} ms)`);
+  if (c.leaseDurationMs < 1000) throw new Error('leader election: lease duration must be at least 1 s');
+  if (!c.identity) throw new Error('leader election: identity must not be empty');
+}
+
+/** Lease times are metav1.MicroTime: RFC 3339 with exactly six fractional digits. */
+function microTime(d = new Date()): string {
+  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+/**
+ * Lease-based leader election with client-go's algorithm: a candidate takes the lease when it is
+ * free or when its record has not changed for leaseDuration as observed on the candidate's own
+ * clock (so clock skew between nodes does not matter); the leader renews every retryPeriod and
+ * steps down if it could not renew within renewDeadline.
+ */
+export class LeaderElector {
+  private observed: { record: string; at: number } | undefined;
+  private leading = false;
+  private stopped = false;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly rest: KubeRest,
+    readonly config: LeaderElectionConfig,
+    private readonly log?: Logger,
+    private readonly onStatus?: (leading: boolean) => void,
+  ) {
+    validateLeaderElection(config);
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /**
+   * Blocks until this instance leads (true) or stop() was called (false). Then call
+   * `holdLeadership` to keep renewing.
+   */
+  async acquire(): Promise<boolean> {
+    this.log?.info({ lease: this.leaseRef }, 'waiting to acquire leader lease');
+    while (!this.stopped) {
+      if (await this.tryAcquireOrRenew()) {
+        this.setLeading(true);
+        this.log?.info({ lease: this.leaseRef, identity: this.config.identity }, 'acquired leader lease');
+        return true;
+      }
+      await this.sleep(this.jittered(this.config.retryPeriodMs));
+    }
+    return false;
+  }
+
+  /** Renews until stop() (resolves 'stopped') or until renewal fails past the deadline ('lost'). */
+  async holdLeadership(): Promise<'stopped' | 'lost'> {
+    let lastRenew = Date.now();
+    while (!this.stopped) {
+      await this.sleep(this.config.retryPeriodMs);
+      if (this.stopped) break;
+      const ok = await this.tryAcquireOrRenew();
+      if (ok) lastRenew = Date.now();
+      else if (Date.now() - lastRenew > this.config.renewDeadlineMs) {
+        this.setLeading(false);
+        this.log?.error({ lease: this.leaseRef }, 'failed to renew leader lease within the renew deadline; stepping down');
+        return 'lost';
+      }
+    }
+    return 'stopped';
+  }
+
+  /** Stops the loops; releases the lease if we hold it and releaseOnCancel is set. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    if (this.leading && this.config.releaseOnCancel) await this.release();
+    this.setLeading(false);
+  }
+
+  private get leaseRef(): string {
+    return `${this.config.leaseNamespace}/${this.config.leaseName}`;
+  }
+
+  private get path(): string {
+    return objectPath(Leases, this.config.leaseNamespace, this.config.leaseName);
+  }
+
+  private setLeading(v: boolean): void {
+    if (this.leading !== v) {
+      this.leading = v;
+      this.onStatus?.(v);
+    }
+  }
+
+  private jittered(ms: number): number {
+    return ms * (1 + Math.random() * 0.2);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
+  private async tryAcquireOrRenew(): Promise<boolean> {
+    const { identity, leaseDurationMs } = this.config;
+    const now = new Date();
+    const durationSeconds = Math.max(1, Math.round(leaseDurationMs / 1000));
+    try {
+      let lease: Lease;
+      try {
+        lease = await this.rest.get<Lease>(this.path);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        await this.rest.create(collectionPath(Leases, this.config.leaseNamespace), {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name: this.config.leaseName, namespace: this.config.leaseNamespace },
+          spec: { holderIdentity: identity, leaseDurationSeconds: durationSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
+        });
+        this.observed = undefined;
+        return true;
+      }
+      const spec = lease.spec ?? {};
+      const record = JSON.stringify(spec);
+      if (!this.observed || this.observed.record !== record) this.observed = { record, at: Date.now() };
+      const holder = spec.holderIdentity ?? '';
+      const heldByOther = holder !== '' && holder !== identity;
+      const recordDurationMs = (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
+      if (heldByOther && this.observed.at + recordDurationMs > Date.now()) return false;
+      const takingOver = holder !== identity;
+      const next: LeaseSpec = {
+        holderIdentity: identity,
+        leaseDurationSeconds: durationSeconds,
+        acquireTime: takingOver ? microTime(now) : (spec.acquireTime ?? microTime(now)),
+        renewTime: microTime(now),
+        leaseTransitions: (spec.leaseTransitions ?? 0) + (takingOver && holder !== '' ? 1 : 0),
+      };
+      // PUT with the read resourceVersion: a concurrent candidate's write makes ours fail with 409.
+      await this.rest.replace(this.path, { ...lease, apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', spec: next });
+      if (takingOver) this.log?.info({ lease: this.leaseRef, previousHolder: holder || undefined }, 'took over leader lease');
+      return true;
+    } catch (err) {
+      if (!isConflict(err)) this.log?.warn({ err: (err as Error).message, lease: this.leaseRef }, 'leader lease acquire/renew failed');
+      return false;
+    }
+  }
+
+  private async release(): Promise<void> {
+    try {
+      const lease = await this.rest.get<Lease>(this.path);
+      if (lease.spec?.holderIdentity !== this.config.identity) return;
+      const now = microTime();
+      await this.rest.replace(this.path, {
+        ...lease,
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now },
+      });
+      this.log?.info({ lease: this.leaseRef }, 'released leader lease');
+    } catch (err) {
+      this.log?.warn({ err: (err as Error).message, lease: this.leaseRef }, 'could not release leader lease');
+    }
+  }
+}

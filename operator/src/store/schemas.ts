@@ -1,0 +1,187 @@
+import { z } from 'zod';
+
+// Document schemas of the history collections. Every document is validated before it is queued,
+// so a bad document fails at the caller with the field named, never later inside a batch.
+
+const name = z.string().min(1).max(253);
+const count = z.number().int().min(0);
+const nonNegative = z.number().min(0).refine(Number.isFinite, { error: 'must be a finite number' });
+const hex = (len?: number) =>
+  z
+    .string()
+    .regex(/^[0-9a-fA-F]+$/, { error: 'must be hexadecimal' })
+    .refine((s) => len === undefined || s.length === len, { error: `must be ${len} hex digits` });
+
+export const ShareCountsSchema = z
+  .object({ accepted: count, rejected: count, stale: count })
+  .strict();
+
+function windowAligned(doc: { windowStart: Date; windowSeconds: number }, ctx: z.RefinementCtx): void {
+  if (doc.windowStart.getTime() % (doc.windowSeconds * 1000) !== 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['windowStart'],
+      message: `windowStart ${doc.windowStart.toISOString()} is not aligned to windowSeconds=${doc.windowSeconds}`,
+    });
+  }
+}
+
+/** One miner pod over one collection window. Key: (namespace, fleet, pod, windowStart). */
+export const SampleDocSchema = z
+  .object({
+    namespace: name,
+    fleet: name,
+    pod: name,
+    node: name.optional(),
+    windowStart: z.date(),
+    windowSeconds: z.number().int().min(1).max(86_400),
+    pool: name,
+    hashrate: nonNegative.meta({ description: 'hashes per second averaged over the window' }),
+    shares: ShareCountsSchema.meta({ description: 'shares submitted during the window, by outcome' }),
+    difficulty: nonNegative.meta({ description: 'pool share difficulty at the end of the window' }),
+    device: z
+      .object({
+        kind: z.enum(['cpu', 'gpu', 'usb']),
+        temperatureC: z.number().min(-100).max(300).optional(),
+        powerW: nonNegative.optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .superRefine(windowAligned);
+export type SampleDoc = z.infer<typeof SampleDocSchema>;
+
+/** One fleet over one collection window. Key: (namespace, fleet, windowStart). */
+export const RollupDocSchema = z
+  .object({
+    namespace: name,
+    fleet: name,
+    windowStart: z.date(),
+    windowSeconds: z.number().int().min(1).max(86_400),
+    pods: count,
+    activePool: name.optional(),
+    hashrate: nonNegative.meta({ description: 'sum of the pods\' hashrates, hashes per second' }),
+    shares: ShareCountsSchema,
+    powerW: nonNegative.optional(),
+    suspended: z.boolean().optional(),
+  })
+  .strict()
+  .superRefine(windowAligned);
+export type RollupDoc = z.infer<typeof RollupDocSchema>;
+
+/** One submitted share. Natural key: (pool, worker, jobId, extranonce2, ntime, nonce). */
+export const ShareDocSchema = z
+  .object({
+    namespace: name,
+    fleet: name,
+    pod: name,
+    pool: name,
+    worker: z.string().min(1).max(512),
+    jobId: z.string().min(1).max(128),
+    extranonce2: hex(),
+    ntime: hex(8),
+    nonce: hex(8),
+    difficulty: nonNegative,
+    result: z.enum(['accepted', 'rejected', 'stale']),
+    reason: z.string().max(512).optional(),
+    time: z.date(),
+  })
+  .strict();
+export type ShareDoc = z.infer<typeof ShareDocSchema>;
+
+export const EVENT_TYPES = ['failover', 'failback', 'suspend', 'resume', 'scale', 'probe-failure', 'error', 'alert'] as const;
+
+export const EventResolutionSchema = z
+  .object({ resolvedAt: z.date(), by: z.string().min(1).max(253).optional(), note: z.string().max(4096).optional() })
+  .strict();
+export type EventResolution = z.infer<typeof EventResolutionSchema>;
+
+/** An append-only decision or alert. Key: eventId (assigned when queued, so retries keep it). */
+export const EventDocSchema = z
+  .object({
+    eventId: z.string().min(1).max(128),
+    namespace: name,
+    fleet: name.optional(),
+    pool: name.optional(),
+    type: z.enum(EVENT_TYPES),
+    severity: z.enum(['info', 'warning', 'critical']),
+    reason: z.string().min(1).max(128),
+    message: z.string().max(4096),
+    time: z.date(),
+    details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
+    resolution: EventResolutionSchema.optional(),
+  })
+  .strict()
+  .refine((e) => e.fleet !== undefined || e.pool !== undefined, { error: 'an event names a fleet, a pool or both', path: ['fleet'] });
+export type EventDoc = z.infer<typeof EventDocSchema>;
+/** What callers pass: eventId is optional and generated when missing. */
+export type EventInput = Omit<EventDoc, 'eventId'> & { eventId?: string };
+
+/** One pool health check. Key: (namespace, pool, time). */
+export const ProbeDocSchema = z
+  .object({
+    namespace: name,
+    pool: name,
+    time: z.date(),
+    ok: z.boolean(),
+    latencyMs: nonNegative.optional(),
+    circuit: z.enum(['Closed', 'Open', 'HalfOpen']).optional(),
+    error: z.string().max(4096).optional(),
+    probedBy: z.string().max(253).optional(),
+  })
+  .strict();
+export type ProbeDoc = z.infer<typeof ProbeDocSchema>;
+
+export const EventResolutionOpSchema = z.object({ eventId: z.string().min(1).max(128), resolution: EventResolutionSchema }).strict();
+export type EventResolutionOp = z.infer<typeof EventResolutionOpSchema>;
+
+/** Everything that travels through the write buffer and the spill file. */
+export type PendingItem =
+  | { kind: 'samples'; doc: SampleDoc }
+  | { kind: 'rollups'; doc: RollupDoc }
+  | { kind: 'shares'; doc: ShareDoc }
+  | { kind: 'events'; doc: EventDoc }
+  | { kind: 'probes'; doc: ProbeDoc }
+  | { kind: 'eventResolutions'; doc: EventResolutionOp };
+
+export type PendingKind = PendingItem['kind'];
+export type CollectionKind = Exclude<PendingKind, 'eventResolutions'>;
+export const COLLECTION_KINDS: readonly CollectionKind[] = ['samples', 'rollups', 'shares', 'events', 'probes'];
+
+export const PENDING_SCHEMAS: Record<PendingKind, z.ZodType> = {
+  samples: SampleDocSchema,
+  rollups: RollupDocSchema,
+  shares: ShareDocSchema,
+  events: EventDocSchema,
+  probes: ProbeDocSchema,
+  eventResolutions: EventResolutionOpSchema,
+};
+
+export class StoreValidationError extends Error {
+  override name = 'StoreValidationError';
+  constructor(
+    message: string,
+    readonly kind: PendingKind,
+    readonly index: number,
+    readonly fields: string[],
+  ) {
+    super(message);
+  }
+}
+
+/** Validates a caller's documents; throws a StoreValidationError naming the document and fields. */
+export function validateDocuments<K extends PendingKind>(kind: K, docs: readonly unknown[]): Extract<PendingItem, { kind: K }>[] {
+  const schema = PENDING_SCHEMAS[kind];
+  const out: Extract<PendingItem, { kind: K }>[] = [];
+  docs.forEach((doc, index) => {
+    const r = schema.safeParse(doc);
+    if (!r.success) {
+      const fields = r.error.issues.map((i) => i.path.join('.') || '(document)');
+      const why = r.error.issues.map((i) => `${i.path.join('.') || '(document)'}: ${i.message}`).join('; ');
+      throw new StoreValidationError(`invalid ${kind} document #${index}: ${why}`, kind, index, fields);
+    }
+    out.push({ kind, doc: r.data } as unknown as Extract<PendingItem, { kind: K }>);
+  });
+  return out;
+}

@@ -1,0 +1,54 @@
+/**
+ * End to end on a real chain: the miner process mines through the test pool on litecoind -regtest
+ * and litecoind's own consensus code accepts its blocks.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLitecoind, type Litecoind } from '../support/index.js';
+import { startStratumPool, type StratumPool } from '../support/stratum/index.js';
+import { baseConfig, poolEntry, startMiner, waitFor, type MinerProcess } from './helpers.js';
+
+interface VerboseBlock {
+  hash: string;
+  height: number;
+  confirmations: number;
+  tx: Array<{ vout: Array<{ value: number; scriptPubKey: { hex: string } }> }>;
+}
+
+describe('mining on litecoind -regtest', () => {
+  let ltc: Litecoind;
+  let pool: StratumPool;
+  let miner: MinerProcess;
+  beforeAll(async () => {
+    ltc = await startLitecoind();
+    // Regtest's block target is easier than this share target, so every share is a block:
+    // ~1 per second at one thread keeps the chain well below the MWEB height.
+    pool = await startStratumPool({ litecoind: ltc, difficulty: 0.05 });
+  });
+  afterAll(async () => {
+    await miner?.stop();
+    await pool?.stop();
+    await ltc?.stop();
+  });
+
+  it('finds blocks that litecoind accepts; the coinbase pays the pool address', async () => {
+    const startHeight = await ltc.rpc<number>('getblockcount');
+    miner = await startMiner(baseConfig([poolEntry('regtest', pool.url)], 'regtest'));
+    await waitFor('3 blocks accepted by litecoind', () => pool.blocks.filter((b) => b.accepted).length >= 3, 120_000, 200);
+    await miner.stop();
+    const accepted = pool.blocks.filter((b) => b.accepted);
+    const height = await ltc.rpc<number>('getblockcount');
+    expect(height - startHeight).toBeGreaterThanOrEqual(3);
+    for (const b of accepted.slice(0, 3)) {
+      const block = await ltc.rpc<VerboseBlock>('getblock', [b.hash, 2]);
+      expect(block.height).toBe(b.height);
+      expect(block.confirmations).toBeGreaterThanOrEqual(1); // on the active chain
+      expect(block.tx[0]!.vout[0]!.scriptPubKey.hex).toBe(pool.payoutScriptHex);
+      expect(block.tx[0]!.vout[0]!.value).toBeGreaterThan(0);
+    }
+    // The miner counted block candidates and the pool credited its shares.
+    const candidates = miner.logs.filter((l) => l.msg === 'block candidate found; submitting').length;
+    expect(candidates).toBeGreaterThanOrEqual(3);
+    expect(pool.shares.filter((s) => s.result === 'accepted' && s.isBlock).length).toBeGreaterThanOrEqual(3);
+    expect(pool.errors).toEqual([]);
+  });
+});

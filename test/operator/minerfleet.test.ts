@@ -1,0 +1,299 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setupMinerFleetController } from '../../operator/src/controllers/minerfleet/controller.js';
+import { Manager } from '../../operator/src/runtime/manager.js';
+import { isNotFound, KubeRest } from '../../operator/src/runtime/rest.js';
+import { REPO_ROOT, startControlPlane, type ControlPlane } from '../support/index.js';
+import { createNamespace, fleet, pool, secret, SECRET_PASSWORD, type DeviceKind } from './fixtures.js';
+import { eventually, testLogger } from './helpers.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Any = any;
+
+let cp: ControlPlane;
+let rest: KubeRest;
+let mgr: Manager;
+let running: Promise<unknown>;
+let fleetController: ReturnType<typeof setupMinerFleetController>;
+const NS = 'fleets';
+const G = '/apis/minefleet.io/v1alpha1';
+
+const get = async (p: string): Promise<Any | undefined> => {
+  try {
+    return await rest.get<Any>(p);
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+};
+const fleetPath = (name: string, ns = NS) => `${G}/namespaces/${ns}/minerfleets/${name}`;
+const dep = (name: string, ns = NS) => get(`/apis/apps/v1/namespaces/${ns}/deployments/${name}`);
+const cmap = (name: string, ns = NS) => get(`/api/v1/namespaces/${ns}/configmaps/${name}`);
+const cond = (f: Any, type: string) => f?.status?.conditions?.find((c: Any) => c.type === type);
+const runtimeOf = async (fleetName: string, ns = NS) => {
+  const c = await cmap(`${fleetName}-runtime`, ns);
+  return c ? (JSON.parse(c.data['runtime.json']) as { activePool: string; revision: number }) : undefined;
+};
+/** Reconciled: status written for the current generation. */
+const reconciled = async (name: string, ns = NS) => {
+  const f = await get(fleetPath(name, ns));
+  return f && f.status?.observedGeneration === f.metadata.generation ? f : undefined;
+};
+
+beforeAll(async () => {
+  cp = await startControlPlane({ controllerManager: true });
+  rest = new KubeRest(cp.kubeConfig);
+  const r = await cp.kubectl(['apply', '-f', path.join(REPO_ROOT, 'crds')]);
+  expect(r.code, r.stderr).toBe(0);
+  const w = await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/minerfleets.minefleet.io', 'crd/miningpools.minefleet.io']);
+  expect(w.code, w.stderr).toBe(0);
+  await createNamespace(rest, NS);
+  // gpu fleets name a RuntimeClass; pods naming a missing one are rejected at admission.
+  await rest.create('/apis/node.k8s.io/v1/runtimeclasses', { apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass', metadata: { name: 'nvidia' }, handler: 'nvidia' });
+  await rest.create(`/api/v1/namespaces/${NS}/secrets`, secret(NS, 'creds'));
+  await rest.create(`${G}/namespaces/${NS}/miningpools`, pool(NS, 'primary', 'creds', 3333));
+  await rest.create(`${G}/namespaces/${NS}/miningpools`, pool(NS, 'backup', 'creds', 4444));
+  mgr = new Manager({ kubeConfig: cp.kubeConfig, logger: testLogger(), probePort: 0, metricsPort: 0, bindHost: '127.0.0.1' });
+  fleetController = setupMinerFleetController(mgr, { minerImage: 'minefleet:test', concurrency: 2, backoffMaxMs: 2000 }, testLogger());
+  running = mgr.start();
+}, 240_000);
+
+afterAll(async () => {
+  await mgr?.stop();
+  await running?.catch(() => undefined);
+  await cp?.stop();
+});
+
+describe('MinerFleet controller', () => {
+  for (const kind of ['cpu', 'gpu', 'usb'] as DeviceKind[]) {
+    it(`creates, updates, scales and deletes a ${kind} fleet`, async () => {
+      const name = `${kind}-fleet`;
+      await rest.create(`${G}/namespaces/${NS}/minerfleets`, fleet(NS, name, kind, [{ name: 'primary', priority: 0 }, { name: 'backup', priority: 10 }], 2));
+      const f = await eventually(() => reconciled(name), `${name} reconciled`);
+      const uid = f.metadata.uid;
+
+      const d = await eventually(() => dep(name), `${name} deployment`);
+      expect(d.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'MinerFleet', name, uid, controller: true })]);
+      expect(d.spec.replicas).toBe(2);
+      const pod = d.spec.template.spec;
+      const c = pod.containers[0];
+      expect(c.image).toBe('minefleet:test');
+      for (const [p, ownedKind] of [
+        [`/api/v1/namespaces/${NS}/configmaps/${name}-config`, 'config'],
+        [`/api/v1/namespaces/${NS}/configmaps/${name}-runtime`, 'runtime'],
+        [`/api/v1/namespaces/${NS}/services/${name}-metrics`, 'service'],
+      ] as const) {
+        const o = await eventually(() => get(p), `${name} ${ownedKind}`);
+        expect(o.metadata.ownerReferences[0].uid).toBe(uid);
+      }
+      const sas = (await rest.get<Any>(`/api/v1/namespaces/${NS}/serviceaccounts`)).items.filter((s: Any) => s.metadata.ownerReferences?.[0]?.uid === uid);
+      expect(sas.length).toBe(1);
+      expect(pod.serviceAccountName).toBe(sas[0].metadata.name);
+      const roles = (await rest.get<Any>(`/apis/rbac.authorization.k8s.io/v1/namespaces/${NS}/roles`)).items.filter((s: Any) => s.metadata.ownerReferences?.[0]?.uid === uid);
+      expect(roles.length).toBe(1);
+      // the miner may read only its own runtime ConfigMap
+      expect(roles[0].rules).toEqual([expect.objectContaining({ resources: ['configmaps'], resourceNames: [`${name}-runtime`] })]);
+      // credentials reach pods only as Secret references
+      const env = c.env ?? [];
+      expect(env.some((e: Any) => e.valueFrom?.secretKeyRef?.name === 'creds')).toBe(true);
+      expect(JSON.stringify(d)).not.toContain(SECRET_PASSWORD);
+
+      if (kind === 'cpu') {
+        expect(pod.securityContext?.runAsNonRoot ?? c.securityContext?.runAsNonRoot).toBe(true);
+        expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ['ALL'] } });
+      } else if (kind === 'gpu') {
+        expect(c.resources.limits['nvidia.com/gpu']).toBe('2');
+        expect(pod.runtimeClassName).toBe('nvidia');
+      } else {
+        const paths = (pod.volumes ?? []).map((v: Any) => v.hostPath?.path).filter(Boolean);
+        expect(paths).toEqual(expect.arrayContaining(['/dev/ttyACM0', '/dev/ttyACM1']));
+        expect(pod.volumes.filter((v: Any) => v.hostPath).every((v: Any) => v.hostPath.type === 'CharDevice')).toBe(true);
+        expect(pod.nodeSelector).toEqual(expect.objectContaining({ 'minefleet.io/usb-asic': 'true' }));
+        // opening a host tty needs the device cgroup (privileged), but never root or extra capabilities
+        expect(c.securityContext).toMatchObject({ runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
+        expect(c.securityContext.capabilities.add).toBeUndefined();
+        expect(d.spec.strategy.type).toBe('Recreate');
+      }
+
+      const st = await eventually(async () => {
+        const x = await reconciled(name);
+        return x?.status?.replicas === 2 ? x : undefined;
+      }, `${name} status.replicas from the Deployment`);
+      expect(st.status.activePool).toBe('primary');
+      expect(st.status.selector).toBeTruthy();
+      expect(st.status.readyReplicas).toBe(0); // no kubelet: pods never become ready
+      expect(cond(st, 'Ready')).toMatchObject({ status: 'False', reason: 'MinersNotReady', observedGeneration: st.metadata.generation });
+      expect(cond(st, 'PoolAvailable')).toMatchObject({ status: 'True' });
+      expect(cond(st, 'Degraded')).toMatchObject({ status: 'False' });
+      expect(cond(st, 'Progressing')?.status).toBe('True');
+      // the selector matches the pods the Deployment made
+      const pods = await eventually(async () => {
+        const l = await rest.get<Any>(`/api/v1/namespaces/${NS}/pods`, { labelSelector: st.status.selector });
+        return l.items.length === 2 ? l.items : undefined;
+      }, 'pods matching status.selector');
+      expect(pods.length).toBe(2);
+
+      // update: spec change rolls into the Deployment
+      await rest.mergePatch(fleetPath(name), { spec: { miner: { logLevel: 'debug' } } });
+      await eventually(async () => (await reconciled(name))?.metadata.generation === f.metadata.generation + 1, 'update reconciled');
+      // scale through the scale subresource (kubectl scale)
+      const s = await cp.kubectl(['scale', '-n', NS, `minerfleet/${name}`, '--replicas=3']);
+      expect(s.code, s.stderr).toBe(0);
+      await eventually(async () => (await dep(name))?.spec.replicas === 3, 'deployment scaled to 3');
+      const scale = await rest.get<Any>(`${fleetPath(name)}/scale`);
+      expect(scale.spec.replicas).toBe(3);
+      // status.replicas follows the Deployment's (a stuck rollout may surge above spec.replicas)
+      await eventually(async () => {
+        const [sc, dp] = [await rest.get<Any>(`${fleetPath(name)}/scale`), await dep(name)];
+        return dp.status?.replicas >= 3 && sc.status.replicas === dp.status.replicas;
+      }, 'scale status replicas follow the Deployment');
+
+      // events describe what changed and never contain the password
+      const events = await eventually(async () => {
+        const l = await rest.get<Any>(`/api/v1/namespaces/${NS}/events`, { fieldSelector: `involvedObject.name=${name}` });
+        return l.items.some((e: Any) => e.reason === 'Created') ? l.items : undefined;
+      }, 'Created events');
+      expect(JSON.stringify(events)).not.toContain(SECRET_PASSWORD);
+
+      // delete: the garbage collector removes everything the fleet owned
+      await rest.delete(fleetPath(name));
+      await eventually(async () => !(await dep(name)) && !(await cmap(`${name}-config`)) && !(await cmap(`${name}-runtime`)), `${name} owned objects garbage-collected`, 90_000);
+    });
+  }
+
+  it('publishes a pool priority change in the runtime ConfigMap and the miner config', async () => {
+    const name = 'switcher';
+    await rest.create(`${G}/namespaces/${NS}/minerfleets`, fleet(NS, name, 'cpu', [{ name: 'primary', priority: 0 }, { name: 'backup', priority: 10 }]));
+    await eventually(() => reconciled(name), 'switcher reconciled');
+    const before = await eventually(() => runtimeOf(name), 'runtime ConfigMap');
+    expect(before.activePool).toBe('primary');
+    const cfgBefore = (await cmap(`${name}-config`)).data;
+
+    // backup becomes preferred
+    await rest.request('PATCH', fleetPath(name), {
+      body: [{ op: 'replace', path: '/spec/pools', value: [{ name: 'primary', priority: 20 }, { name: 'backup', priority: 10 }] }],
+      contentType: 'application/json-patch+json',
+    });
+    const after = await eventually(async () => {
+      const r = await runtimeOf(name);
+      return r?.activePool === 'backup' ? r : undefined;
+    }, 'runtime ConfigMap switched to backup');
+    expect(after.revision).toBeGreaterThan(before.revision);
+    const f = await eventually(async () => {
+      const x = await reconciled(name);
+      return x?.status?.activePool === 'backup' ? x : undefined;
+    }, 'status.activePool = backup');
+    expect(f.status.lastPoolSwitchTime).toBeTruthy();
+    const cfgAfter = (await cmap(`${name}-config`)).data;
+    expect(JSON.stringify(cfgAfter)).not.toEqual(JSON.stringify(cfgBefore));
+    await eventually(async () => {
+      const l = await rest.get<Any>(`/api/v1/namespaces/${NS}/events`, { fieldSelector: `involvedObject.name=${name}` });
+      return l.items.some((e: Any) => e.reason === 'ActivePoolChanged');
+    }, 'ActivePoolChanged event');
+
+    // a MiningPool change (not the fleet) re-renders the miner config: new URL appears
+    await rest.mergePatch(`${G}/namespaces/${NS}/miningpools/backup`, { spec: { url: 'stratum+tcp://127.0.0.1:5555' } });
+    await eventually(async () => JSON.stringify((await cmap(`${name}-config`))?.data).includes('127.0.0.1:5555'), 'config re-rendered after pool change');
+  });
+
+  it('repairs drift: an edited or deleted owned object is restored', async () => {
+    const name = 'drifty';
+    await rest.create(`${G}/namespaces/${NS}/minerfleets`, fleet(NS, name, 'cpu', [{ name: 'primary', priority: 0 }], 1));
+    await eventually(() => reconciled(name), 'drifty reconciled');
+    const d = await eventually(() => dep(name), 'deployment');
+
+    // idempotent: once the cache holds what was applied, reconciling again writes nothing
+    const { controller, reconciler } = fleetController;
+    await eventually(async () => {
+      const before = reconciler.stats.applies;
+      const total = () => mgr.metrics.reconcileTotal.get().then((m) => m.values.reduce((a, v) => a + v.value, 0));
+      const reconciles = await total();
+      controller.queue.add(`${NS}/${name}`);
+      await eventually(async () => (await total()) > reconciles, 'forced reconcile ran', 10_000, 20);
+      return reconciler.stats.applies === before;
+    }, 'a forced reconcile of an unchanged fleet applies nothing', 30_000, 500);
+
+    const image = d.spec.template.spec.containers[0].image;
+    await rest.mergePatch(`/apis/apps/v1/namespaces/${NS}/deployments/${name}`, { spec: { replicas: 7 } });
+    await eventually(async () => (await dep(name))?.spec.replicas === 1, 'replicas restored');
+    await rest.request('PATCH', `/apis/apps/v1/namespaces/${NS}/deployments/${name}`, {
+      body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'evil:latest' }],
+      contentType: 'application/json-patch+json',
+    });
+    await eventually(async () => (await dep(name))?.spec.template.spec.containers[0].image === image, 'image restored');
+    const runtimeBefore = await cmap(`${name}-runtime`);
+    await rest.delete(`/api/v1/namespaces/${NS}/configmaps/${name}-runtime`);
+    await rest.delete(`/api/v1/namespaces/${NS}/services/${name}-metrics`);
+    await eventually(async () => {
+      const c = await cmap(`${name}-runtime`);
+      return c && c.metadata.uid !== runtimeBefore.metadata.uid && (await get(`/api/v1/namespaces/${NS}/services/${name}-metrics`));
+    }, 'runtime ConfigMap and Service recreated');
+  });
+
+  it('reports a missing pool, then a missing Secret, and recovers when they are created', async () => {
+    const name = 'waiting';
+    await rest.create(`${G}/namespaces/${NS}/minerfleets`, fleet(NS, name, 'cpu', [{ name: 'late-pool', priority: 0 }]));
+    const f1 = await eventually(async () => {
+      const f = await reconciled(name);
+      return cond(f, 'PoolAvailable')?.reason === 'PoolNotFound' ? f : undefined;
+    }, 'PoolNotFound condition');
+    expect(cond(f1, 'PoolAvailable')).toMatchObject({ status: 'False' });
+    expect(cond(f1, 'PoolAvailable').message).toContain('MiningPool "late-pool" not found');
+    expect(cond(f1, 'Ready')?.status).toBe('False');
+    expect(cond(f1, 'Degraded')?.status).toBe('True');
+    expect(await dep(name)).toBeUndefined();
+    const t0 = cond(f1, 'PoolAvailable').lastTransitionTime;
+
+    await rest.create(`${G}/namespaces/${NS}/miningpools`, pool(NS, 'late-pool', 'late-creds'));
+    const f2 = await eventually(async () => {
+      const f = await get(fleetPath(name));
+      return cond(f, 'PoolAvailable')?.reason === 'SecretNotFound' ? f : undefined;
+    }, 'SecretNotFound condition');
+    expect(cond(f2, 'PoolAvailable').message).toContain('Secret "late-creds"');
+    // still False: the transition time stays
+    expect(cond(f2, 'PoolAvailable').lastTransitionTime).toBe(t0);
+
+    await rest.create(`/api/v1/namespaces/${NS}/secrets`, secret(NS, 'late-creds'));
+    const f3 = await eventually(async () => {
+      const f = await get(fleetPath(name));
+      return cond(f, 'PoolAvailable')?.status === 'True' ? f : undefined;
+    }, 'PoolAvailable True after recovery');
+    expect(f3.status.activePool).toBe('late-pool');
+    expect(cond(f3, 'Degraded')?.status).toBe('False');
+    await eventually(() => dep(name), 'deployment created after recovery');
+    const events = await rest.get<Any>(`/api/v1/namespaces/${NS}/events`, { fieldSelector: `involvedObject.name=${name}` });
+    expect(events.items.map((e: Any) => e.reason)).toEqual(expect.arrayContaining(['PoolNotFound', 'SecretNotFound']));
+    expect(JSON.stringify(events)).not.toContain(SECRET_PASSWORD);
+  });
+
+  it('keeps reconciling after the API server restarts mid-watch', async () => {
+    const name = 'survivor';
+    await rest.create(`${G}/namespaces/${NS}/minerfleets`, fleet(NS, name, 'cpu', [{ name: 'primary', priority: 0 }], 1));
+    await eventually(() => reconciled(name), 'survivor reconciled');
+    await cp.restartApiServer();
+    await eventually(() => rest.mergePatch(fleetPath(name), { spec: { replicas: 4 } }).then(() => true), 'patch after restart', 60_000);
+    await eventually(async () => (await dep(name))?.spec.replicas === 4, 'deployment follows after restart', 90_000);
+    await rest.delete(`/apis/apps/v1/namespaces/${NS}/deployments/${name}`);
+    await eventually(async () => (await dep(name))?.spec.replicas === 4, 'deleted deployment restored after restart', 90_000);
+  });
+
+  it('exposes controller-runtime metrics and health endpoints', async () => {
+    const base = `http://127.0.0.1:${mgr.health.ports.metrics}`;
+    const text = await (await fetch(`${base}/metrics`)).text();
+    for (const m of [
+      'controller_runtime_reconcile_total{controller="minerfleet",result="success"}',
+      'controller_runtime_reconcile_errors_total',
+      'controller_runtime_reconcile_time_seconds_bucket',
+      'workqueue_depth',
+      'workqueue_adds_total',
+      'workqueue_queue_duration_seconds_bucket',
+      'workqueue_work_duration_seconds_bucket',
+      'workqueue_retries_total',
+    ])
+      expect(text).toContain(m);
+    const probe = `http://127.0.0.1:${mgr.health.ports.probe}`;
+    expect((await fetch(`${probe}/healthz`)).status).toBe(200);
+    expect((await fetch(`${probe}/readyz`)).status).toBe(200);
+    expect((await fetch(`${probe}/nope`)).status).toBe(404);
+  });
+});

