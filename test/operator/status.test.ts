@@ -43,6 +43,15 @@ describe('computeStatus', () => {
     expect(by.PoolAvailable).toMatchObject({ status: 'True' });
     expect(s.conditions!.map((c) => c.type)).toEqual(['Ready', 'Progressing', 'Degraded', 'PoolAvailable']);
   });
+  it('a paused fleet is not Ready (reason Paused) even once its 0 replicas are rolled out', () => {
+    const d = { metadata: { generation: 4 }, status: { observedGeneration: 4, replicas: 0, readyReplicas: 0, updatedReplicas: 0, availableReplicas: 0 } };
+    const paused = fleet();
+    paused.spec.paused = true;
+    const s = computeStatus({ ...base, desiredReplicas: 0, fleet: paused, deployment: d });
+    const by = Object.fromEntries(s.conditions!.map((c) => [c.type, c]));
+    expect(by.Ready).toMatchObject({ status: 'False', reason: 'Paused', message: 'paused by spec.paused: 0 miner pod(s) still running, 0 wanted' });
+    expect(by.Progressing).toMatchObject({ status: 'False', reason: 'RolloutComplete' });
+  });
   it('Progressing and not Ready while pods are missing; Degraded with missing refs or apply errors', () => {
     const d = { metadata: { generation: 4 }, status: { observedGeneration: 4, replicas: 2, readyReplicas: 1, updatedReplicas: 2, availableReplicas: 1 } };
     const s = computeStatus({ ...base, fleet: fleet(), deployment: d, missing: [{ kind: 'MiningPool', name: 'b', pool: 'b', message: 'MiningPool "b" not found in namespace "ns"' }] });

@@ -211,7 +211,7 @@ export const MinerFleetSpecSchema = withCel(
       economics: EconomicsSchema.optional(),
       placement: PlacementSchema.optional(),
       history: HistorySchema.optional(),
-      paused: z.boolean().default(false).meta({ description: 'Stop reconciling this fleet (the workload is left as it is).' }),
+      paused: z.boolean().default(false).meta({ description: 'Stop mining by hand: the miners are scaled to 0 while config, RBAC and Service stay in place; set false to resume. Independent of economic suspension (status.suspended).' }),
     })
     .meta({ description: 'Desired state of a MinerFleet: how many miners, on which devices and pools, and when mining stops paying.' }),
   [

@@ -24,7 +24,7 @@ export interface StatusInputs {
   missing: MissingReference[];
   /** undefined when not created yet (or nothing could be applied) */
   deployment: DeploymentState | undefined;
-  /** replicas the workload should run (0 while suspended) */
+  /** replicas the workload should run (0 while paused or suspended) */
   desiredReplicas: number;
   /** set when applying owned objects failed in this reconcile */
   applyError?: string;
@@ -67,6 +67,7 @@ export function computeStatus(i: StatusInputs): MinerFleetStatus {
   else set('Progressing', 'False', 'RolloutComplete', `${want} miner pod(s) rolled out`);
 
   if (!d) set(MinerFleetConditionType.Ready, 'False', i.missing.length ? 'PoolUnavailable' : 'Creating', i.missing.length ? 'no usable pool: ' + i.missing.map((m) => m.message).join('; ') : 'miner workload not created yet');
+  else if (i.fleet.spec.paused) set(MinerFleetConditionType.Ready, 'False', 'Paused', `paused by spec.paused: ${ds.replicas ?? 0} miner pod(s) still running, 0 wanted`);
   else if (ready >= want) set(MinerFleetConditionType.Ready, 'True', 'MinersReady', `${ready}/${want} miner pods ready`);
   else set(MinerFleetConditionType.Ready, 'False', 'MinersNotReady', `${ready}/${want} miner pods ready`);
 
