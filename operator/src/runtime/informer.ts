@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { ApiError, isGone, type KubeRest } from './rest.js';
 import { collectionPath, objectKey, type KubeObject, type ResourceType } from './resource.js';
 import { Store, type IndexFunc } from './store.js';
+import { InterruptibleSleep } from './interruptible-sleep.js';
 
 export interface EventHandler<T> {
   onAdd?(obj: T): void;
@@ -157,7 +158,7 @@ class Reflector<T extends KubeObject> {
   /** Ends the current watch now (aborting the request alone may only surface at the inactivity timeout). */
   private endWatch: (() => void) | undefined;
   private backoffMs = BACKOFF_INITIAL_MS;
-  private wake: (() => void) | undefined;
+  private readonly sleeper = new InterruptibleSleep();
 
   constructor(
     private readonly informer: Informer<T>,
@@ -176,7 +177,7 @@ class Reflector<T extends KubeObject> {
     this.stopped = true;
     this.abort?.abort();
     this.endWatch?.();
-    this.wake?.();
+    this.sleeper.wake();
   }
 
   async run(): Promise<void> {
@@ -196,20 +197,10 @@ class Reflector<T extends KubeObject> {
         }
         this.informer.stats.watchErrors++;
         log?.warn({ err: describe(err), retryInMs: this.backoffMs }, 'list/watch failed; retrying');
-        await this.sleep(this.backoffMs);
+        await this.sleeper.sleep(this.backoffMs);
         this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
       }
     }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(t);
-        resolve();
-      };
-    });
   }
 
   private async list(): Promise<void> {

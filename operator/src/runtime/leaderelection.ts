@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { isConflict, isNotFound, type KubeRest } from './rest.js';
 import { Leases, objectPath, collectionPath } from './resource.js';
+import { InterruptibleSleep } from './interruptible-sleep.js';
 
 export interface LeaderElectionConfig {
   leaseName: string;
@@ -52,7 +53,7 @@ export class LeaderElector {
   private observed: { record: string; at: number } | undefined;
   private leading = false;
   private stopped = false;
-  private wake: (() => void) | undefined;
+  private readonly sleeper = new InterruptibleSleep();
 
   constructor(
     private readonly rest: KubeRest,
@@ -79,7 +80,7 @@ export class LeaderElector {
         this.log?.info({ lease: this.leaseRef, identity: this.config.identity }, 'acquired leader lease');
         return true;
       }
-      await this.sleep(this.jittered(this.config.retryPeriodMs));
+      await this.sleeper.sleep(this.jittered(this.config.retryPeriodMs));
     }
     return false;
   }
@@ -88,7 +89,7 @@ export class LeaderElector {
   async holdLeadership(): Promise<'stopped' | 'lost'> {
     let lastRenew = Date.now();
     while (!this.stopped) {
-      await this.sleep(this.config.retryPeriodMs);
+      await this.sleeper.sleep(this.config.retryPeriodMs);
       if (this.stopped) break;
       const ok = await this.tryAcquireOrRenew();
       if (ok) lastRenew = Date.now();
@@ -104,7 +105,7 @@ export class LeaderElector {
   /** Stops the loops; releases the lease if we hold it and releaseOnCancel is set. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wake?.();
+    this.sleeper.wake();
     if (this.leading && this.config.releaseOnCancel) await this.release();
     this.setLeading(false);
   }
@@ -126,16 +127,6 @@ export class LeaderElector {
 
   private jittered(ms: number): number {
     return ms * (1 + Math.random() * 0.2);
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(t);
-        resolve();
-      };
-    });
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {

@@ -5,15 +5,11 @@ import { STALE_FEED_POLICIES } from './constants.js';
 import { JSON_FIELD_PATH_PATTERN } from './fieldpath.js';
 
 const HTTP_URL_PATTERN = '^https?://[^\\s/?#]+(/[^\\s]*)?$';
+const httpUrl = (description: string) => z.string().min(1).max(2048).regex(new RegExp(HTTP_URL_PATTERN)).meta({ description });
 
 export const HttpJsonFeedSchema = z
   .object({
-    url: z
-      .string()
-      .min(1)
-      .max(2048)
-      .regex(new RegExp(HTTP_URL_PATTERN))
-      .meta({ description: 'http:// or https:// URL that returns a JSON document.' }),
+    url: httpUrl('http:// or https:// URL that returns a JSON document.'),
     fieldPath: z
       .string()
       .min(1)
@@ -27,12 +23,7 @@ export type HttpJsonFeed = z.output<typeof HttpJsonFeedSchema>;
 
 export const LitecoindRpcFeedSchema = z
   .object({
-    url: z
-      .string()
-      .min(1)
-      .max(2048)
-      .regex(new RegExp(HTTP_URL_PATTERN))
-      .meta({ description: 'JSON-RPC endpoint of a litecoind (or dogecoind) node, e.g. http://litecoind.mining:9332.' }),
+    url: httpUrl('JSON-RPC endpoint of a litecoind (or dogecoind) node, e.g. http://litecoind.mining:9332.'),
     credentialsSecretRef: z
       .object({
         name: dnsSubdomainName('Name of the Secret (same namespace) holding the RPC login.'),
