@@ -16,6 +16,11 @@ const USAGE = `usage:
   miner bench [--threads N] [--seconds S] [--kernel node-crypto|ts-scrypt]`;
 
 async function main(argv: string[]): Promise<number> {
+  // Asked for help anywhere (`miner --help`, `miner hash -h`): usage on stdout, success.
+  if (argv.some((a) => a === '--help' || a === '-h') || argv[0] === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
   const cmd = argv[0] && !argv[0].startsWith('-') ? argv[0] : 'run';
   const rest = argv[0] && !argv[0].startsWith('-') ? argv.slice(1) : argv;
   let parsed;
@@ -43,10 +48,6 @@ async function main(argv: string[]): Promise<number> {
       parsed = parseArgs({ args: rest, options: { threads: { type: 'string' }, seconds: { type: 'string' }, kernel: { type: 'string' } }, strict: true });
       const out = await runBench(parsed.values.threads, parsed.values.seconds, parsed.values.kernel);
       process.stdout.write(JSON.stringify(out) + '\n');
-      return 0;
-    }
-    if (cmd === 'help' || cmd === '--help') {
-      process.stdout.write(USAGE + '\n');
       return 0;
     }
     throw new ExitError(`unknown command '${cmd}'\n${USAGE}`, 2);

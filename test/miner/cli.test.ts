@@ -29,6 +29,16 @@ describe('miner CLI (process)', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/160 hex digits/);
   });
+  it('--help prints usage and exits 0; an unknown command exits 2 with usage', () => {
+    for (const args of [['--help'], ['hash', '-h'], ['help']]) {
+      const r = run(args);
+      expect(r.status, args.join(' ')).toBe(0);
+      expect(r.stdout).toMatch(/miner hash HEADER_HEX/);
+    }
+    const bad = run(['mine']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/unknown command 'mine'[\s\S]*usage:/);
+  });
   it('bench prints kH/s as JSON', () => {
     const r = run(['bench', '--threads', '1', '--seconds', '1']);
     expect(r.status).toBe(0);
