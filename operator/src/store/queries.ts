@@ -15,6 +15,10 @@ function parseQuery<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
   return r.data;
 }
 
+/** The rule every time-range query shares. */
+const toAfterFrom = (q: { from: Date; to: Date }): boolean => q.to.getTime() > q.from.getTime();
+const TO_AFTER_FROM = { error: 'to must be after from', path: ['to'] };
+
 // ---------- fleet history, downsampled ----------
 
 export const FleetHistoryQuerySchema = z
@@ -26,7 +30,7 @@ export const FleetHistoryQuerySchema = z
     points: z.number().int().min(1).max(10_000),
   })
   .strict()
-  .refine((q) => q.to.getTime() > q.from.getTime(), { error: 'to must be after from', path: ['to'] });
+  .refine(toAfterFrom, TO_AFTER_FROM);
 export type FleetHistoryQuery = z.infer<typeof FleetHistoryQuerySchema>;
 
 export interface HistoryPoint {
@@ -142,7 +146,7 @@ export const ShareStatsQuerySchema = z
     topReasons: z.number().int().min(1).max(100).default(5),
   })
   .strict()
-  .refine((q) => q.to.getTime() > q.from.getTime(), { error: 'to must be after from', path: ['to'] });
+  .refine(toAfterFrom, TO_AFTER_FROM);
 export type ShareStatsQuery = z.input<typeof ShareStatsQuerySchema>;
 
 export interface ShareStats {
