@@ -27,3 +27,4 @@ export {
   type ShareDoc,
 } from './schemas.js';
 export { SPILL_FILE } from './buffer.js';
+export { MemoryAuditSink, NOOP_AUDIT_SINK, StoreAuditSink, redactText, type AuditEventType, type AuditRecord, type AuditSink, type AuditStore, type ProbeRecord } from './audit.js';

@@ -90,7 +90,19 @@ export const ShareDocSchema = z
   .strict();
 export type ShareDoc = z.infer<typeof ShareDocSchema>;
 
-export const EVENT_TYPES = ['failover', 'failback', 'suspend', 'resume', 'scale', 'probe-failure', 'error', 'alert'] as const;
+export const EVENT_TYPES = [
+  'failover',
+  'failback',
+  'suspend',
+  'resume',
+  'scale',
+  'probe-failure',
+  'probe-state',
+  'missing-reference',
+  'leadership',
+  'error',
+  'alert',
+] as const;
 
 export const EventResolutionSchema = z
   .object({ resolvedAt: z.date(), by: z.string().min(1).max(253).optional(), note: z.string().max(4096).optional() })
@@ -110,6 +122,7 @@ export const EventDocSchema = z
     message: z.string().max(4096),
     time: z.date(),
     details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
+    actor: z.string().min(1).max(253).optional().meta({ description: 'the operator instance (leader identity) that acted' }),
     resolution: EventResolutionSchema.optional(),
   })
   .strict()
