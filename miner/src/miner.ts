@@ -14,6 +14,7 @@ import { DEFAULT_KERNEL, isKernelName, type KernelName } from './hash/select.js'
 import { createLogger } from './log.js';
 import { MinerMetrics } from './metrics/metrics.js';
 import { startMetricsServer } from './metrics/server.js';
+import { ShareRing } from './metrics/share-ring.js';
 import { wantedPool } from './pools/selector.js';
 import { PoolManager, type SwitchCause } from './pools/switch.js';
 import type { StratumClient } from './stratum/client.js';
@@ -59,6 +60,7 @@ export async function runMiner(configPath: string, env: NodeJS.ProcessEnv = proc
   metrics.info.set({ version: VERSION, backend: 'cpu', kernel }, 1);
 
   const jobOwner = new WeakMap<Job, StratumClient>();
+  const ring = new ShareRing(cfg.metrics.shareHistory);
   let runtimePool: string | undefined;
   let runtimeRevision = -1;
 
@@ -70,8 +72,19 @@ export async function runMiner(configPath: string, env: NodeJS.ProcessEnv = proc
       log.error({ nonce: share.nonce, jobId: share.work.jobId }, 'kernel reported a nonce that does not meet the share target; dropped');
       return;
     }
+    const base = {
+      pool: poolName,
+      worker: client?.opts.login ?? 'unknown',
+      jobId: share.work.jobId,
+      extranonce2: share.work.extranonce2,
+      ntime: share.work.ntime,
+      nonce: nonceHex(share.nonce),
+      difficulty: share.work.difficulty,
+      ...(share.isBlock ? { block: true } : {}),
+    };
     if (!client || !client.isJobValid(share.work.jobId)) {
       metrics.shares.inc({ pool: poolName, result: 'stale', reason: 'job expired before submit' });
+      ring.push({ ...base, time: new Date().toISOString(), result: 'stale', reason: 'job expired before submit' });
       log.debug({ pool: poolName, jobId: share.work.jobId }, 'share for an expired job; not submitted');
       return;
     }
@@ -82,6 +95,7 @@ export async function runMiner(configPath: string, env: NodeJS.ProcessEnv = proc
     }
     const sub = { jobId: share.work.jobId, extranonce2: share.work.extranonce2, ntime: share.work.ntime, nonce: nonceHex(share.nonce) };
     void client.submit(sub).then((o) => {
+      ring.push({ ...base, time: new Date().toISOString(), result: o.result, ...(o.result === 'accepted' ? {} : { reason: o.reason.slice(0, 512) }) });
       if (o.result === 'accepted') {
         metrics.shares.inc({ pool: poolName, result: 'accepted', reason: '' });
         log.info({ pool: poolName, ...sub, difficulty: share.work.difficulty, block: share.isBlock }, 'share accepted');
@@ -118,7 +132,7 @@ export async function runMiner(configPath: string, env: NodeJS.ProcessEnv = proc
       if (!c.job) return { ok: false, reason: `pool ${c.poolName}: authorized, waiting for a job` };
       return { ok: true, reason: `mining on ${c.poolName}` };
     },
-  });
+  }, ring);
   log.info({ host: cfg.metrics.host, port: server.port }, 'metrics server listening');
 
   const applyWanted = (cause: SwitchCause): void => pools.apply(cfg, wantedPool({ config: cfg, runtimePool }), cause);

@@ -66,6 +66,13 @@ export const MetricsConfigSchema = z
   .object({
     host: z.string().min(1).default('0.0.0.0'),
     port: z.number().int().min(0).max(65535).default(9100),
+    shareHistory: z
+      .number()
+      .int()
+      .min(16)
+      .max(1_000_000)
+      .default(10_000)
+      .meta({ description: 'Recent share results kept for GET /shares (a ring: older ones fall out)' }),
   })
   .strict();
 

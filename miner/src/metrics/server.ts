@@ -2,14 +2,15 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { parseSharesQuery, type ShareRing } from './share-ring.js';
 
 export interface ProbeSource {
   ready(): { ok: boolean; reason: string };
 }
 
-export async function startMetricsServer(host: string, port: number, registry: Registry, probes: ProbeSource): Promise<http.Server & { port: number }> {
+export async function startMetricsServer(host: string, port: number, registry: Registry, probes: ProbeSource, shares?: ShareRing): Promise<http.Server & { port: number }> {
   const server = http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const [path, query = ''] = (req.url ?? '/').split('?', 2) as [string, string?];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end(`method ${req.method} not allowed\n`);
       return;
@@ -19,13 +20,22 @@ export async function startMetricsServer(host: string, port: number, registry: R
         (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
         (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err.message}\n`),
       );
+    } else if (path === '/shares' && shares) {
+      let q: { after: number; limit: number };
+      try {
+        q = parseSharesQuery(new URLSearchParams(query));
+      } catch (err) {
+        res.writeHead(400, { 'content-type': 'text/plain' }).end(`${(err as Error).message}\n`);
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(shares.after(q.after, q.limit)));
     } else if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (path === '/readyz') {
       const r = probes.ready();
       res.writeHead(r.ok ? 200 : 503, { 'content-type': 'text/plain' }).end(`${r.reason}\n`);
     } else {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end(`no such path '${path}'; try /metrics, /healthz or /readyz\n`);
+      res.writeHead(404, { 'content-type': 'text/plain' }).end(`no such path '${path}'; try /metrics, /shares, /healthz or /readyz\n`);
     }
   });
   await new Promise<void>((resolve, reject) => {
