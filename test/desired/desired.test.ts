@@ -113,7 +113,7 @@ describe('miner config (ConfigMap <fleet>-config, key miner.yaml)', () => {
     expect(cfg.runtime).toEqual({ kubernetes: { namespace: NS, configMapName: 'rig-runtime', key: 'runtime.json' } });
     expect(cfg.fleet).toBe('rig');
     expect(cfg.namespace).toBe(NS);
-    expect(cfg.metrics).toEqual({ host: '0.0.0.0', port: 9100 });
+    expect(cfg.metrics).toEqual({ host: '0.0.0.0', port: 9100, shareHistory: 10_000 });
     expect(cfg.logLevel).toBe('info');
     expect(cfg.backend).toEqual({ kind: 'cpu', threads: 1 });
   });
