@@ -5,25 +5,14 @@
 # The operator puts the miner command into the pods it creates
 # (operator/src/controllers/minerfleet/desired/workload.ts, MINER_COMMAND), which replaces the
 # entrypoint below; both paths are relative to WORKDIR.
+#
+# The image packages artifacts built outside it (no RUN step, so no network is needed inside
+# the build): the context is made by `bash scripts/image.sh --context-only` (.cache/image/context:
+# dist/, production node_modules, package.json, build/ with any native addon).
+#   here:      npm run image   (buildah, on a base made from this machine's Node, no registry)
+#   elsewhere: docker build -f Dockerfile .cache/image/context   (public node base)
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-# --- build: all dependencies, TypeScript → dist/ ---
-FROM ${NODE_IMAGE} AS build
-WORKDIR /src
-COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
-COPY operator/src operator/src
-COPY miner/src miner/src
-RUN npm run build
-
-# --- production dependencies only ---
-FROM ${NODE_IMAGE} AS deps
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
-
-# --- runtime ---
 FROM ${NODE_IMAGE}
 LABEL org.opencontainers.image.title="minefleet" \
       org.opencontainers.image.description="Kubernetes operator and miner for fleets of scrypt miners" \
@@ -32,9 +21,10 @@ LABEL org.opencontainers.image.title="minefleet" \
 ENV NODE_ENV=production
 WORKDIR /app
 # Files stay root-owned and read-only to the process: it runs with a read-only root filesystem.
-COPY --from=deps /app/node_modules ./node_modules
+COPY node_modules ./node_modules
 COPY package.json ./
-COPY --from=build /src/dist ./dist
+COPY dist ./dist
+COPY build ./build
 # Numeric, so that the kubelet can verify runAsNonRoot; the same UID the operator sets for
 # miner pods (MINER_UID in operator/src/controllers/minerfleet/desired/device.ts) and the chart
 # sets for the operator.

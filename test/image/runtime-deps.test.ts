@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../support/paths.js';
 
 /**
- * The image installs production dependencies only (`npm ci --omit=dev`, Dockerfile stage `deps`).
+ * The image installs production dependencies only (`npm ci --omit=dev` in the context that scripts/image.sh makes).
  * A compiled file that imports a devDependency (or an undeclared package) would start fine here
  * and crash in the pod, so every bare import in dist/ must be a declared runtime dependency.
  */
