@@ -5,6 +5,8 @@ import { z } from 'zod';
 
 const name = z.string().min(1).max(253);
 const count = z.number().int().min(0);
+/** Per-fleet retention (spec.history.retentionDays); overrides the store's default for the document. */
+const retentionDays = z.number().int().min(1).max(3650).optional();
 const nonNegative = z.number().min(0).refine(Number.isFinite, { error: 'must be a finite number' });
 const hex = (len?: number) =>
   z
@@ -39,6 +41,13 @@ export const SampleDocSchema = z
     hashrate: nonNegative.meta({ description: 'hashes per second averaged over the window' }),
     shares: ShareCountsSchema.meta({ description: 'shares submitted during the window, by outcome' }),
     difficulty: nonNegative.meta({ description: 'pool share difficulty at the end of the window' }),
+    podUids: z.array(z.string().min(1).max(64)).max(16).optional(),
+    hashrate10s: nonNegative.optional(),
+    hashrate60s: nonNegative.optional(),
+    reasons: z.record(z.string().max(128), count).optional().meta({ description: 'rejected/stale shares by reason' }),
+    connectionState: z.string().max(64).optional(),
+    jobAgeSeconds: nonNegative.optional(),
+    retentionDays,
     device: z
       .object({
         kind: z.enum(['cpu', 'gpu', 'usb']),
@@ -65,6 +74,7 @@ export const RollupDocSchema = z
     shares: ShareCountsSchema,
     powerW: nonNegative.optional(),
     suspended: z.boolean().optional(),
+    retentionDays,
   })
   .strict()
   .superRefine(windowAligned);
@@ -86,6 +96,9 @@ export const ShareDocSchema = z
     result: z.enum(['accepted', 'rejected', 'stale']),
     reason: z.string().max(512).optional(),
     time: z.date(),
+    podUid: z.string().min(1).max(64).optional(),
+    seq: count.optional().meta({ description: "the miner's sequence number (per miner process)" }),
+    retentionDays,
   })
   .strict();
 export type ShareDoc = z.infer<typeof ShareDocSchema>;

@@ -41,7 +41,9 @@ export function documentId(kind: CollectionKind, doc: Document): string {
 /** expireAt is derived from the document's own time, so a replay writes the same value. */
 function withExpiry(kind: CollectionKind, doc: Document, config: StoreConfig): Document {
   const t = doc[TIME_FIELD[kind]] as Date;
-  return { ...doc, expireAt: new Date(t.getTime() + retentionMs(config, kind)) };
+  const { retentionDays, ...rest } = doc;
+  const ms = typeof retentionDays === 'number' ? retentionDays * 86_400_000 : retentionMs(config, kind);
+  return { ...rest, expireAt: new Date(t.getTime() + ms) };
 }
 
 /**

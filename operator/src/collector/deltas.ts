@@ -1,0 +1,42 @@
+import type { MinerReading } from './exposition.js';
+
+/** The counters of one pod's previous scrape: what the next scrape's deltas count from. */
+export interface CounterBaseline {
+  hashesTotal: number;
+  shares: Map<string, number>;
+  startTimeSeconds: number | undefined;
+  at: number;
+}
+
+export interface ScrapeDelta {
+  hashes: number;
+  /** by `pool|result|reason`, only non-zero entries */
+  shares: Map<string, number>;
+  /** the miner restarted since the baseline: counts are taken from zero */
+  reset: boolean;
+  /** seconds since the baseline */
+  seconds: number;
+}
+
+/**
+ * Turns two scrapes into increments that survive miner restarts (pure). A restart shows as a new
+ * process start time or any counter going down; then the current values are the increments since
+ * the restart (what was counted between the last scrape and the crash is unknowable and is not
+ * invented). The first scrape of a pod only sets the baseline: it returns undefined.
+ */
+export function counterDelta(prev: CounterBaseline | undefined, cur: MinerReading, at: number): { delta: ScrapeDelta | undefined; baseline: CounterBaseline } {
+  const baseline: CounterBaseline = { hashesTotal: cur.hashesTotal, shares: cur.shares, startTimeSeconds: cur.startTimeSeconds, at };
+  if (!prev) return { delta: undefined, baseline };
+  let reset = prev.startTimeSeconds !== undefined && cur.startTimeSeconds !== undefined && prev.startTimeSeconds !== cur.startTimeSeconds;
+  if (!reset && cur.hashesTotal < prev.hashesTotal) reset = true;
+  if (!reset) for (const [k, v] of prev.shares) if ((cur.shares.get(k) ?? 0) < v) reset = true;
+  const shares = new Map<string, number>();
+  for (const [k, v] of cur.shares) {
+    const d = reset ? v : v - (prev.shares.get(k) ?? 0);
+    if (d > 0) shares.set(k, d);
+  }
+  return {
+    delta: { hashes: reset ? cur.hashesTotal : cur.hashesTotal - prev.hashesTotal, shares, reset, seconds: Math.max(0, (at - prev.at) / 1000) },
+    baseline,
+  };
+}
