@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { CpuBackend, type FoundShare } from './backends/cpu/backend.js';
 import { ConfigError, checkAllCredentials, loadConfigFile, loadConfigText } from './config/load.js';
+import { poolForPod } from './config/runtime.js';
 import { createRuntimeSource, type RuntimeSource } from './config/runtime-watch.js';
 import type { MinerConfig } from './config/schema.js';
 import { FileWatcher } from './config/watch.js';
@@ -95,6 +96,7 @@ export async function runMiner(configPath: string, env: NodeJS.ProcessEnv = proc
     }
     const sub = { jobId: share.work.jobId, extranonce2: share.work.extranonce2, ntime: share.work.ntime, nonce: nonceHex(share.nonce) };
     void client.submit(sub).then((o) => {
+      pools.noteSubmit(client, o);
       ring.push({ ...base, time: new Date().toISOString(), result: o.result, ...(o.result === 'accepted' ? {} : { reason: o.reason.slice(0, 512) }) });
       if (o.result === 'accepted') {
         metrics.shares.inc({ pool: poolName, result: 'accepted', reason: '' });
@@ -154,12 +156,13 @@ export async function runMiner(configPath: string, env: NodeJS.ProcessEnv = proc
         }
         runtimeRevision = state.revision;
         metrics.configReloads.inc({ source: 'runtime', result: 'ok' });
-        if (!cfg.pools.some((p) => p.name === state.activePool)) {
-          log.error({ activePool: state.activePool }, `runtime activePool '${state.activePool}' is not one of the configured pools; ignored`);
+        const pool = poolForPod(state, cfg.pod);
+        if (!cfg.pools.some((p) => p.name === pool)) {
+          log.error({ activePool: pool }, `runtime activePool '${pool}' is not one of the configured pools; ignored`);
           return;
         }
-        log.info({ activePool: state.activePool, revision: state.revision }, 'runtime state received');
-        runtimePool = state.activePool;
+        log.info({ activePool: pool, revision: state.revision }, 'runtime state received');
+        runtimePool = pool;
         applyWanted('runtime');
       },
       (msg) => {

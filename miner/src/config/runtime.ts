@@ -11,10 +11,19 @@ export const RuntimeStateSchema = z
   .object({
     activePool: z.string().min(1).meta({ description: 'Pool the fleet should mine on now' }),
     revision: z.number().int().min(0).meta({ description: 'Monotonic revision written by the operator' }),
+    assignments: z
+      .record(z.string().min(1).max(253), z.string().min(1).max(253))
+      .optional()
+      .meta({ description: 'Weighted failover: pod name -> pool; a pod not listed uses activePool' }),
   })
   .strict();
 
 export type RuntimeState = z.output<typeof RuntimeStateSchema>;
+
+/** The pool the fleet wants this pod on. */
+export function poolForPod(state: RuntimeState, pod: string | undefined): string {
+  return (pod !== undefined ? state.assignments?.[pod] : undefined) ?? state.activePool;
+}
 
 /** Name of the runtime ConfigMap for a fleet. */
 export function runtimeConfigMapName(fleet: string): string {

@@ -40,8 +40,17 @@ export const PoolConfigSchema = z
 
 export const FailoverConfigSchema = z
   .object({
-    fallbackAfterSeconds: z.number().positive().default(60)
-      .meta({ description: 'Fall to the next pool after the connection has been dead this long' }),
+    // Defaults keep a dead connection to <= 5 s: a refused/reset connection, a TLS failure or a
+    // refused login falls over after fallbackAfterSeconds; a session that never yields a usable
+    // job after jobTimeoutSeconds; unanswered or all-rejected submits at once.
+    fallbackAfterSeconds: z.number().positive().default(3)
+      .meta({ description: 'Fall to the next pool after the connection has been unusable (down, TLS failure, login refused) this long' }),
+    jobTimeoutSeconds: z.number().positive().default(5)
+      .meta({ description: 'Fall to the next pool when a session gives no valid job this long after connecting (no job, only invalid jobs)' }),
+    submitTimeoutSeconds: z.number().positive().default(5)
+      .meta({ description: 'A share submit unanswered this long means the pool stalled: fall to the next pool' }),
+    maxConsecutiveRejects: z.number().int().positive().default(10)
+      .meta({ description: 'Fall to the next pool after this many shares in a row were rejected (not stale)' }),
     idleTimeoutSeconds: z.number().positive().default(120)
       .meta({ description: 'Reconnect when no work arrives for this long' }),
     backoff: z

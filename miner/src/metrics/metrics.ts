@@ -19,7 +19,8 @@ export class MinerMetrics {
   readonly connectionState = new Gauge({ name: 'minefleet_miner_pool_connection_state', help: '1 for the current connection state of the active pool', labelNames: ['pool', 'state'], registers: [this.registry] });
   readonly reconnects = new Counter({ name: 'minefleet_miner_reconnects_total', help: 'Connection re-establishments by reason', labelNames: ['pool', 'reason'], registers: [this.registry] });
   readonly poolSwitches = new Counter({ name: 'minefleet_miner_pool_switches_total', help: 'Active pool changes by cause (config|runtime|fallback)', labelNames: ['from', 'to', 'cause'], registers: [this.registry] });
-  readonly fallbacks = new Counter({ name: 'minefleet_miner_pool_fallbacks_total', help: 'Automatic falls to the next pool after a dead connection', labelNames: ['from', 'to'], registers: [this.registry] });
+  readonly fallbacks = new Counter({ name: 'minefleet_miner_pool_fallbacks_total', help: 'Local falls to the next pool by reason (connect, tls, authorize, protocol, timeout, nowork, no_job, submit_timeout, rejected, disconnected)', labelNames: ['from', 'to', 'reason'], registers: [this.registry] });
+  readonly localFallback = new Gauge({ name: 'minefleet_miner_local_fallback', help: '1 while the miner mines on another pool than the fleet asks for (local fallback)', registers: [this.registry] });
   readonly badMessages = new Counter({ name: 'minefleet_miner_bad_messages_total', help: 'Inbound Stratum lines dropped as malformed, by kind', labelNames: ['pool', 'kind'], registers: [this.registry] });
   readonly jobAge = new Gauge({ name: 'minefleet_miner_job_age_seconds', help: 'Age of the job being hashed', registers: [this.registry] });
   readonly configReloads = new Counter({ name: 'minefleet_miner_config_reloads_total', help: 'Config / runtime reloads by source and result', labelNames: ['source', 'result'], registers: [this.registry] });

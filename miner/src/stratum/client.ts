@@ -40,15 +40,33 @@ export type ShareOutcome =
   | { result: 'rejected'; code: number; reason: string }
   | { result: 'stale'; code: number; reason: string };
 
+/**
+ * Why a session failed, by kind: what a miner falls back on and what a probe reports.
+ * connect: TCP refused/reset/unreachable; tls: the TLS handshake or certificate check failed;
+ * authorize: the pool refused the login; protocol: a handshake reply we cannot use; timeout: the
+ * handshake did not finish in time; nowork: authorized but no job within the idle timeout.
+ */
+export type SessionFailureKind = 'connect' | 'tls' | 'authorize' | 'protocol' | 'timeout' | 'nowork';
+
+export interface SessionFailure {
+  kind: SessionFailureKind;
+  message: string;
+}
+
 export interface StratumClientOptions {
   poolName: string;
   url: string;
   login: string;
   password: string;
-  tls?: { caFile?: string; serverName?: string };
+  /** caFile: PEM file; ca: PEM text (the operator's probe reads it from a Secret). */
+  tls?: { caFile?: string; ca?: string; serverName?: string };
   idleTimeoutMs: number;
   backoff: { initialMs: number; maxMs: number };
   submitTimeoutMs?: number;
+  /** Handshake (connect, TLS, subscribe, authorize) deadline; default 30 s. */
+  handshakeTimeoutMs?: number;
+  /** false: one session only, no reconnect after a failure (the operator's probe). Default true. */
+  reconnect?: boolean;
   userAgent?: string;
   log: Logger;
 }
@@ -60,6 +78,7 @@ export interface StratumClientEvents {
   message: [string];
   badMessage: [string];
   reconnect: [string];
+  failure: [SessionFailure];
 }
 
 interface Pending {
@@ -69,6 +88,9 @@ interface Pending {
 }
 
 const STALE_CODES = new Set([21]); // Stratum "Job not found (=stale)"
+/** Error codes of outcomes that never reached the pool's judgement. */
+export const SUBMIT_TIMEOUT_CODE = -2;
+export const CONNECTION_LOST_CODE = -3;
 
 export function parsePoolUrl(url: string): { secure: boolean; host: string; port: number } {
   const m = /^stratum\+(tcp|ssl):\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})\/?$/.exec(url);
@@ -94,6 +116,9 @@ export class StratumClient extends EventEmitter<StratumClientEvents> {
   private stopped = false;
   private splitter: LineSplitter;
   private disconnectedSince: number | null = Date.now();
+  /** One failure report per connection attempt (an error is usually followed by a close). */
+  private failedThisConnection = false;
+  private tcpConnected = false;
   readonly log: Logger;
 
   constructor(readonly opts: StratumClientOptions) {
@@ -148,9 +173,17 @@ export class StratumClient extends EventEmitter<StratumClientEvents> {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => {
       this.log.warn({ idleTimeoutMs: this.opts.idleTimeoutMs }, 'no work from pool within idle timeout; reconnecting');
+      this.fail('nowork', `no job from the pool within ${this.opts.idleTimeoutMs} ms`);
       this.restart('idle');
     }, this.opts.idleTimeoutMs);
     this.idleTimer.unref?.();
+  }
+
+  /** Report a failed session once per connection attempt. */
+  private fail(kind: SessionFailureKind, message: string): void {
+    if (this.failedThisConnection) return;
+    this.failedThisConnection = true;
+    this.emit('failure', { kind, message });
   }
 
   private connect(): void {
@@ -159,19 +192,26 @@ export class StratumClient extends EventEmitter<StratumClientEvents> {
     const secure = parsePoolUrl(this.opts.url).secure;
     this.setState('connecting');
     this.splitter.reset();
+    this.failedThisConnection = false;
+    this.tcpConnected = false;
     let sock: net.Socket;
     try {
       if (secure) {
-        const ca = this.opts.tls?.caFile ? readFileSync(this.opts.tls.caFile) : undefined;
+        const ca = this.opts.tls?.ca ?? (this.opts.tls?.caFile ? readFileSync(this.opts.tls.caFile) : undefined);
         const servername = this.opts.tls?.serverName ?? (net.isIP(target.host) ? undefined : target.host);
-        sock = tls.connect({ host: target.host, port: target.port, ...(ca ? { ca } : {}), ...(servername ? { servername } : {}), rejectUnauthorized: true });
+        sock = tls.connect({ host: target.host, port: target.port, ...(ca ? { ca } : {}), ...(servername ? { servername } : {}), rejectUnauthorized: true, minVersion: 'TLSv1.2' });
+        sock.once('connect', () => (this.tcpConnected = true));
         sock.once('secureConnect', () => this.onConnected());
       } else {
         sock = net.connect({ host: target.host, port: target.port });
-        sock.once('connect', () => this.onConnected());
+        sock.once('connect', () => {
+          this.tcpConnected = true;
+          this.onConnected();
+        });
       }
     } catch (e) {
       this.log.error({ err: (e as Error).message }, 'cannot open connection');
+      this.fail(secure ? 'tls' : 'connect', (e as Error).message);
       this.scheduleReconnect('connect_failed');
       return;
     }
@@ -179,9 +219,11 @@ export class StratumClient extends EventEmitter<StratumClientEvents> {
     sock.setEncoding('utf8');
     sock.setNoDelay(true);
     sock.setKeepAlive(true, 30_000);
-    sock.setTimeout(30_000, () => {
+    const handshakeMs = this.opts.handshakeTimeoutMs ?? 30_000;
+    sock.setTimeout(handshakeMs, () => {
       if (this.stateValue !== 'authorized') {
-        this.log.warn('handshake timed out');
+        this.log.warn({ state: this.stateValue, handshakeTimeoutMs: handshakeMs }, 'handshake timed out');
+        this.fail(this.tcpConnected ? 'timeout' : 'connect', `handshake did not finish within ${handshakeMs} ms (state ${this.stateValue})`);
         this.restart('handshake_timeout');
       }
     });
@@ -192,10 +234,18 @@ export class StratumClient extends EventEmitter<StratumClientEvents> {
     sock.on('error', (err) => {
       if (sock !== this.socket) return;
       this.log.warn({ err: err.message }, 'connection error');
+      // Before the TCP connect completes it is a connect failure; after it and before the TLS
+      // handshake completes, it is TLS (certificate, server name, protocol version).
+      const inTls = secure && this.tcpConnected && this.stateValue === 'connecting';
+      this.fail(inTls ? 'tls' : this.tcpConnected ? 'protocol' : 'connect', `${(err as NodeJS.ErrnoException).code ?? 'error'}: ${err.message}`);
     });
     sock.on('close', () => {
       if (sock !== this.socket) return;
       this.log.warn({ state: this.stateValue }, 'connection closed');
+      if (this.stateValue !== 'authorized') {
+        const inTls = secure && this.tcpConnected && this.stateValue === 'connecting';
+        this.fail(inTls ? 'tls' : this.tcpConnected ? 'protocol' : 'connect', `connection closed by the pool during the handshake (state ${this.stateValue})`);
+      }
       // A redirect (client.reconnect) that does not lead to a working session is dropped, so a
       // bad redirect cannot keep us away from the configured pool.
       if (this.redirect && this.stateValue !== 'authorized') this.redirect = null;
@@ -225,6 +275,7 @@ export class StratumClient extends EventEmitter<StratumClientEvents> {
     const parsed = SubscribeResultSchema.safeParse(sub.result);
     if (sub.error || !parsed.success) {
       this.log.error({ error: sub.error ?? undefined, detail: parsed.success ? undefined : formatZodError(parsed.error) }, 'mining.subscribe failed; re-establishing session');
+      this.fail(sub.error?.code === -2 ? 'timeout' : 'protocol', sub.error ? `mining.subscribe: ${sub.error.message}` : `mining.subscribe result invalid: ${parsed.success ? '' : formatZodError(parsed.error)}`);
       this.restart('subscribe_failed');
       return;
     }
@@ -246,6 +297,7 @@ export class StratumClient extends EventEmitter<StratumClientEvents> {
     if (sock !== this.socket) return;
     if (auth.result !== true) {
       this.log.error({ error: auth.error ?? undefined, worker: this.opts.login }, 'mining.authorize refused; re-establishing session');
+      this.fail(auth.error?.code === -2 ? 'timeout' : 'authorize', auth.error ? `mining.authorize refused: ${auth.error.message}` : `mining.authorize answered ${JSON.stringify(auth.result)}`);
       this.restart('authorize_failed');
       return;
     }
@@ -268,7 +320,7 @@ export class StratumClient extends EventEmitter<StratumClientEvents> {
       const p: Pending = { method, resolve };
       p.timer = setTimeout(() => {
         this.pending.delete(id);
-        resolve({ result: null, error: { code: -2, message: `${method} timed out after ${timeoutMs} ms` } });
+        resolve({ result: null, error: { code: SUBMIT_TIMEOUT_CODE, message: `${method} timed out after ${timeoutMs} ms` } });
       }, timeoutMs);
       this.pending.set(id, p);
       sock.write(JSON.stringify({ id, method, params }) + '\n');
@@ -429,7 +481,7 @@ export class StratumClient extends EventEmitter<StratumClientEvents> {
     this.idleTimer = null;
     for (const [id, p] of this.pending) {
       if (p.timer) clearTimeout(p.timer);
-      p.resolve({ result: null, error: { code: -3, message: `connection lost (${reason})` } });
+      p.resolve({ result: null, error: { code: CONNECTION_LOST_CODE, message: `connection lost (${reason})` } });
       this.pending.delete(id);
     }
     if (sock) {
@@ -450,6 +502,7 @@ export class StratumClient extends EventEmitter<StratumClientEvents> {
 
   private scheduleReconnect(reason: string): void {
     if (this.stopped || this.reconnectTimer) return;
+    if (this.opts.reconnect === false) return;
     const base = Math.min(this.opts.backoff.maxMs, this.opts.backoff.initialMs * 2 ** Math.min(this.attempt, 20));
     const delay = Math.round(base / 2 + Math.random() * (base / 2)); // "equal jitter"
     this.attempt++;

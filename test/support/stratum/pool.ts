@@ -60,6 +60,10 @@ export interface StratumPoolOptions {
     rejectAll?: { code: number; message: string };
     /** Answer every mining.authorize with error 24 (bad credentials). */
     rejectAuthorize?: boolean;
+    /** Stalled pool: connections stay open, but nothing is answered and no job is sent. */
+    stall?: boolean;
+    /** Every mining.notify is malformed (bad prevhash), so no job is usable. */
+    invalidJobs?: boolean;
   };
 }
 
@@ -137,6 +141,8 @@ export interface StratumPool {
   /** Writes the line as is (newline added if missing) to every client. */
   sendRaw(line: string): void;
   disconnectAll(): void;
+  /** Changes the behaviour of the running pool (e.g. stall it, or end a stall). */
+  setBehavior(b: NonNullable<StratumPoolOptions['behavior']>): void;
   stop(): Promise<void>;
 }
 
@@ -365,7 +371,10 @@ export async function startStratumPool(opts: StratumPoolOptions = {}): Promise<S
     if (s.jobsSent.size > MAX_JOBS * 4) {
       for (const id of s.jobsSent.keys()) if (!jobs.has(id)) s.jobsSent.delete(id);
     }
-    notify(s, 'mining.notify', notifyParams(job, clean));
+    if (behavior.stall) return;
+    const params = notifyParams(job, clean);
+    if (behavior.invalidJobs) params[1] = 'not-a-prevhash';
+    notify(s, 'mining.notify', params);
   }
 
   function startWork(s: Session): void {
@@ -387,7 +396,7 @@ export async function startStratumPool(opts: StratumPoolOptions = {}): Promise<S
   // ---- requests ------------------------------------------------------------------------------
   async function handleLine(s: Session, line: string): Promise<void> {
     const text = line.trim();
-    if (text === '') return;
+    if (text === '' || behavior.stall) return;
     let msg: unknown;
     try {
       msg = JSON.parse(text);
@@ -729,6 +738,9 @@ export async function startStratumPool(opts: StratumPoolOptions = {}): Promise<S
     },
     disconnectAll() {
       for (const s of sessions) s.socket.destroy();
+    },
+    setBehavior(b) {
+      Object.assign(behavior, b);
     },
     async stop() {
       if (stopped) return;
