@@ -7,7 +7,7 @@ echo "[test-all] npm ci"
 npm ci --no-audit --no-fund --loglevel=error
 echo "[test-all] provision real components"
 bash scripts/provision.sh
-echo "[test-all] build"
-npm run --silent build
+echo "[test-all] build + project image (npm run image: dist/, then buildah; the e2e tier runs it)"
+bash scripts/image.sh
 echo "[test-all] vitest (setup took $(( $(date +%s) - t0 ))s)"
 npx vitest run

@@ -31,9 +31,19 @@ export interface ControlPlaneOptions {
   controllerManager?: boolean;
   /** Start kube-scheduler (binds Pods to Nodes; there are no Nodes unless a test creates one). */
   scheduler?: boolean;
+  /**
+   * Ready for a real node (startNode): kube-apiserver advertises the node's bridge address (the
+   * `kubernetes` Service's endpoint, which startNode relays to loopback) and talks to the
+   * kubelet with the admin client certificate; kube-controller-manager also runs the
+   * controllers a node needs (root CA ConfigMap for projected tokens, node lifecycle).
+   */
+  node?: boolean;
 }
 
 const SERVICE_CIDR = '10.0.0.0/24';
+/** The node's address on its bridge (nodeNetwork.ts NODE_IP). */
+const NODE_ADVERTISE_ADDRESS = '10.250.0.1';
+const NODE_CONTROLLERS = ['root-ca-cert-publisher', 'nodelifecycle', 'taint-eviction-controller', 'ttl'];
 const SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
 const READY_TIMEOUT_MS = 120_000;
 
@@ -76,7 +86,7 @@ async function startControlPlaneOnce(opts: ControlPlaneOptions = {}): Promise<Co
     const etcdUrl = `http://127.0.0.1:${etcdClientPort}`;
     const server = `https://127.0.0.1:${apiPort}`;
     const api = new ApiProbe(server, certs);
-    const apiserverArgs = kubeApiServerArgs(dir, certs, etcdUrl, apiPort);
+    const apiserverArgs = kubeApiServerArgs(dir, certs, etcdUrl, apiPort, opts.node === true);
     const launchApiServer = (): ManagedProcess =>
       spawnProcess({
         name: 'kube-apiserver',
@@ -125,7 +135,7 @@ async function startControlPlaneOnce(opts: ControlPlaneOptions = {}): Promise<Co
           `--root-ca-file=${certs.caCert}`,
           '--use-service-account-credentials=true',
           '--leader-elect=false',
-          `--controllers=${CONTROLLERS.join(',')}`,
+          `--controllers=${[...CONTROLLERS, ...(opts.node ? NODE_CONTROLLERS : [])].join(',')}`,
           '--secure-port=0',
           '--v=1',
         ],
@@ -251,11 +261,12 @@ function startEtcd(dir: string, clientPort: number, peerPort: number): ManagedPr
   });
 }
 
-function kubeApiServerArgs(dir: string, certs: ControlPlaneCerts, etcdUrl: string, port: number): string[] {
+function kubeApiServerArgs(dir: string, certs: ControlPlaneCerts, etcdUrl: string, port: number, node: boolean): string[] {
   return [
     `--etcd-servers=${etcdUrl}`,
     '--bind-address=127.0.0.1',
-    '--advertise-address=127.0.0.1',
+    `--advertise-address=${node ? NODE_ADVERTISE_ADDRESS : '127.0.0.1'}`,
+    ...(node ? ['--kubelet-preferred-address-types=InternalIP', `--kubelet-client-certificate=${certs.adminCert}`, `--kubelet-client-key=${certs.adminKey}`] : []),
     `--secure-port=${port}`,
     `--cert-dir=${path.join(dir, 'apiserver-certs')}`,
     `--tls-cert-file=${certs.apiserverCert}`,

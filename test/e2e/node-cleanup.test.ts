@@ -1,0 +1,28 @@
+import { describe, expect, inject, it } from 'vitest';
+
+// The globalSetup started a node, took a snapshot of the machine, stopped it and compared
+// (test/e2e/machine.ts): this file asserts that report.
+describe('a stopped node leaves nothing behind', () => {
+  const { cleanup } = inject('e2e');
+
+  it('the node really ran: processes, bridge and iptables rules existed while it was up', () => {
+    // containerd, kubelet, kube-proxy
+    expect(cleanup.pidsWhileRunning.length).toBeGreaterThanOrEqual(3);
+    expect(cleanup.bridgeWhileRunning).toBe(true);
+    expect(cleanup.rulesAddedWhileRunning).toBe(true);
+  });
+
+  it('after stop(): no process, shim, rule, link, route, mount or netns is left and sysctls are restored', () => {
+    expect(cleanup.leftovers).toEqual({
+      iptablesRules: [],
+      links: [],
+      routes: [],
+      mounts: [],
+      netns: [],
+      sysctls: [],
+      shims: [],
+      processes: [],
+    });
+    expect(cleanup.sysctlsAfter).toEqual(cleanup.sysctlsBefore);
+  });
+});
