@@ -1,5 +1,5 @@
 import { ExitError } from './miner.js';
-import { createKernel, isKernelName } from './hash/select.js';
+import { createKernel, isKernelName, KERNEL_NAMES, KernelUnavailableError } from './hash/select.js';
 import { sha256d } from './work/merkle.js';
 import { leBytesToBigInt, targetFromBits } from './work/target.js';
 
@@ -15,10 +15,16 @@ export function hashCommand(headerHex: string | undefined, bits?: string, kernel
   if (!headerHex) throw new ExitError('hash: HEADER_HEX is required (160 hex digits)', 2);
   if (!/^[0-9a-fA-F]{160}$/.test(headerHex)) throw new ExitError(`hash: HEADER_HEX must be exactly 160 hex digits (80 bytes), got ${headerHex.length} characters${/[^0-9a-fA-F]/.test(headerHex) ? ' with non-hex characters' : ''}`, 2);
   if (bits !== undefined && !/^[0-9a-fA-F]{8}$/.test(bits)) throw new ExitError(`hash: --bits must be 8 hex digits, got '${bits}'`, 2);
-  if (kernelName !== undefined && !isKernelName(kernelName)) throw new ExitError(`hash: --kernel must be node-crypto or ts-scrypt, got '${kernelName}'`, 2);
+  if (kernelName !== undefined && !isKernelName(kernelName)) throw new ExitError(`hash: --kernel must be one of ${KERNEL_NAMES.join(' | ')}, got '${kernelName}'`, 2);
   const header = Buffer.from(headerHex, 'hex');
   const nbits = bits ?? Buffer.from(header.subarray(72, 76)).reverse().toString('hex');
-  const kernel = createKernel(kernelName && isKernelName(kernelName) ? kernelName : undefined);
+  let kernel;
+  try {
+    kernel = createKernel(kernelName && isKernelName(kernelName) ? kernelName : undefined);
+  } catch (e) {
+    if (e instanceof KernelUnavailableError) throw new ExitError(`hash: ${e.message}`, 2);
+    throw e;
+  }
   const pow = kernel.hash(header);
   const target = targetFromBits(nbits);
   return {

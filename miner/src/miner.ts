@@ -11,7 +11,7 @@ import { poolForPod } from './config/runtime.js';
 import { createRuntimeSource, type RuntimeSource } from './config/runtime-watch.js';
 import type { MinerConfig } from './config/schema.js';
 import { FileWatcher } from './config/watch.js';
-import { DEFAULT_KERNEL, isKernelName, type KernelName } from './hash/select.js';
+import { createKernel, DEFAULT_KERNEL, isKernelName, KERNEL_NAMES, KernelUnavailableError, type KernelName } from './hash/select.js';
 import { createLogger } from './log.js';
 import { MinerMetrics } from './metrics/metrics.js';
 import { startMetricsServer } from './metrics/server.js';
@@ -52,13 +52,24 @@ export async function runMiner(configPath: string, env: NodeJS.ProcessEnv = proc
     throw e;
   }
   const kernelEnv = env.MINEFLEET_KERNEL;
-  if (kernelEnv && !isKernelName(kernelEnv)) throw new ExitError(`config error: MINEFLEET_KERNEL: unknown kernel '${kernelEnv}' (node-crypto | ts-scrypt)`, 2);
-  const kernel: KernelName = kernelEnv && isKernelName(kernelEnv) ? kernelEnv : DEFAULT_KERNEL;
+  if (kernelEnv && !isKernelName(kernelEnv)) throw new ExitError(`config error: MINEFLEET_KERNEL: unknown kernel '${kernelEnv}' (${KERNEL_NAMES.join(' | ')})`, 2);
+  const kernelWanted: KernelName = kernelEnv && isKernelName(kernelEnv) ? kernelEnv : DEFAULT_KERNEL;
+  // Resolve once here: the workers then all run the same concrete kernel, and the info metric names its code path.
+  let kernel: string;
+  let kernelLabel: string;
+  try {
+    const k = createKernel(kernelWanted);
+    kernel = k.name;
+    kernelLabel = k.label;
+  } catch (e) {
+    if (e instanceof KernelUnavailableError) throw new ExitError(`config error: MINEFLEET_KERNEL=${kernelWanted}: ${e.message}`, 2);
+    throw e;
+  }
   const threads = cfg.backend.threads ?? availableParallelism();
 
   const log: Logger = createLogger(cfg.logLevel, { fleet: cfg.fleet, namespace: cfg.namespace, pod: cfg.pod });
   const metrics = new MinerMetrics(threads);
-  metrics.info.set({ version: VERSION, backend: 'cpu', kernel }, 1);
+  metrics.info.set({ version: VERSION, backend: 'cpu', kernel: kernelLabel }, 1);
 
   const jobOwner = new WeakMap<Job, StratumClient>();
   const ring = new ShareRing(cfg.metrics.shareHistory);

@@ -3,12 +3,14 @@
  * the price of not writing our own C.
  */
 import { scryptSync } from 'node:crypto';
-import { meetsTarget, type HashKernel, type ScanResult } from './kernel.js';
+import { hashRangeByOne, meetsTarget, type HashKernel, type ScanResult } from './kernel.js';
 
 const SCRYPT_OPTS = { N: 1024, r: 1, p: 1, maxmem: 32 * 1024 * 1024 } as const;
 
 export class NodeScryptKernel implements HashKernel {
   readonly name = 'node-crypto';
+  readonly label = 'node-crypto';
+  readonly batch = 8;
   private readonly buf = new Uint8Array(80);
 
   hash(header80: Uint8Array): Uint8Array {
@@ -27,5 +29,9 @@ export class NodeScryptKernel implements HashKernel {
       if (meetsTarget(h, target)) found.push(nonce);
     }
     return { hashes: count, found };
+  }
+
+  hashRange(header80: Uint8Array, startNonce: number, count: number): Uint8Array {
+    return hashRangeByOne(this, header80, startNonce, count);
   }
 }

@@ -5,7 +5,7 @@
  * The memory-hard part (Salsa20/8 BlockMix, 128 KiB scratchpad) runs on Int32Arrays with the
  * Salsa state in locals, which V8 keeps in registers.
  */
-import { meetsTarget, type HashKernel, type ScanResult } from './kernel.js';
+import { hashRangeByOne, meetsTarget, type HashKernel, type ScanResult } from './kernel.js';
 import { SHA256_IV, bytesToBeWords, sha256Compress } from './sha256.js';
 
 const N = 1024;
@@ -67,6 +67,8 @@ function xorSalsa8(X: Int32Array, bi: number, xi: number): void {
 
 export class TsScryptKernel implements HashKernel {
   readonly name = 'ts-scrypt';
+  readonly label = 'ts-scrypt';
+  readonly batch = 8;
   private readonly V = new Int32Array(32 * N);
   private readonly X = new Int32Array(32);
   private readonly w = new Int32Array(64);
@@ -185,5 +187,9 @@ export class TsScryptKernel implements HashKernel {
       if (meetsTarget(this.outToBytes(), target)) found.push(nonce);
     }
     return { hashes: count, found };
+  }
+
+  hashRange(header80: Uint8Array, startNonce: number, count: number): Uint8Array {
+    return hashRangeByOne(this, header80, startNonce, count);
   }
 }

@@ -10,7 +10,8 @@ import type { FromWorker, ToWorker, WorkMessage } from './protocol.js';
 const init = workerData as { thread: number; kernel: string; port: MessagePort };
 const kernel = createKernel(isKernelName(init.kernel) ? init.kernel : undefined);
 const port = init.port;
-const BATCH = 8;
+// Nonces per kernel call: what the kernel needs to keep its SIMD lanes full (milliseconds of work).
+const BATCH = kernel.batch;
 const REPORT_MS = 250;
 
 let work: WorkMessage | null = null;
