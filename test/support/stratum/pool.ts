@@ -32,6 +32,8 @@ export interface LitecoindRpc {
 }
 
 export interface StratumPoolOptions {
+  /** Address to listen on (default 127.0.0.1; the e2e tier uses the node's bridge address). */
+  host?: string;
   /** Jobs from getblocktemplate + submitblock; without it synthetic jobs and no block submission. */
   litecoind?: LitecoindRpc;
   /**
@@ -671,7 +673,7 @@ export async function startStratumPool(opts: StratumPoolOptions = {}): Promise<S
     socket.on('error', () => undefined);
     socket.on('close', () => rawSockets.delete(socket));
   });
-  const host = '127.0.0.1';
+  const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, host, () => {

@@ -1,0 +1,144 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, startLitecoind, startPrometheus, waitFor, type Litecoind, type Prometheus } from '../support/index.js';
+import { startStratumPool, type StratumPool } from '../support/stratum/index.js';
+import { e2eCluster, ok } from './cluster.js';
+
+// The whole loop on the real node: the chart from helm/, the image built by `npm run image`,
+// a litecoind-fed Stratum pool on the node's bridge address, Running and Ready miner pods that
+// find blocks litecoind accepts.
+const NS = 'e2e-mining';
+const OPERATOR_NS = 'e2e-minefleet';
+const FLEET = 'cpu';
+const POOL = 'regtest';
+
+interface Fleet {
+  status?: { replicas?: number; readyReplicas?: number; activePool?: string; conditions?: Array<{ type: string; status: string; reason?: string }> };
+}
+
+describe('minefleet on a real node', () => {
+  const c = e2eCluster();
+  let ltc: Litecoind;
+  let pool: StratumPool;
+  let prom: Prometheus | undefined;
+  const helmHome = mkdtempSync(path.join(os.tmpdir(), 'minefleet-e2e-helm-'));
+  const figures: Record<string, number> = {};
+  const t0 = Date.now();
+
+  const fleet = async (): Promise<Fleet> => JSON.parse(await ok(c.kubectl(['-n', NS, 'get', 'mf', FLEET, '-o', 'json']))) as Fleet;
+  const minerPods = async (): Promise<Array<{ metadata: { name: string; uid: string }; status: { phase: string; podIP?: string; conditions?: Array<{ type: string; status: string }> } }>> =>
+    (JSON.parse(await ok(c.kubectl(['-n', NS, 'get', 'pods', '-l', `minefleet.io/fleet=${FLEET}`, '-o', 'json']))) as { items: never[] }).items;
+  const readyPods = async (): Promise<string[]> =>
+    (await minerPods()).filter((p) => p.status.phase === 'Running' && p.status.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')).map((p) => p.metadata.name);
+
+  beforeAll(async () => {
+    ltc = await startLitecoind();
+    pool = await startStratumPool({ litecoind: ltc, difficulty: 0.001, host: c.nodeIp });
+    const install = await c.helm(
+      [
+        'install', 'minefleet', path.join(REPO_ROOT, 'helm', 'minefleet'), '-n', OPERATOR_NS, '--create-namespace',
+        '--set', 'image.repository=minefleet.local/minefleet', '--set', 'image.tag=dev', '--set', 'image.pullPolicy=Never',
+        '--set', 'minerImage.pullPolicy=Never', '--set', 'replicaCount=1', '--wait', '--timeout=240s',
+      ],
+      { helmHome },
+    );
+    expect(install.code, install.stderr).toBe(0);
+    figures.operatorReadyMs = Date.now() - t0;
+    await ok(c.kubectl(['create', 'namespace', NS]));
+    const docs = [
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'regtest-login' }, type: 'Opaque', stringData: { username: 'e2e-wallet', password: 'x' } },
+      { apiVersion: 'minefleet.io/v1alpha1', kind: 'MiningPool', metadata: { name: POOL }, spec: { url: pool.url, coins: ['LTC'], credentialsSecretRef: { name: 'regtest-login' } } },
+      {
+        apiVersion: 'minefleet.io/v1alpha1',
+        kind: 'MinerFleet',
+        metadata: { name: FLEET },
+        spec: {
+          replicas: 2,
+          device: { kind: 'cpu' },
+          // The node has 2 CPUs for everything: small requests so that both miners fit.
+          miner: { backend: 'cpu', threads: 1, resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } } },
+          pools: [{ name: POOL, priority: 0 }],
+        },
+      },
+    ];
+    await ok(c.kubectl(['-n', NS, 'apply', '-f', '-'], { input: docs.map((d) => stringify(d)).join('---\n') }));
+  });
+
+  afterAll(async () => {
+    process.stderr.write(`[e2e fleet] ${JSON.stringify(figures)}\n`);
+    await c.kubectl(['delete', 'namespace', NS, '--wait=false']);
+    await c.helm(['uninstall', 'minefleet', '-n', OPERATOR_NS, '--wait=false'], { helmHome });
+    await Promise.all([pool?.stop(), ltc?.stop(), prom?.stop()]);
+    rmSync(helmHome, { recursive: true, force: true });
+  });
+
+  it('the fleet gets Running and Ready miner pods and its status follows', async () => {
+    await waitFor(async () => ((await readyPods()).length === 2 ? true : undefined), { timeoutMs: 180_000, intervalMs: 500, description: '2 Ready miner pods' });
+    figures.minersReadyMs = Date.now() - t0;
+    await waitFor(async () => ((await fleet()).status?.readyReplicas === 2 ? true : undefined), { timeoutMs: 120_000, intervalMs: 500, description: 'fleet status readyReplicas 2' });
+    expect((await fleet()).status?.activePool).toBe(POOL);
+  });
+
+  it('the miners in their pods find blocks that litecoind accepts', async () => {
+    await waitFor(() => (pool.blocks.some((b) => b.accepted) ? true : undefined), { timeoutMs: 180_000, intervalMs: 500, description: 'a block accepted by litecoind' });
+    figures.firstBlockMs = Date.now() - t0;
+    const workers = new Set(pool.logins.map((l) => l.worker));
+    expect(workers.size).toBeGreaterThanOrEqual(2);
+    const best = await ltc.rpc<string>('getbestblockhash');
+    const accepted = pool.blocks.filter((b) => b.accepted).map((b) => b.hash);
+    expect(accepted.length).toBeGreaterThan(0);
+    expect((await ltc.rpc<{ confirmations: number }>('getblock', [accepted[0]])).confirmations).toBeGreaterThan(0);
+    expect(best).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('Prometheus on the host scrapes the miner pods by IP', async () => {
+    const ips = (await minerPods()).map((p) => p.status.podIP).filter((ip): ip is string => Boolean(ip));
+    expect(ips).toHaveLength(2);
+    prom = await startPrometheus({ scrapeConfigs: [{ job_name: 'miners', scrape_interval: '1s', static_configs: [{ targets: ips.map((ip) => `${ip}:9100`) }] }] });
+    const up = await waitFor(async () => {
+      const r = await prom!.query('up{job="miners"} == 1');
+      return r.length === 2 ? r : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 500, description: 'both miner pods up in Prometheus' });
+    expect(up.map((s) => s.metric.instance).sort()).toEqual(ips.map((ip) => `${ip}:9100`).sort());
+    const hashes = await waitFor(async () => {
+      const r = await prom!.query('sum(minefleet_miner_hashes_total)');
+      return r.length === 1 && Number(r[0]!.value[1]) > 0 ? r : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 500, description: 'minefleet_miner_hashes_total from the pods' });
+    expect(Number(hashes[0]!.value[1])).toBeGreaterThan(0);
+  });
+
+  it('kubectl logs and exec work on a miner pod; it runs as UID 65532 on a read-only root filesystem', async () => {
+    const [name] = await readyPods();
+    const logs = await ok(c.kubectl(['-n', NS, 'logs', name!]));
+    expect(logs.length).toBeGreaterThan(0);
+    const id = await ok(c.kubectl(['-n', NS, 'exec', name!, '--', 'node', '-e', 'process.stdout.write(String(process.getuid()))']));
+    expect(id).toBe('65532');
+    const write = await c.kubectl(['-n', NS, 'exec', name!, '--', 'node', '-e', 'require("fs").writeFileSync("/app/x", "")']);
+    expect(write.code).not.toBe(0);
+    expect(write.stderr + write.stdout).toMatch(/EROFS/);
+  });
+
+  it('a pod killed by hand is replaced and the fleet status follows', async () => {
+    const before = await minerPods();
+    const victim = before[0]!.metadata;
+    await ok(c.kubectl(['-n', NS, 'delete', 'pod', victim.name, '--grace-period=0', '--force']));
+    await waitFor(async () => {
+      const pods = await readyPods();
+      const uids = (await minerPods()).map((p) => p.metadata.uid);
+      return pods.length === 2 && !uids.includes(victim.uid) ? true : undefined;
+    }, { timeoutMs: 180_000, intervalMs: 500, description: 'a replacement Ready pod' });
+    await waitFor(async () => ((await fleet()).status?.readyReplicas === 2 ? true : undefined), { timeoutMs: 120_000, intervalMs: 500, description: 'fleet readyReplicas back to 2' });
+  });
+
+  it('kubectl scale on the fleet changes the pods, and the status follows', async () => {
+    await ok(c.kubectl(['-n', NS, 'scale', 'mf', FLEET, '--replicas=1']));
+    await waitFor(async () => ((await minerPods()).length === 1 && (await fleet()).status?.readyReplicas === 1 ? true : undefined), {
+      timeoutMs: 180_000,
+      intervalMs: 500,
+      description: 'one miner pod and readyReplicas 1 after kubectl scale',
+    });
+  });
+});
