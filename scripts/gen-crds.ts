@@ -8,6 +8,7 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderCrdFiles } from '../operator/src/api/crd/definitions.js';
+import { renderValuesSchema } from './chart-values-schema.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** Every place the generated CRDs live; the chart keeps byte-identical copies. */
@@ -32,6 +33,20 @@ for (const crdDir of crdDirs) {
       await writeFile(path, text);
       console.log(`wrote ${path}`);
     }
+  }
+}
+// The chart's values.schema.json from its zod schema (scripts/chart-values-schema.ts).
+{
+  const path = join(root, 'helm', 'minefleet', 'values.schema.json');
+  const text = renderValuesSchema();
+  const current = await readFile(path, 'utf8').catch(() => undefined);
+  if (current === text) console.log(`unchanged ${path}`);
+  else if (check) {
+    console.error(`out of date: ${path} (run npm run gen:crds)`);
+    stale++;
+  } else {
+    await writeFile(path, text);
+    console.log(`wrote ${path}`);
   }
 }
 process.exitCode = stale ? 1 : 0;
