@@ -69,7 +69,7 @@ describe('evaluate', () => {
     expect(evaluate({ suspended: false }, m(undefined), 0, policy).reason).toBe('Profitable');
   });
 
-  it('onStaleFeed Hold keeps the state whatever the staleness lasts, and restarts the windows', () => {
+  it('onStaleFeed Hold keeps the state and the windows whatever the staleness lasts, and never flips on a stale sample', () => {
     const mining = run(() => stale, 3600 * S, 10 * S);
     expect(mining.flips).toEqual([]);
     expect(mining.state.suspended).toBe(false);
@@ -77,9 +77,10 @@ describe('evaluate', () => {
     const suspended = run(() => stale, 3600 * S, 10 * S, policy, { suspended: true, lastTransitionTime: -1e9 });
     expect(suspended.flips).toEqual([]);
     expect(suspended.state.suspended).toBe(true);
-    // 50 s low, a stale sample, 50 s low: no window of 60 s completed
-    const r = run((t) => (t === 50 * S ? stale : m(-10)), 100 * S, 10 * S);
-    expect(r.flips).toEqual([]);
+    // low from t=0 with a stale sample at 60 s: the window completes, but the flip waits for a real sample
+    const r = run((t) => (t === 60 * S ? stale : m(-10)), 100 * S, 10 * S);
+    expect(r.flips).toEqual([{ t: 70 * S, decision: 'suspend', reason: 'MarginBelowThreshold' }]);
+    expect(r.decisions[6]).toEqual({ t: 60 * S, decision: 'hold', reason: 'StaleFeed' });
   });
 
   it('onStaleFeed Suspend suspends once the staleness lasted the window (never on one bad sample) and never resumes on stale data', () => {
@@ -110,9 +111,9 @@ describe('evaluate', () => {
     for (let i = 1; i < c.flips.length; i++) expect(c.flips[i]!.t - c.flips[i - 1]!.t).toBeGreaterThanOrEqual(120 * S);
   });
 
-  it('unknown input never flips and clears the windows', () => {
+  it('unknown input never flips and keeps the windows', () => {
     const e = evaluate({ suspended: false, belowSince: 0 }, { kind: 'unknown', reason: 'HashrateUnknown', message: 'no hashrate measured yet' }, 10_000 * S, policy);
     expect(e).toMatchObject({ decision: 'hold', reason: 'HashrateUnknown', state: { suspended: false } });
-    expect(e.state.belowSince).toBeUndefined();
+    expect(e.state.belowSince).toBe(0);
   });
 });

@@ -115,7 +115,7 @@ describe('HTTP JSON feeds', () => {
     now += 51_000; // 61 s after the last good value
     const stale = reg.read(req);
     expect(stale.ok).toBe(false);
-    expect((stale as { error: string }).error).toMatch(/is a string .*; last good value is 61s old \(max age 60s\)/);
+    expect((stale as { error: string }).error).toMatch(/is a string .*; last good value from 1970-01-01T00:16:40.000Z is older than the max age 60s/);
     await reg.settle();
     expect(await metrics.getSingleMetricAsString('minefleet_economics_feed_age_seconds')).toMatch(/source=".*\/flaky"\} 61/);
     const text = await metrics.metrics();

@@ -53,14 +53,15 @@ export function evaluate(previous: EconomicsState, obs: Observation, now: number
   const flipAllowedAt = previous.lastTransitionTime === undefined ? -Infinity : previous.lastTransitionTime + minOffMs;
 
   if (obs.kind === 'unknown') {
-    return { state: { suspended: previous.suspended, lastTransitionTime: previous.lastTransitionTime }, decision: 'hold', reason: obs.reason, message: obs.message };
+    return { state: { ...previous }, decision: 'hold', reason: obs.reason, message: obs.message };
   }
   const staleText = obs.kind === 'stale' ? `stale or malformed feed(s): ${obs.feeds.join(', ')}` : '';
 
   if (obs.kind === 'stale' && policy.onStaleFeed === 'Hold') {
-    // Without a margin there is nothing to time a window on: restart the windows once data is back.
+    // Hold freezes everything, the windows included: a stale sample neither flips the fleet nor
+    // restarts a window (so an operator restart, whose feeds start unfetched, loses no progress).
     return {
-      state: { suspended: previous.suspended, lastTransitionTime: previous.lastTransitionTime },
+      state: { ...previous },
       decision: 'hold',
       reason: 'StaleFeed',
       message: `${staleText}; onStaleFeed Hold keeps the fleet ${previous.suspended ? 'suspended' : 'mining'}`,
@@ -91,7 +92,10 @@ export function evaluate(previous: EconomicsState, obs: Observation, now: number
         state: { suspended: true, lastTransitionTime: now },
         decision: 'suspend',
         reason,
-        message: `${marginText} stayed below minMarginPercent ${fmt(policy.minMarginPercent)} for ${secs(now - belowSince)}: suspending`,
+        message:
+          obs.kind === 'stale'
+            ? `${staleText} for ${secs(now - belowSince)} (onStaleFeed Suspend): suspending`
+            : `${marginText} stayed below minMarginPercent ${fmt(policy.minMarginPercent)} for ${secs(now - belowSince)}: suspending`,
       };
     }
     const waitFor = now < belowSince + windowMs ? `the evaluation window (${policy.evaluationWindowSeconds}s)` : `minOffSeconds (${policy.minOffSeconds}s since the last flip)`;

@@ -250,6 +250,8 @@ export const ProfitabilitySchema = z
     evaluatedAt: timestamp('When profitability was last evaluated.').optional(),
     belowThresholdSince: timestamp('Since when the margin is below minMarginPercent.').optional(),
     aboveThresholdSince: timestamp('Since when the margin is above resumeMarginPercent.').optional(),
+    hashratePerMiner: z.number().min(0).optional().meta({ description: 'Last measured hashrate per running miner (H/s); revenue while suspended or paused is estimated from it times spec.replicas.' }),
+    wattsPerMiner: z.number().min(0).optional().meta({ description: 'Power per miner (W) used for the cost: spec.economics.power.wattsPerMiner, or the last measured value.' }),
     staleFeeds: z.array(z.string().max(64).meta({ description: 'A feed as <coin>.<feed>.' })).max(16).optional().meta({ description: 'Feeds that are stale or malformed, e.g. LTC.price.', 'x-kubernetes-list-type': 'atomic' }),
   })
   .meta({ description: 'Result of the last economics evaluation.' });

@@ -24,7 +24,7 @@ import {
   type KubeObject,
   type ResourceType,
 } from '../../runtime/resource.js';
-import type { KubeRest } from '../../runtime/rest.js';
+import { isNotFound, type KubeRest } from '../../runtime/rest.js';
 import { isSubset } from '../../runtime/semantic.js';
 import { EventRecorder } from '../../runtime/events.js';
 import {
@@ -40,6 +40,10 @@ import {
 import { FLEETS_BY_POOL, fleetPoolKeys, POOLS_BY_SECRET, poolSecretKeys } from './indexes.js';
 import { secretKeysOnly, type SecretKeys } from './secrets.js';
 import { computeStatus, type DeploymentState } from './status.js';
+import { carryEconomics, FleetEconomics, type EconomicsOutcome } from './economics.js';
+import { FeedRegistry, type FeedRegistryOptions } from '../../economics/feeds/index.js';
+import type { FleetMeasurements } from '../../economics/assess.js';
+import type { AuditSink } from '../../store/audit.js';
 
 export const CONTROLLER_NAME = 'minerfleet';
 export const FIELD_MANAGER = 'minefleet-operator';
@@ -53,6 +57,8 @@ export interface MinerFleetControllerOptions {
   concurrency: number;
   /** Cap of the retry back-off for fleets that cannot be reconciled (missing refs, API errors). */
   backoffMaxMs?: number;
+  /** Economics: measurements (default: status.hashrate), audit sink, feed fetch limits. */
+  economics?: { measurements?: FleetMeasurements; audit?: AuditSink; feeds?: Partial<Omit<FeedRegistryOptions, 'readSecret' | 'metricsRegistry'>> };
 }
 
 type Obj = KubeObject;
@@ -89,12 +95,16 @@ export class MinerFleetReconciler implements Reconciler {
     private readonly recorder: EventRecorder,
     private readonly opts: MinerFleetControllerOptions,
     private readonly log: Logger,
+    private readonly economics?: FleetEconomics,
   ) {}
 
   async reconcile(req: Request): Promise<Result | void> {
     const fleet = this.fleets.store.getByName(req.namespace, req.name);
     // Gone: its owned objects carry owner references, so the garbage collector removes them.
-    if (!fleet || fleet.metadata.deletionTimestamp) return;
+    if (!fleet || fleet.metadata.deletionTimestamp) {
+      this.economics?.forget(req.namespace ?? '', req.name);
+      return;
+    }
     const ns = fleet.metadata.namespace!;
     const log = this.log.child({ namespace: ns, fleet: fleet.metadata.name });
 
@@ -102,7 +112,9 @@ export class MinerFleetReconciler implements Reconciler {
     if (!parsed.success) {
       const msg = `invalid spec: ${parsed.error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`).join('; ')}`;
       this.recorder.event(fleet, 'Warning', 'InvalidSpec', msg);
-      await this.writeStatus(fleet, computeStatus({ fleet, selector: '', activePool: undefined, missing: [], deployment: undefined, desiredReplicas: 0, applyError: msg, now: nowTime() }));
+      const invalid = computeStatus({ fleet, selector: '', activePool: undefined, missing: [], deployment: undefined, desiredReplicas: 0, applyError: msg, now: nowTime() });
+      carryEconomics(invalid, fleet.status);
+      await this.writeStatus(fleet, invalid);
       return; // only a spec change can fix it, and that triggers a new reconcile
     }
     const spec = parsed.data;
@@ -121,13 +133,17 @@ export class MinerFleetReconciler implements Reconciler {
       log.warn({ missing: refs.missing.map((m) => m.message) }, 'no usable pool; waiting for the referenced objects');
       const existing = this.owned.get(Deployments)!.store.byIndex('ownerUid', fleet.metadata.uid!)[0];
       const status = computeStatus({ fleet, selector, activePool: undefined, missing: refs.missing, deployment: existing as DeploymentState | undefined, desiredReplicas: spec.replicas, now: nowTime() });
+      carryEconomics(status, fleet.status);
       await this.writeStatus(fleet, status);
       return { requeue: true };
     }
 
     const activePool = selectActivePool(typedFleet, refs.usable) ?? refs.usable[0]!.metadata.name!;
+    // Economics decides before the Deployment is computed: suspended means 0 replicas.
+    const econ: EconomicsOutcome | undefined = this.economics?.decide({ ...fleet, spec }, refs.usable.find((p) => p.metadata.name === activePool), log);
     const desired = desiredFleetObjects({
       fleet: typedFleet,
+      suspended: econ?.suspended ?? false,
       pools: refs.usable,
       activePool,
       runtimeRevision: this.runtimeRevision(ns, fleetNames(fleet.metadata.name!).runtimeConfigMap, activePool, fleet.status?.activePool !== undefined),
@@ -159,6 +175,7 @@ export class MinerFleetReconciler implements Reconciler {
         log.info({ pool: activePool, previousPool }, 'active pool changed');
       }
     } else if (fleet.status?.lastPoolSwitchTime) status.lastPoolSwitchTime = fleet.status.lastPoolSwitchTime;
+    if (econ) this.economics!.applyTo(status, econ, fleet.metadata.generation ?? 0, nowTime());
     await this.writeStatus(fleet, status);
 
     if (applyError) {
@@ -166,6 +183,7 @@ export class MinerFleetReconciler implements Reconciler {
       throw new Error(applyError);
     }
     if (refs.missing.length) return { requeue: true };
+    if (econ?.requeueAfterMs !== undefined) return { requeueAfterMs: econ.requeueAfterMs };
   }
 
   /**
@@ -266,7 +284,7 @@ function nowTime(): string {
  * Wires the informers (fleets indexed by pool, pools indexed by Secret, Secrets without values,
  * the owned kinds filtered by owner) and the controller into the manager.
  */
-export function setupMinerFleetController(mgr: Manager, opts: MinerFleetControllerOptions, log: Logger): { controller: Controller; reconciler: MinerFleetReconciler; recorder: EventRecorder } {
+export function setupMinerFleetController(mgr: Manager, opts: MinerFleetControllerOptions, log: Logger): { controller: Controller; reconciler: MinerFleetReconciler; recorder: EventRecorder; feeds: FeedRegistry } {
   const fleets = mgr.informer<FleetObj>(MinerFleets, { indexers: { [FLEETS_BY_POOL]: fleetPoolKeys } });
   const pools = mgr.informer<PoolObj>(MiningPools, { indexers: { [POOLS_BY_SECRET]: poolSecretKeys } });
   const secrets = mgr.informer<SecretKeys & Obj>(Secrets, { transform: (s) => stripManaged(secretKeysOnly(s)) });
@@ -275,7 +293,24 @@ export function setupMinerFleetController(mgr: Manager, opts: MinerFleetControll
     owned.set(rt, mgr.informer<Obj>(rt, { indexers: { ownerUid: (o) => (o.metadata.ownerReferences ?? []).map((r) => r.uid) }, transform: stripManaged }));
   }
   const recorder = new EventRecorder(mgr.rest, 'minefleet-operator', log);
-  const reconciler = new MinerFleetReconciler(mgr.rest, fleets, pools, secrets, owned, recorder, opts, log.child({ controller: CONTROLLER_NAME }));
+  // Feed values are shared by all fleets; litecoind logins are read from their Secret when fetched
+  // (the Secret cache holds no values).
+  const feeds = new FeedRegistry({
+    ...opts.economics?.feeds,
+    readSecret: async (ns, name) => {
+      try {
+        const s = await mgr.rest.get<{ data?: Record<string, string> }>(objectPath(Secrets, ns, name));
+        return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    },
+    metricsRegistry: mgr.metrics.registry,
+    logger: log.child({ controller: CONTROLLER_NAME }),
+  });
+  const economics = new FleetEconomics({ feeds, recorder, measurements: opts.economics?.measurements, audit: opts.economics?.audit, metricsRegistry: mgr.metrics.registry });
+  const reconciler = new MinerFleetReconciler(mgr.rest, fleets, pools, secrets, owned, recorder, opts, log.child({ controller: CONTROLLER_NAME }), economics);
   const controller = new Controller(CONTROLLER_NAME, reconciler, {
     concurrency: opts.concurrency,
     metrics: mgr.metrics,
@@ -292,8 +327,12 @@ export function setupMinerFleetController(mgr: Manager, opts: MinerFleetControll
     const ns = s.metadata.namespace;
     return pools.store.byIndex(POOLS_BY_SECRET, `${ns ?? ''}/${s.metadata.name}`).flatMap((p) => fleetsOfPool(ns, p.metadata.name!));
   });
+  // A feed with news re-evaluates the fleets that read it.
+  feeds.onUpdate((keys) => {
+    for (const k of keys) controller.queue.add(k);
+  });
   mgr.add(controller);
-  return { controller, reconciler, recorder };
+  return { controller, reconciler, recorder, feeds };
 }
 
 /** managedFields are large and never read by the controller: keep them out of the cache. */

@@ -100,7 +100,8 @@ export class FeedRegistry {
       return lastError ? { ok: true, value: field.good.value, at: field.good.at, lastError } : { ok: true, value: field.good.value, at: field.good.at };
     }
     const why = field.error ?? entry.lastError ?? (entry.inflight ? `${entry.label}: first fetch in progress` : `${entry.label}: no value yet`);
-    const age = field.good ? `; last good value is ${Math.round((now - field.good.at) / 1000)}s old (max age ${Math.round(req.maxAgeMs / 1000)}s)` : '';
+    // no running age in the text: it ends up in status, which must not change on every read
+    const age = field.good ? `; last good value from ${new Date(field.good.at).toISOString()} is older than the max age ${Math.round(req.maxAgeMs / 1000)}s` : '';
     return { ok: false, error: why + age };
   }
 
