@@ -117,12 +117,12 @@ export const ALERTS: readonly AlertSpec[] = [
     severity: 'warning',
     for: '10m',
     expr: (p) =>
-      `(max by (namespace, fleet, feed) (${metric('minefleet_economics_feed_up')}) == 0)\n` +
+      `(max by (source) (${metric('minefleet_economics_feed_up')}) == 0)\n` +
       `or\n` +
-      `(max by (namespace, fleet, feed) (${metric('minefleet_economics_feed_age_seconds')}) > ${p.threshold('feedMaxAgeSeconds')})`,
-    summary: 'Economics feed {{ $labels.feed }} of fleet {{ $labels.namespace }}/{{ $labels.fleet }} is failing or stale.',
+      `(max by (source) (${metric('minefleet_economics_feed_age_seconds')}) > ${p.threshold('feedMaxAgeSeconds')})`,
+    summary: 'Economics feed {{ $labels.source }} is failing or stale.',
     description:
-      'The price/difficulty/reward feed {{ $labels.feed }} of fleet {{ $labels.namespace }}/{{ $labels.fleet }} has failed or been older than the limit for 10 minutes; the fleet follows spec.economics.onStaleFeed (Hold or Suspend).',
+      'The price/difficulty/reward feed {{ $labels.source }} (shared by every fleet whose spec.economics reads it) has failed or its last good value has been older than the limit for 10 minutes; those fleets follow spec.economics.onStaleFeed (Hold or Suspend).',
   },
   {
     alert: 'MinerNoAcceptedShares',

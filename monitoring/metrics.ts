@@ -50,8 +50,9 @@ export const METRICS: readonly MetricSpec[] = [
   miner('minefleet_miner_bad_messages_total', 'counter', ['pool', 'kind']),
   miner('minefleet_miner_job_age_seconds', 'gauge'),
   miner('minefleet_miner_threads', 'gauge'),
-  miner('minefleet_miner_process_cpu_seconds_total', 'counter'),
-  miner('minefleet_miner_process_resident_memory_bytes', 'gauge'),
+  // prom-client default metrics under the prefix minefleet_miner_process_ (hence the doubled "process_")
+  miner('minefleet_miner_process_process_cpu_seconds_total', 'counter'),
+  miner('minefleet_miner_process_process_resident_memory_bytes', 'gauge'),
   // Operator runtime (operator/src/metrics/runtime-metrics.ts), controller-runtime names
   ...(
     [
@@ -102,11 +103,12 @@ export const METRICS: readonly MetricSpec[] = [
       ['minefleet_fleet_revenue_per_day', 'gauge', ['namespace', 'fleet', 'currency']],
       ['minefleet_fleet_cost_per_day', 'gauge', ['namespace', 'fleet', 'currency']],
       ['minefleet_fleet_suspended', 'gauge', ['namespace', 'fleet']],
-      ['minefleet_economics_feed_up', 'gauge', ['namespace', 'fleet', 'feed']],
-      ['minefleet_economics_feed_age_seconds', 'gauge', ['namespace', 'fleet', 'feed']],
       ['minefleet_economics_decisions_total', 'counter', ['namespace', 'fleet', 'decision']],
     ] as const
   ).map(([name, type, labels]): MetricSpec => ({ name, type, source: 'operator', labels: [...labels], owner: 'operator/src/economics (issue 13)', landed: false })),
+  // Economics feeds (operator/src/economics/feeds/registry.ts): one series per feed source (URL redacted), shared by fleets
+  { name: 'minefleet_economics_feed_up', type: 'gauge', source: 'operator', labels: ['source'], owner: 'operator/src/economics/feeds/registry.ts', landed: false },
+  { name: 'minefleet_economics_feed_age_seconds', type: 'gauge', source: 'operator', labels: ['source'], owner: 'operator/src/economics/feeds/registry.ts', landed: false },
   // Collector (issue 14)
   { name: 'minefleet_collector_cycle_duration_seconds', type: 'histogram', source: 'operator', labels: [], owner: 'operator/src/collector (issue 14)', landed: false },
 ];

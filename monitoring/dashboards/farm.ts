@@ -17,14 +17,15 @@ export const farmOverview: DashboardSpec = {
   annotations: [
     {
       name: 'Fleet pool switches',
-      expr: `sum by (namespace, fleet, from, to, reason) (increase(${metric('minefleet_fleet_pool_switches_total')}{${F}}[1m])) > 0`,
+      expr: `sum by (namespace, fleet, from, to, reason) ((increase(${metric('minefleet_fleet_pool_switches_total')}{${F}}[1m]) > 0) or (${metric('minefleet_fleet_pool_switches_total')}{${F}} unless ${metric('minefleet_fleet_pool_switches_total')}{${F}} offset 1m))`,
       titleFormat: 'Fleet {{fleet}}: {{from}} → {{to}}',
       textFormat: 'reason: {{reason}}',
       iconColor: 'orange',
     },
     {
       name: 'Miner pool switches',
-      expr: `sum by (namespace, fleet, to, cause) (increase(${metric('minefleet_miner_pool_switches_total')}{${F}}[1m])) > 0`,
+      // A switch counter series is born at 1 on its first switch, which increase() cannot see: new series count too.
+      expr: `sum by (namespace, fleet, to, cause) ((increase(${metric('minefleet_miner_pool_switches_total')}{${F}}[1m]) > 0) or (${metric('minefleet_miner_pool_switches_total')}{${F}} unless ${metric('minefleet_miner_pool_switches_total')}{${F}} offset 1m))`,
       titleFormat: 'Miners of {{fleet}} switched to {{to}}',
       textFormat: 'cause: {{cause}}',
       iconColor: 'yellow',
@@ -65,7 +66,7 @@ export const farmOverview: DashboardSpec = {
         },
         {
           kind: 'stat',
-          title: 'Suspended fleets',
+          title: 'Fleets suspended now',
           description: 'Fleets scaled to zero (or whose ASICs are paused) because mining does not pay (spec.economics).',
           unit: UNITS.count,
           queries: [{ expr: `sum(${metric('minefleet_fleet_suspended')}{${F}})`, instant: true }],

@@ -110,17 +110,17 @@ const CASES: Case[] = [
   {
     alert: 'EconomicsFeedStale',
     bad: [
-      s('minefleet_economics_feed_up{job="minefleet-operator",instance="op-0",namespace="mining",fleet="f",feed="LTC/price"}', '0x20'),
-      s('minefleet_economics_feed_up{job="minefleet-operator",instance="op-0",namespace="mining",fleet="f",feed="LTC/difficulty"}', '1x20'),
-      s('minefleet_economics_feed_age_seconds{job="minefleet-operator",instance="op-0",namespace="mining",fleet="f",feed="LTC/difficulty"}', '3600x20'),
+      s('minefleet_economics_feed_up{job="minefleet-operator",instance="op-0",source="https://prices.example/ltc"}', '0x20'),
+      s('minefleet_economics_feed_up{job="minefleet-operator",instance="op-0",source="http://litecoind:9332/ getmininginfo"}', '1x20'),
+      s('minefleet_economics_feed_age_seconds{job="minefleet-operator",instance="op-0",source="http://litecoind:9332/ getmininginfo"}', '3600x20'),
     ],
     good: [
-      s('minefleet_economics_feed_up{job="minefleet-operator",instance="op-0",namespace="mining",fleet="f",feed="LTC/price"}', '1x20'),
-      s('minefleet_economics_feed_age_seconds{job="minefleet-operator",instance="op-0",namespace="mining",fleet="f",feed="LTC/price"}', '60x20'),
+      s('minefleet_economics_feed_up{job="minefleet-operator",instance="op-0",source="https://prices.example/ltc"}', '1x20'),
+      s('minefleet_economics_feed_age_seconds{job="minefleet-operator",instance="op-0",source="https://prices.example/ltc"}', '60x20'),
     ],
     early: '5m',
     late: '15m',
-    fires: [{ labels: { namespace: 'mining', fleet: 'f', feed: 'LTC/difficulty' } }, { labels: { namespace: 'mining', fleet: 'f', feed: 'LTC/price' } }],
+    fires: [{ labels: { source: 'http://litecoind:9332/ getmininginfo' } }, { labels: { source: 'https://prices.example/ltc' } }],
   },
   {
     alert: 'MinerNoAcceptedShares',

@@ -128,7 +128,7 @@ describe('monitoring as code', () => {
       expect(Number(/^(\d+)m$/.exec(a.for)![1])).toBeGreaterThanOrEqual(3);
       expect(a.summary.length).toBeGreaterThan(10);
       // Names what it is about: the fleet, the pool, the controller or the operator instance.
-      expect(a.description).toMatch(/\$labels\.(fleet|pool|controller|instance|pod)|operator/);
+      expect(a.description).toMatch(/\$labels\.(fleet|pool|controller|instance|pod|source)|operator/);
       expect(readme, `README runbook section for ${a.alert}`).toMatch(new RegExp(`^### ${a.alert}$`, 'm'));
     }
     const plain = parse(await readFile(path.join(REPO_ROOT, PLAIN_RULES_FILE), 'utf8')) as { groups: unknown };

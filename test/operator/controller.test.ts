@@ -47,4 +47,16 @@ describe('Controller', () => {
     c.queue.add('ns/after-stop');
     expect(c.queue.length).toBe(0);
   });
+
+  it('a started controller exports its counters at 0 before any work (as controller-runtime does); a constructed one nothing', async () => {
+    const metrics = new RuntimeMetrics(new Registry(), { defaultMetrics: false });
+    const c = new Controller('idle', { reconcile: async () => ({}) }, { metrics });
+    expect(await value(metrics, 'controller_runtime_reconcile_errors_total', { controller: 'idle' })).toBeUndefined();
+    c.start();
+    expect(await value(metrics, 'controller_runtime_reconcile_errors_total', { controller: 'idle' })).toBe(0);
+    for (const result of ['success', 'error', 'requeue', 'requeue_after']) expect(await value(metrics, 'controller_runtime_reconcile_total', { controller: 'idle', result })).toBe(0);
+    expect(await value(metrics, 'workqueue_retries_total', { name: 'idle', controller: 'idle' })).toBe(0);
+    expect(await value(metrics, 'workqueue_adds_total', { name: 'idle', controller: 'idle' })).toBe(0);
+    await c.stop();
+  });
 });

@@ -79,6 +79,17 @@ export class RuntimeMetrics {
     });
   }
 
+  /**
+   * As controller-runtime does when a controller starts: its counters exist (at 0) from then on,
+   * so rate() and alerts see "no errors yet" instead of "no data".
+   */
+  initController(controller: string): void {
+    for (const result of ['success', 'error', 'requeue', 'requeue_after']) this.reconcileTotal.inc({ controller, result }, 0);
+    this.reconcileErrors.inc({ controller }, 0);
+    this.workqueueAdds.inc({ name: controller, controller }, 0);
+    this.workqueueRetries.inc({ name: controller, controller }, 0);
+  }
+
   /** Hooks for one controller's work queue. */
   workQueueHooks(controller: string): WorkQueueMetrics {
     const l = { name: controller, controller };

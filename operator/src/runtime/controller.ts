@@ -105,6 +105,7 @@ export class Controller {
     this.running = true;
     const n = this.opts.concurrency ?? 1;
     this.opts.metrics?.maxConcurrentReconciles.set({ controller: this.name }, n);
+    this.opts.metrics?.initController(this.name);
     this.log?.info({ workers: n }, 'starting workers');
     for (let i = 0; i < n; i++) this.workers.push(this.worker());
   }
