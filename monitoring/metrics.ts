@@ -96,19 +96,19 @@ export const METRICS: readonly MetricSpec[] = [
       ['minefleet_fleet_pool_switches_total', 'counter', ['namespace', 'fleet', 'from', 'to', 'reason']],
     ] as const
   ).map(([name, type, labels]): MetricSpec => ({ name, type, source: 'operator', labels: [...labels], owner: 'operator/src/controllers/miningpool (issue 12)', landed: false })),
-  // Economics (issue 13)
+  // Revenue and margin need the fleet's measured hashrate (status.hashrate from the collector, issue 14)
+  { name: 'minefleet_fleet_margin_percent', type: 'gauge', source: 'operator', labels: ['namespace', 'fleet'], owner: 'operator/src/controllers/minerfleet/economics.ts (set once the collector measures hashrate, issue 14)', landed: false },
+  { name: 'minefleet_fleet_revenue_per_day', type: 'gauge', source: 'operator', labels: ['namespace', 'fleet'], owner: 'operator/src/controllers/minerfleet/economics.ts (set once the collector measures hashrate, issue 14)', landed: false },
+  // Economics (operator/src/controllers/minerfleet/economics.ts, feeds/registry.ts): set for fleets with spec.economics
   ...(
     [
-      ['minefleet_fleet_margin_percent', 'gauge', ['namespace', 'fleet']],
-      ['minefleet_fleet_revenue_per_day', 'gauge', ['namespace', 'fleet', 'currency']],
-      ['minefleet_fleet_cost_per_day', 'gauge', ['namespace', 'fleet', 'currency']],
+      ['minefleet_fleet_cost_per_day', 'gauge', ['namespace', 'fleet']],
       ['minefleet_fleet_suspended', 'gauge', ['namespace', 'fleet']],
-      ['minefleet_economics_decisions_total', 'counter', ['namespace', 'fleet', 'decision']],
+      ['minefleet_economics_decisions_total', 'counter', ['decision']],
+      ['minefleet_economics_feed_up', 'gauge', ['source']],
+      ['minefleet_economics_feed_age_seconds', 'gauge', ['source']],
     ] as const
-  ).map(([name, type, labels]): MetricSpec => ({ name, type, source: 'operator', labels: [...labels], owner: 'operator/src/economics (issue 13)', landed: false })),
-  // Economics feeds (operator/src/economics/feeds/registry.ts): one series per feed source (URL redacted), shared by fleets
-  { name: 'minefleet_economics_feed_up', type: 'gauge', source: 'operator', labels: ['source'], owner: 'operator/src/economics/feeds/registry.ts', landed: false },
-  { name: 'minefleet_economics_feed_age_seconds', type: 'gauge', source: 'operator', labels: ['source'], owner: 'operator/src/economics/feeds/registry.ts', landed: false },
+  ).map(([name, type, labels]): MetricSpec => ({ name, type, source: 'operator', labels: [...labels], owner: 'operator/src/controllers/minerfleet/economics.ts, operator/src/economics/feeds/registry.ts', landed: true })),
   // Collector (issue 14)
   { name: 'minefleet_collector_cycle_duration_seconds', type: 'histogram', source: 'operator', labels: [], owner: 'operator/src/collector (issue 14)', landed: false },
 ];

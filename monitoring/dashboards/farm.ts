@@ -206,9 +206,9 @@ export const farmOverview: DashboardSpec = {
         {
           kind: 'timeseries',
           title: 'Economics decisions',
-          description: 'Decisions of the economics evaluation per fleet (suspend, resume, hold, ...) per interval.',
+          description: 'Decisions of the economics evaluations of all fleets (suspend, resume, hold) per interval.',
           unit: UNITS.count,
-          queries: [{ expr: `sum by (namespace, fleet, decision) (increase(${metric('minefleet_economics_decisions_total')}{${F}}[${R}]))`, legend: '{{fleet}} {{decision}}' }],
+          queries: [{ expr: `sum by (decision) (increase(${metric('minefleet_economics_decisions_total')}[${R}]))`, legend: '{{decision}}' }],
           w: 6,
         },
       ],

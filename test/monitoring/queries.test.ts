@@ -7,6 +7,8 @@
  * each query is sent to the HTTP API: it must parse, and return at least one series unless one of
  * its metrics has not landed yet (monitoring/metrics.ts: landed: false). Those are listed by name.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DASHBOARDS } from '../../monitoring/dashboards/index.js';
@@ -28,6 +30,7 @@ let prom: Prometheus;
 let poolA: StratumPool;
 let poolB: StratumPool;
 let operator: ManagedProcess;
+let priceFeed: http.Server;
 const miners: MinerProcess[] = [];
 const startedAt = Date.now();
 
@@ -67,6 +70,12 @@ async function resolveVariables(title: string): Promise<Record<string, { values:
 
 beforeAll(async () => {
   const dir = makeTempDir('monitoring-queries');
+  priceFeed = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ litecoin: { usd: 80 } }));
+  });
+  await new Promise<void>((resolve) => priceFeed.listen(0, '127.0.0.1', resolve));
+  const priceFeedUrl = `http://127.0.0.1:${(priceFeed.address() as AddressInfo).port}`;
   [poolA, poolB] = await Promise.all([startStratumPool({ difficulty: DIFF }), startStratumPool({ difficulty: DIFF })]);
   cp = await startControlPlane();
   const rest = new KubeRest(cp.kubeConfig);
@@ -84,7 +93,15 @@ beforeAll(async () => {
     });
   }
   await rest.create(`${G}/namespaces/${NS}/minerfleets`, fleet(NS, 'alpha', 'cpu', [{ name: 'pool-a', priority: 0 }, { name: 'pool-b', priority: 1 }]));
-  await rest.create(`${G}/namespaces/${NS}/minerfleets`, fleet(NS, 'beta', 'cpu', [{ name: 'pool-b', priority: 0 }]));
+  // beta evaluates economics: its LTC price from a real HTTP feed on 127.0.0.1, the rest static.
+  const beta = fleet(NS, 'beta', 'cpu', [{ name: 'pool-b', priority: 0 }]) as { spec: Record<string, unknown> };
+  beta.spec.economics = {
+    enabled: true,
+    power: { wattsPerMiner: 65 },
+    electricityPrice: { perKWh: 0.12, currency: 'USD' },
+    feeds: { LTC: { price: { http: { url: `${priceFeedUrl}/price`, fieldPath: 'litecoin.usd' } }, difficulty: { value: 20000000 }, blockReward: { value: 6.25 } } },
+  };
+  await rest.create(`${G}/namespaces/${NS}/minerfleets`, beta);
 
   const [metricsPort, probePort] = await Promise.all([freePort(), freePort()]);
   operator = spawnProcess({
@@ -123,6 +140,7 @@ afterAll(async () => {
   await prom?.stop();
   await poolB?.stop();
   await cp?.stop();
+  await new Promise((resolve) => priceFeed?.close(resolve));
 });
 
 describe('every dashboard query on a real Prometheus', () => {
