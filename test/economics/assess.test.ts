@@ -4,12 +4,14 @@ import { assessFleet, type AssessInputs } from '../../operator/src/economics/ass
 import { computeWorkedExample, WORKED_EXAMPLE } from '../../operator/src/economics/worked-example.js';
 
 const e = WORKED_EXAMPLE;
+const [ltc, doge] = e.coins;
+if (!ltc || !doge) throw new Error('worked example must list LTC and DOGE');
 const economics = EconomicsSchema.parse({
   power: { wattsPerMiner: e.watts / 2 },
   electricityPrice: { perKWh: e.pricePerKWh },
   feeds: {
-    LTC: { price: { value: e.coins[0].price }, difficulty: { value: e.coins[0].difficulty }, blockReward: { value: e.coins[0].blockReward } },
-    DOGE: { price: { value: e.coins[1].price }, difficulty: { value: e.coins[1].difficulty }, blockReward: { value: e.coins[1].blockReward } },
+    LTC: { price: { value: ltc.price }, difficulty: { value: ltc.difficulty }, blockReward: { value: ltc.blockReward } },
+    DOGE: { price: { value: doge.price }, difficulty: { value: doge.difficulty }, blockReward: { value: doge.blockReward } },
   },
 });
 const value = (coin: 'LTC' | 'DOGE', feed: 'price' | 'difficulty' | 'blockReward') => ({ ok: true as const, value: economics.feeds![coin]![feed].value!, at: 0 });
