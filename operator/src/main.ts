@@ -1,5 +1,6 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { loadConfig, usage, type OperatorConfig } from './config/config.js';
+import { setupHistory } from './collector/setup.js';
 import { setupMinerFleetController } from './controllers/minerfleet/controller.js';
 import { createLogger } from './log.js';
 import { Manager } from './runtime/manager.js';
@@ -51,6 +52,13 @@ async function main(): Promise<number> {
         }
       : undefined,
   });
+  let history: Awaited<ReturnType<typeof setupHistory>>;
+  try {
+    history = await setupHistory(mgr, config, log);
+  } catch (err) {
+    log.fatal({ err: (err as Error).message }, 'history configuration failed');
+    return 2;
+  }
   setupMinerFleetController(mgr, { minerImage: config.minerImage, minerImagePullPolicy: config.minerImagePullPolicy, concurrency: config.concurrency }, log);
 
   let signals = 0;
@@ -78,6 +86,7 @@ async function main(): Promise<number> {
   try {
     const outcome = await mgr.start();
     await mgr.stop();
+    await history.stop();
     if (outcome === 'lost-leadership') {
       log.error('leader lease lost; exiting so a fresh process rejoins as a standby');
       return 1;
@@ -86,6 +95,7 @@ async function main(): Promise<number> {
   } catch (err) {
     log.fatal({ err: (err as Error).message }, 'operator failed');
     await mgr.stop().catch(() => undefined);
+    await history.stop().catch(() => undefined);
     return 1;
   }
 }

@@ -106,6 +106,19 @@ export class WindowAccumulator {
     if (o.retentionDays !== undefined) acc.retentionDays = o.retentionDays;
   }
 
+  /** Open windows as JSON-able data, so a restarted operator continues them (see Collector state). */
+  export(): unknown {
+    return [...this.open].map(([ws, pods]) => [ws, [...pods].map(([k, a]) => [k, { ...a, podUids: [...a.podUids], reasons: [...a.reasons] }])]);
+  }
+
+  import(data: unknown): void {
+    for (const [ws, pods] of data as Array<[number, Array<[string, PodAcc & { podUids: string[]; reasons: Array<[string, number]> }]>]>) {
+      const m = new Map<string, PodAcc>();
+      for (const [k, a] of pods) m.set(k, { ...a, podUids: new Set(a.podUids), reasons: new Map(a.reasons) });
+      this.open.set(ws, m);
+    }
+  }
+
   get openWindows(): number {
     return this.open.size;
   }

@@ -42,9 +42,24 @@ export const OperatorConfigSchema = z
     minerImagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional(),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     resyncPeriodSeconds: z.coerce.number().min(0).max(86400).default(600),
+    /** MongoDB URI (from a Secret via env); never logged. */
+    historyMongodbUri: z
+      .string()
+      .refine((u) => u.startsWith('mongodb://') || u.startsWith('mongodb+srv://'), { error: 'must start with mongodb:// or mongodb+srv:// (value not shown)' })
+      .optional(),
+    /** A file holding the URI (a mounted Secret key); read at start-up. */
+    historyMongodbUriFile: z.string().min(1).optional(),
+    historyDb: z.string().min(1).default('minefleet'),
+    historySpillDir: z.string().min(1).default('/var/lib/minefleet/spill'),
+    collectorIntervalSeconds: z.coerce.number({ error: 'collector interval must be a number of seconds' }).min(1).max(3600).default(15),
+    collectorWindowSeconds: z.coerce.number({ error: 'collector window must be a number of seconds' }).int().min(1).max(86_400).default(60),
+    collectorConcurrency: z.coerce.number().int().min(1).max(4096).default(64),
+    collectorTimeoutSeconds: z.coerce.number().min(0.1).max(60).default(5),
   })
   .superRefine((c, ctx) => {
     if (!(c.leaseDurationSeconds > c.renewDeadlineSeconds)) ctx.addIssue({ code: 'custom', path: ['leaseDurationSeconds'], message: `lease duration (${c.leaseDurationSeconds}s) must be greater than renew deadline (${c.renewDeadlineSeconds}s)` });
+    if (c.historyMongodbUri !== undefined && c.historyMongodbUriFile !== undefined) ctx.addIssue({ code: 'custom', path: ['historyMongodbUriFile'], message: 'give the MongoDB URI or a file holding it, not both' });
+    if (c.collectorWindowSeconds < c.collectorIntervalSeconds) ctx.addIssue({ code: 'custom', path: ['collectorWindowSeconds'], message: `window (${c.collectorWindowSeconds}s) must be at least the scrape interval (${c.collectorIntervalSeconds}s)` });
     if (!(c.renewDeadlineSeconds > 1.2 * c.retryPeriodSeconds)) ctx.addIssue({ code: 'custom', path: ['renewDeadlineSeconds'], message: `renew deadline (${c.renewDeadlineSeconds}s) must be greater than 1.2 x retry period (${c.retryPeriodSeconds}s)` });
   });
 
@@ -68,6 +83,14 @@ const FLAGS: Record<string, keyof z.input<typeof OperatorConfigSchema>> = {
   'miner-image-pull-policy': 'minerImagePullPolicy',
   'log-level': 'logLevel',
   'resync-period': 'resyncPeriodSeconds',
+  'history-mongodb-uri': 'historyMongodbUri',
+  'history-mongodb-uri-file': 'historyMongodbUriFile',
+  'history-db': 'historyDb',
+  'history-spill-dir': 'historySpillDir',
+  'collector-interval': 'collectorIntervalSeconds',
+  'collector-window': 'collectorWindowSeconds',
+  'collector-concurrency': 'collectorConcurrency',
+  'collector-timeout': 'collectorTimeoutSeconds',
 };
 
 export function envName(field: string): string {

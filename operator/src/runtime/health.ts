@@ -2,7 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
-export type Check = () => boolean | string;
+/** true / false / a failure reason, or a passing check with a detail line (e.g. 'history store: buffering, MongoDB down'). */
+export type Check = () => boolean | string | { ok: true; detail: string };
 
 /**
  * `/healthz` and `/readyz` (probe port) and `/metrics` (metrics port); the two may share a port.
@@ -16,6 +17,11 @@ export class HealthServer {
     private readonly checks: { healthz: Record<string, Check>; readyz: Record<string, Check> },
     private readonly registry: Registry,
   ) {}
+
+  /** Adds a readiness check after construction (e.g. the history store, known once it is configured). */
+  addReadyz(name: string, check: Check): void {
+    this.checks.readyz[name] = check;
+  }
 
   async start(opts: { probePort: number; metricsPort: number; host?: string }): Promise<void> {
     const host = opts.host ?? '0.0.0.0';
@@ -35,13 +41,14 @@ export class HealthServer {
     const lines: string[] = [];
     let ok = true;
     for (const [name, check] of Object.entries(this.checks[kind])) {
-      let r: boolean | string;
+      let r: ReturnType<Check>;
       try {
         r = check();
       } catch (err) {
         r = (err as Error).message;
       }
       if (r === true) lines.push(`[+]${name} ok`);
+      else if (typeof r === 'object') lines.push(`[+]${name} ok: ${r.detail}`);
       else {
         ok = false;
         lines.push(`[-]${name} failed: ${r === false ? 'not ready' : r}`);

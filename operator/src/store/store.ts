@@ -101,6 +101,11 @@ export class HistoryStore {
     return this.healthy && this.conn !== undefined && !this.closed;
   }
 
+  /** Documents waiting to be written (cheap: no server round trip, unlike health()). */
+  bufferedCounts(): { memory: number; spill: number } {
+    return this.buffer.counts();
+  }
+
   /** The server's features and fallbacks, once connected. */
   get features(): FeatureReport | undefined {
     return this.conn?.features;

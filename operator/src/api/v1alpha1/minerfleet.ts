@@ -196,7 +196,11 @@ export const PlacementSchema = z
 export const HistorySchema = z
   .object({
     enabled: z.boolean().default(true).meta({ description: 'Store samples, shares and decisions of this fleet in MongoDB.' }),
-    retentionDays: z.int().min(1).max(3650).default(30).meta({ description: 'Days of history to keep.' }),
+    retentionDays: z.int().min(1).max(3650).default(30).meta({ description: 'Days of history to keep (samples, rollups and shares of this fleet expire after it).' }),
+    shares: z
+      .enum(['none', 'rejected', 'all'])
+      .default('all')
+      .meta({ description: 'Per-share records to keep: none, only rejected/stale ones, or all (per-window counts are kept in every case).' }),
   })
   .meta({ description: 'History kept in MongoDB for reports.' });
 

@@ -1,0 +1,346 @@
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { API_VERSION, MINER_FLEET_KIND } from '../api/v1alpha1/constants.js';
+import { labelValue } from '../controllers/minerfleet/desired/names.js';
+import type { Informer } from '../runtime/informer.js';
+import type { KubeRest } from '../runtime/rest.js';
+import { objectPath, type KubeObject, type ResourceType } from '../runtime/resource.js';
+import type { HistoryStore, ShareDoc } from '../store/index.js';
+import { statusWriteDue, DEFAULT_DEAD_BAND, type DeadBand, type FleetRate } from './deadband.js';
+import { counterDelta, type CounterBaseline } from './deltas.js';
+import { parseMinerMetrics, splitShareKey, type ShareResult } from './exposition.js';
+import { boundedGet, forEachLimited } from './http.js';
+import { scrapeTarget, type MinerPod } from './pods.js';
+import { advanceCursor, keepShare, parseSharesPage, restarted, shareDoc, type ShareCursor, type ShareHistoryMode } from './shares.js';
+import { WindowAccumulator } from './windows.js';
+
+export const COLLECTOR_FIELD_MANAGER = 'minefleet-collector';
+const MAX_METRICS_BYTES = 1 << 20;
+const MAX_SHARE_PAGES_PER_CYCLE = 20;
+
+/** What the collector keeps of a MinerFleet. */
+export interface FleetView extends KubeObject {
+  metadata: { name: string; namespace: string; uid: string; resourceVersion?: string };
+  spec: { history?: { enabled?: boolean; retentionDays?: number; shares?: ShareHistoryMode } };
+  status: { hashrate?: number; shares?: FleetRate['shares'] };
+}
+
+export function trimFleet(obj: KubeObject): KubeObject {
+  const f = obj as KubeObject & { spec?: { history?: FleetView['spec']['history'] }; status?: { hashrate?: number; shares?: FleetRate['shares'] } };
+  const view: FleetView = {
+    metadata: { name: f.metadata.name ?? '', namespace: f.metadata.namespace ?? '', uid: f.metadata.uid ?? '', ...(f.metadata.resourceVersion ? { resourceVersion: f.metadata.resourceVersion } : {}) },
+    spec: f.spec?.history ? { history: f.spec.history } : {},
+    status: {
+      ...(f.status?.hashrate !== undefined ? { hashrate: f.status.hashrate } : {}),
+      ...(f.status?.shares ? { shares: f.status.shares } : {}),
+    },
+  };
+  return view;
+}
+
+export interface CollectorOptions {
+  rest: KubeRest;
+  pods: Informer<MinerPod>;
+  fleets: Informer<FleetView>;
+  fleetResource: ResourceType;
+  store: HistoryStore | undefined;
+  registry: Registry;
+  logger: Logger;
+  intervalMs: number;
+  windowSeconds: number;
+  concurrency: number;
+  timeoutMs: number;
+  defaultMetricsPort: number;
+  /** Only the leader collects (standbys keep warm caches). */
+  isLeader: () => boolean;
+  deadBand?: DeadBand;
+  /**
+   * Where stop() saves baselines, share cursors and open windows, so the next process (a restart,
+   * or a new leader on the same volume) continues them: no gap and no double count. Optional.
+   */
+  stateFile?: string;
+}
+
+interface SavedState {
+  version: 1;
+  savedAt: number;
+  startedAt: number;
+  pods: Array<[string, { baseline?: Omit<CounterBaseline, 'shares'> & { shares: Array<[string, number]> }; cursor?: ShareCursor }]>;
+  fleets: Array<[string, FleetState]>;
+  windows: unknown;
+}
+
+interface PodState {
+  baseline?: CounterBaseline;
+  cursor?: ShareCursor;
+}
+
+interface FleetState {
+  lastWritten?: { value: FleetRate; at: number };
+  /** share increments not yet in status */
+  pendingShares: FleetRate['shares'];
+}
+
+const zeroShares = (): FleetRate['shares'] => ({ accepted: 0, rejected: 0, stale: 0 });
+
+/**
+ * Scrapes every ready miner pod each interval (bounded concurrency, timeout), turns counters into
+ * per-window deltas, pulls new shares with a cursor per pod, writes samples, rollups and shares to
+ * the history store (idempotent keys; the store buffers while MongoDB is down), and writes each
+ * fleet's status.hashrate/shares through server-side apply with its own field manager, within a
+ * dead band. State per pod is a few numbers, dropped when the pod leaves the cache.
+ */
+export class Collector {
+  private readonly pods = new Map<string, PodState>();
+  private readonly fleets = new Map<string, FleetState>();
+  private readonly windows: WindowAccumulator;
+  private startedAt = Date.now();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  readonly stats = { cycles: 0, statusWrites: 0, scrapes: 0, scrapeErrors: 0 };
+  private readonly m: {
+    cycle: Histogram;
+    scrapes: Counter<'result'>;
+    targets: Gauge;
+    samples: Counter<'collection'>;
+    sharesLost: Counter;
+    statusWrites: Counter;
+  };
+
+  constructor(readonly opts: CollectorOptions) {
+    this.windows = new WindowAccumulator(opts.windowSeconds, opts.intervalMs);
+    const r = [opts.registry];
+    this.m = {
+      cycle: new Histogram({ name: 'minefleet_collector_cycle_seconds', help: 'Duration of one scrape cycle over all miner pods', buckets: [0.1, 0.5, 1, 2, 5, 10, 15, 30, 60], registers: r }),
+      scrapes: new Counter({ name: 'minefleet_collector_scrapes_total', help: 'Miner pod scrapes by result (ok|error)', labelNames: ['result'], registers: r }),
+      targets: new Gauge({ name: 'minefleet_collector_targets', help: 'Ready miner pods scraped in the last cycle', registers: r }),
+      samples: new Counter({ name: 'minefleet_collector_documents_total', help: 'History documents handed to the store, by collection', labelNames: ['collection'], registers: r }),
+      sharesLost: new Counter({ name: 'minefleet_collector_shares_lost_total', help: "Share records that fell out of a miner's ring before the collector read them", registers: r }),
+      statusWrites: new Counter({ name: 'minefleet_collector_status_writes_total', help: 'MinerFleet status writes (hashrate, shares) past the dead band', registers: r }),
+    };
+  }
+
+  /** Loads the state a previous process saved (if any and not older than two windows). */
+  async restore(): Promise<boolean> {
+    const file = this.opts.stateFile;
+    if (!file) return false;
+    let saved: SavedState;
+    try {
+      saved = JSON.parse(await readFile(file, 'utf8')) as SavedState;
+    } catch {
+      return false;
+    }
+    await rm(file, { force: true });
+    if (saved.version !== 1 || Date.now() - saved.savedAt > 2 * this.opts.windowSeconds * 1000 + 10 * 60_000) {
+      this.opts.logger.warn({ stateFile: file }, 'collector: saved state too old or unknown; starting fresh');
+      return false;
+    }
+    this.startedAt = saved.startedAt;
+    for (const [uid, p] of saved.pods) {
+      const st: PodState = {};
+      if (p.baseline) st.baseline = { ...p.baseline, shares: new Map(p.baseline.shares) };
+      if (p.cursor) st.cursor = p.cursor;
+      this.pods.set(uid, st);
+    }
+    for (const [fk, f] of saved.fleets) this.fleets.set(fk, f);
+    this.windows.import(saved.windows);
+    this.opts.logger.info({ stateFile: file, pods: saved.pods.length, openWindows: this.windows.openWindows }, 'collector: continuing from saved state');
+    return true;
+  }
+
+  private async save(): Promise<void> {
+    const file = this.opts.stateFile;
+    if (!file) return;
+    const state: SavedState = {
+      version: 1,
+      savedAt: Date.now(),
+      startedAt: this.startedAt,
+      pods: [...this.pods].map(([uid, p]) => [uid, { ...(p.baseline ? { baseline: { ...p.baseline, shares: [...p.baseline.shares] } } : {}), ...(p.cursor ? { cursor: p.cursor } : {}) }]),
+      fleets: [...this.fleets],
+      windows: this.windows.export(),
+    };
+    await writeFile(`${file}.tmp`, JSON.stringify(state));
+    await rename(`${file}.tmp`, file);
+  }
+
+  start(): void {
+    const tick = () => {
+      if (this.stopped) return;
+      this.running = this.cycle()
+        .catch((err: unknown) => this.opts.logger.error({ err }, 'collector: cycle failed'))
+        .finally(() => {
+          if (!this.stopped) this.timer = setTimeout(tick, this.opts.intervalMs);
+        });
+    };
+    this.timer = setTimeout(tick, 0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+    // Complete windows are written; open ones (and baselines, cursors) are saved for the next process.
+    await this.flushWindows(Date.now(), false);
+    await this.save().catch((err: unknown) => this.opts.logger.error({ err }, 'collector: could not save state'));
+  }
+
+  private fleetsByLabel(): Map<string, FleetView> {
+    const out = new Map<string, FleetView>();
+    for (const f of this.opts.fleets.store.list()) out.set(`${f.metadata.namespace}/${labelValue(f.metadata.name)}`, f);
+    return out;
+  }
+
+  /** One pass over all pods; public for tests and the benchmark. */
+  async cycle(now = Date.now()): Promise<void> {
+    if (!this.opts.isLeader()) return;
+    const end = this.m.cycle.startTimer();
+    this.stats.cycles++;
+    const fleets = this.fleetsByLabel();
+    const hashrate = new Map<string, number>();
+    const targets: Array<{ pod: MinerPod; fleet: FleetView; url: string; sharesUrl: string }> = [];
+    const live = new Set<string>();
+    for (const pod of this.opts.pods.store.list()) {
+      live.add(pod.metadata.uid);
+      const fleet = fleets.get(`${pod.metadata.namespace}/${pod.metadata.labels['minefleet.io/fleet'] ?? ''}`);
+      if (!fleet) continue;
+      const t = scrapeTarget(pod, this.opts.defaultMetricsPort);
+      if (t) targets.push({ pod, fleet, ...t });
+    }
+    for (const f of fleets.values()) hashrate.set(`${f.metadata.namespace}/${f.metadata.name}`, 0);
+    this.m.targets.set(targets.length);
+    const shareDocs: ShareDoc[] = [];
+    await forEachLimited(targets, this.opts.concurrency, async ({ pod, fleet, url, sharesUrl }) => {
+      const fk = `${fleet.metadata.namespace}/${fleet.metadata.name}`;
+      const state = this.pods.get(pod.metadata.uid) ?? {};
+      this.pods.set(pod.metadata.uid, state);
+      const history = fleet.spec.history;
+      const retentionDays = history?.retentionDays;
+      try {
+        const at = Date.now();
+        const reading = parseMinerMetrics(await boundedGet(url, this.opts.timeoutMs, MAX_METRICS_BYTES));
+        this.stats.scrapes++;
+        this.m.scrapes.inc({ result: 'ok' });
+        // A miner that started after the collector did has all its counts unseen: count from zero.
+        const prev = state.baseline ?? (reading.startTimeSeconds !== undefined && reading.startTimeSeconds * 1000 >= this.startedAt ? { hashesTotal: 0, shares: new Map(), startTimeSeconds: reading.startTimeSeconds, at: reading.startTimeSeconds * 1000 } : undefined);
+        const { delta, baseline } = counterDelta(prev, reading, at);
+        state.baseline = baseline;
+        hashrate.set(fk, (hashrate.get(fk) ?? 0) + reading.hashrate60s);
+        if (delta) {
+          const fs = this.fleetState(fk);
+          for (const [k, n] of delta.shares) fs.pendingShares[splitShareKey(k).result as ShareResult] += n;
+          this.windows.add({
+            namespace: pod.metadata.namespace,
+            fleet: fleet.metadata.name,
+            pod: pod.metadata.name,
+            podUid: pod.metadata.uid,
+            ...(pod.spec.nodeName ? { node: pod.spec.nodeName } : {}),
+            at,
+            hashes: delta.hashes,
+            shares: delta.shares,
+            pool: reading.activePool,
+            difficulty: reading.difficulty,
+            hashrate10s: reading.hashrate10s,
+            hashrate60s: reading.hashrate60s,
+            connectionState: reading.connectionState,
+            jobAgeSeconds: reading.jobAgeSeconds,
+            ...(retentionDays !== undefined ? { retentionDays } : {}),
+          });
+        }
+        const mode: ShareHistoryMode = history?.enabled === false ? 'none' : (history?.shares ?? 'all');
+        if (this.opts.store && mode !== 'none') await this.pullShares(state, sharesUrl, mode, { namespace: pod.metadata.namespace, fleet: fleet.metadata.name, pod: pod.metadata.name, podUid: pod.metadata.uid, ...(retentionDays !== undefined ? { retentionDays } : {}) }, shareDocs);
+      } catch (err) {
+        this.stats.scrapeErrors++;
+        this.m.scrapes.inc({ result: 'error' });
+        this.opts.logger.warn({ fleet: fleet.metadata.name, namespace: pod.metadata.namespace, pod: pod.metadata.name, err: { message: (err as Error).message } }, 'collector: scrape failed');
+      }
+    });
+    for (const uid of this.pods.keys()) if (!live.has(uid)) this.pods.delete(uid);
+    if (shareDocs.length > 0 && this.opts.store) {
+      await this.opts.store.writeShares(shareDocs);
+      this.m.samples.inc({ collection: 'shares' }, shareDocs.length);
+    }
+    await this.flushWindows(now, false, fleets);
+    await this.writeStatuses(fleets, hashrate, Date.now());
+    end();
+  }
+
+  private fleetState(fk: string): FleetState {
+    let s = this.fleets.get(fk);
+    if (!s) this.fleets.set(fk, (s = { pendingShares: zeroShares() }));
+    return s;
+  }
+
+  private async pullShares(state: PodState, url: string, mode: ShareHistoryMode, pod: Parameters<typeof shareDoc>[1], out: ShareDoc[]): Promise<void> {
+    for (let i = 0; i < MAX_SHARE_PAGES_PER_CYCLE; i++) {
+      let from = state.cursor?.seq ?? 0;
+      let page = parseSharesPage(await boundedGet(`${url}?after=${from}`, this.opts.timeoutMs, 4 * MAX_METRICS_BYTES));
+      if (restarted(state.cursor, page)) {
+        from = 0;
+        page = parseSharesPage(await boundedGet(`${url}?after=0`, this.opts.timeoutMs, 4 * MAX_METRICS_BYTES));
+      }
+      const r = advanceCursor(from, page);
+      if (r.lost > 0) {
+        this.m.sharesLost.inc(r.lost);
+        this.opts.logger.warn({ namespace: pod.namespace, fleet: pod.fleet, pod: pod.pod, lost: r.lost }, 'collector: shares fell out of the miner ring before they were read');
+      }
+      for (const s of r.fresh) if (keepShare(mode, s)) out.push(shareDoc(s, pod));
+      // The cursor moves once the records are handed over (the store never loses what it accepted).
+      state.cursor = r.cursor;
+      if (!page.more) return;
+    }
+  }
+
+  private async flushWindows(now: number, all: boolean, fleets = this.fleetsByLabel()): Promise<void> {
+    const store = this.opts.store;
+    const closed = this.windows.close(now, all);
+    if (!store) return;
+    const enabled = new Set([...fleets.values()].filter((f) => f.spec.history?.enabled !== false).map((f) => `${f.metadata.namespace}/${f.metadata.name}`));
+    const samples = closed.samples.filter((s) => enabled.has(`${s.namespace}/${s.fleet}`));
+    const rollups = closed.rollups.filter((s) => enabled.has(`${s.namespace}/${s.fleet}`));
+    if (samples.length) {
+      await store.writeSamples(samples);
+      this.m.samples.inc({ collection: 'samples' }, samples.length);
+    }
+    if (rollups.length) {
+      await store.writeRollups(rollups);
+      this.m.samples.inc({ collection: 'rollups' }, rollups.length);
+    }
+  }
+
+  private async writeStatuses(fleets: Map<string, FleetView>, hashrate: Map<string, number>, now: number): Promise<void> {
+    const live = new Set<string>();
+    const writes: Array<() => Promise<void>> = [];
+    for (const f of fleets.values()) {
+      const fk = `${f.metadata.namespace}/${f.metadata.name}`;
+      live.add(fk);
+      const fs = this.fleetState(fk);
+      const base = fs.lastWritten?.value.shares ?? f.status.shares ?? zeroShares();
+      const next: FleetRate = {
+        hashrate: Math.round(hashrate.get(fk) ?? 0),
+        shares: { accepted: base.accepted + fs.pendingShares.accepted, rejected: base.rejected + fs.pendingShares.rejected, stale: base.stale + fs.pendingShares.stale },
+      };
+      const last = fs.lastWritten ?? (f.status.hashrate !== undefined ? { value: { hashrate: f.status.hashrate, shares: f.status.shares ?? zeroShares() }, at: 0 } : undefined);
+      if (!statusWriteDue(last, next, now, this.opts.deadBand ?? DEFAULT_DEAD_BAND)) continue;
+      writes.push(async () => {
+        try {
+          await this.opts.rest.apply(
+            objectPath(this.opts.fleetResource, f.metadata.namespace, f.metadata.name, 'status'),
+            { apiVersion: API_VERSION, kind: MINER_FLEET_KIND, metadata: { name: f.metadata.name, namespace: f.metadata.namespace }, status: next },
+            COLLECTOR_FIELD_MANAGER,
+            true,
+          );
+          fs.lastWritten = { value: next, at: now };
+          fs.pendingShares = zeroShares();
+          this.stats.statusWrites++;
+          this.m.statusWrites.inc();
+        } catch (err) {
+          this.opts.logger.warn({ namespace: f.metadata.namespace, name: f.metadata.name, err: { message: (err as Error).message } }, 'collector: status write failed; retried next cycle');
+        }
+      });
+    }
+    for (const fk of this.fleets.keys()) if (!live.has(fk)) this.fleets.delete(fk);
+    await forEachLimited(writes, 16, (w) => w());
+  }
+}
