@@ -60,12 +60,16 @@ export interface Credentials {
 }
 
 /** Render the worker name template with the pod identity. */
-export function renderWorkerName(template: string, ids: { fleet?: string; pod?: string; namespace?: string }): string {
-  return template.replace(/\{\{\s*(fleet|pod|namespace)\s*\}\}/g, (_, k: 'fleet' | 'pod' | 'namespace') => ids[k] ?? k);
+export function renderWorkerName(template: string, ids: { fleet?: string; pod?: string; namespace?: string; device?: string }): string {
+  return template.replace(/\{\{\s*(fleet|pod|namespace|device)\s*\}\}/g, (_, k: 'fleet' | 'pod' | 'namespace' | 'device') => ids[k] ?? k);
 }
 
 /** Credentials for one pool from the environment; throws ConfigError naming the missing variable. */
-export function resolveCredentials(cfg: MinerConfig, pool: PoolConfig, env: NodeJS.ProcessEnv = process.env): Credentials {
+/**
+ * `device` (supervise mode): each external device gets its own worker name, `{{device}}` in the
+ * template or else appended, so the pool credits every device separately.
+ */
+export function resolveCredentials(cfg: MinerConfig, pool: PoolConfig, env: NodeJS.ProcessEnv = process.env, device?: string): Credentials {
   const idx = cfg.pools.indexOf(pool);
   const user = env[pool.userEnv];
   if (!user) throw new ConfigError(`pools[${idx}].userEnv: environment variable ${pool.userEnv} is not set (pool '${pool.name}')`);
@@ -75,7 +79,8 @@ export function resolveCredentials(cfg: MinerConfig, pool: PoolConfig, env: Node
     if (p === undefined) throw new ConfigError(`pools[${idx}].passwordEnv: environment variable ${pool.passwordEnv} is not set (pool '${pool.name}')`);
     password = p;
   }
-  const worker = pool.workerNameTemplate ? renderWorkerName(pool.workerNameTemplate, { fleet: cfg.fleet, pod: cfg.pod, namespace: cfg.namespace }) : '';
+  let worker = pool.workerNameTemplate ? renderWorkerName(pool.workerNameTemplate, { fleet: cfg.fleet, pod: cfg.pod, namespace: cfg.namespace, device }) : '';
+  if (device && !pool.workerNameTemplate?.includes('{{device}}')) worker = worker ? `${worker}.${device}` : device;
   return { login: worker ? `${user}.${worker}` : user, password };
 }
 

@@ -15,6 +15,10 @@ export const RuntimeStateSchema = z
       .record(z.string().min(1).max(253), z.string().min(1).max(253))
       .optional()
       .meta({ description: 'Weighted failover: pod name -> pool; a pod not listed uses activePool' }),
+    // For the economics controller: `suspended: true` pauses a fleet whose hashing cannot be
+    // scaled away (networked ASICs, `device.kind: network`): `miner supervise` disables every
+    // hashing unit of its devices and re-enables them when the flag is false or absent.
+    suspended: z.boolean().optional().meta({ description: 'Economic suspension: external devices stop hashing while true' }),
   })
   .strict();
 

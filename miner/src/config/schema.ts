@@ -100,6 +100,33 @@ export const RuntimeChannelSchema = z.union([
   z.object({ file: z.object({ path: z.string().min(1) }).strict() }).strict(),
 ]);
 
+/** `miner supervise`: the external miners (cgminer API) this process drives. */
+export const ExternalDeviceSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/, { error: 'must be a DNS-label-like name (lower case, digits, - and .)' })
+      .meta({ description: 'Device name: the `device` metric label and part of its worker name' }),
+    host: z.string().min(1).meta({ description: 'Host or IP of the device API' }),
+    port: z.number().int().min(1).max(65535).default(4028).meta({ description: 'cgminer API port' }),
+    model: z.string().min(1).optional().meta({ description: 'Model id for unit normalisation (default: detected from the device)' }),
+  })
+  .strict();
+
+export const ExternalConfigSchema = z
+  .object({
+    devices: z.array(ExternalDeviceSchema).min(1).meta({ description: 'Devices this supervisor drives' }),
+    pollIntervalSeconds: z.number().positive().max(3600).default(5),
+    requestTimeoutMs: z.number().int().min(100).max(60_000).default(3000),
+    maxReplyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  })
+  .strict()
+  .superRefine((e, ctx) => {
+    const seen = new Set<string>();
+    e.devices.forEach((d, i) => {
+      if (seen.has(d.name)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'name'], message: `duplicate device name '${d.name}'` });
+      seen.add(d.name);
+    });
+  });
+
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
 export const MinerConfigSchema = z
@@ -113,6 +140,7 @@ export const MinerConfigSchema = z
     backend: BackendConfigSchema.prefault({}),
     metrics: MetricsConfigSchema.prefault({}),
     runtime: RuntimeChannelSchema.optional(),
+    external: ExternalConfigSchema.optional().meta({ description: 'supervise mode: external miners driven over the cgminer API' }),
     logLevel: z.enum(LOG_LEVELS).default('info'),
   })
   .strict()
@@ -142,3 +170,4 @@ export type MinerConfig = z.output<typeof MinerConfigSchema>;
 export type MinerConfigInput = z.input<typeof MinerConfigSchema>;
 export type PoolConfig = z.output<typeof PoolConfigSchema>;
 export type RuntimeChannel = z.output<typeof RuntimeChannelSchema>;
+export type ExternalConfig = z.output<typeof ExternalConfigSchema>;

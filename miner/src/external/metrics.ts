@@ -1,0 +1,75 @@
+/**
+ * Metrics of `miner supervise`: the CPU miner's `minefleet_miner_*` names with a `device` label,
+ * plus what devices report about themselves (temperatures, fans, chain rates, hardware errors,
+ * power). Device counters are cumulative on the device; they become Prometheus counters by
+ * adding deltas, and a device restart (counter going down) counts from zero again.
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { DeviceSnapshot } from './snapshot.js';
+
+export class SupervisorMetrics {
+  readonly registry = new Registry();
+  private readonly r = [this.registry];
+  readonly hashrate = new Gauge({ name: 'minefleet_miner_hashrate_hashes_per_second', help: 'Hashrate in H/s (device-reported, unit-normalised; window 5s, 60s, av)', labelNames: ['device', 'window'], registers: this.r });
+  readonly shares = new Counter({ name: 'minefleet_miner_shares_total', help: 'Shares by device, pool and result, as counted by the device', labelNames: ['device', 'pool', 'result', 'reason'], registers: this.r });
+  readonly activePool = new Gauge({ name: 'minefleet_miner_active_pool', help: '1 for the pool the device mines on, 0 for the fleet\'s other pools', labelNames: ['device', 'pool'], registers: this.r });
+  readonly poolSwitches = new Counter({ name: 'minefleet_miner_pool_switches_total', help: 'Active pool changes seen on the device by cause (runtime: the supervisor switched it; device: its own failover)', labelNames: ['device', 'from', 'to', 'cause'], registers: this.r });
+  readonly up = new Gauge({ name: 'minefleet_miner_device_up', help: '1 when the device API answered the last poll', labelNames: ['device', 'model'], registers: this.r });
+  readonly suspended = new Gauge({ name: 'minefleet_miner_device_suspended', help: '1 when every hashing unit of the device is disabled', labelNames: ['device'], registers: this.r });
+  readonly temperature = new Gauge({ name: 'minefleet_miner_device_temperature_celsius', help: 'Device temperature sensors', labelNames: ['device', 'sensor'], registers: this.r });
+  readonly fan = new Gauge({ name: 'minefleet_miner_device_fan_rpm', help: 'Device fan speeds', labelNames: ['device', 'fan'], registers: this.r });
+  readonly chainRate = new Gauge({ name: 'minefleet_miner_device_chain_hashrate_hashes_per_second', help: 'Per hash-board (chain) rate in H/s', labelNames: ['device', 'chain'], registers: this.r });
+  readonly hwErrors = new Counter({ name: 'minefleet_miner_device_hardware_errors_total', help: 'Hardware errors reported by the device', labelNames: ['device'], registers: this.r });
+  readonly power = new Gauge({ name: 'minefleet_miner_device_power_watts', help: 'Power draw reported by the device', labelNames: ['device'], registers: this.r });
+  readonly apiErrors = new Counter({ name: 'minefleet_miner_device_api_errors_total', help: 'Failed device API requests by kind (timeout, connect, malformed, truncated, too_large, status)', labelNames: ['device', 'kind'], registers: this.r });
+  readonly actions = new Counter({ name: 'minefleet_miner_device_actions_total', help: 'Privileged commands sent to devices, by command and result', labelNames: ['device', 'command', 'result'], registers: this.r });
+  readonly pollSeconds = new Gauge({ name: 'minefleet_miner_device_poll_duration_seconds', help: 'Duration of the last poll and reconcile of the device', labelNames: ['device'], registers: this.r });
+  readonly configReloads = new Counter({ name: 'minefleet_miner_config_reloads_total', help: 'Config / runtime reloads by source and result', labelNames: ['source', 'result'], registers: this.r });
+  readonly info = new Gauge({ name: 'minefleet_miner_info', help: 'Build and backend information', labelNames: ['version', 'backend', 'kernel'], registers: this.r });
+
+  private last = new Map<string, number>();
+  private samples = new Map<string, Array<[number, number]>>();
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'minefleet_miner_process_' });
+  }
+
+  /** Add the growth of a device's cumulative counter. */
+  private grow(key: string, value: number, inc: (d: number) => void): void {
+    const prev = this.last.get(key);
+    this.last.set(key, value);
+    const delta = prev === undefined ? value : value >= prev ? value - prev : value;
+    if (delta > 0) inc(delta);
+  }
+
+  record(device: string, snap: DeviceSnapshot, poolName: (url: string, user: string) => string, fleetPools: string[]): void {
+    this.up.set({ device, model: snap.model.id }, 1);
+    const now = Date.now();
+    const xs = (this.samples.get(device) ?? []).filter(([t]) => now - t <= 60_000);
+    xs.push([now, snap.rate5s]);
+    this.samples.set(device, xs);
+    this.hashrate.set({ device, window: '5s' }, snap.rate5s);
+    this.hashrate.set({ device, window: '60s' }, xs.reduce((s, [, v]) => s + v, 0) / xs.length);
+    this.hashrate.set({ device, window: 'av' }, snap.rateAv);
+    for (const p of snap.pools) {
+      const pool = poolName(p.url, p.user);
+      this.grow(`${device}|${p.url}|${p.user}|a`, p.accepted, (d) => this.shares.inc({ device, pool, result: 'accepted', reason: '' }, d));
+      this.grow(`${device}|${p.url}|${p.user}|r`, p.rejected, (d) => this.shares.inc({ device, pool, result: 'rejected', reason: 'device' }, d));
+      this.grow(`${device}|${p.url}|${p.user}|s`, p.stale, (d) => this.shares.inc({ device, pool, result: 'stale', reason: 'device' }, d));
+    }
+    const active = snap.pools.find((p) => p.active);
+    const activeName = active ? poolName(active.url, active.user) : '';
+    for (const name of new Set([...fleetPools, ...(activeName ? [activeName] : [])])) this.activePool.set({ device, pool: name }, name === activeName ? 1 : 0);
+    const hashing = snap.units.filter((u) => u.kind !== 'GPU');
+    this.suspended.set({ device }, hashing.length > 0 && hashing.every((u) => !u.enabled) ? 1 : 0);
+    for (const t of snap.temperatures) this.temperature.set({ device, sensor: t.sensor }, t.celsius);
+    for (const f of snap.fans) this.fan.set({ device, fan: f.fan }, f.rpm);
+    for (const c of snap.chains) this.chainRate.set({ device, chain: c.chain }, c.rate);
+    this.grow(`${device}|hw`, snap.hardwareErrors, (d) => this.hwErrors.inc({ device }, d));
+    if (snap.powerWatts !== undefined) this.power.set({ device }, snap.powerWatts);
+  }
+
+  down(device: string, model: string): void {
+    this.up.set({ device, model }, 0);
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * One device's state, normalised from its summary/pools/devs/stats replies: H/s whatever the
+ * firmware's key names say, counters as numbers, sensors as lists. Pure, so every quirk of a
+ * model is a unit test.
+ */
+import { detectModel, modelById, rateFrom, type ModelInfo } from './models.js';
+import type { CgReply } from './reply.js';
+
+export interface DevicePool {
+  id: number;
+  url: string;
+  user: string;
+  status: string; // Alive | Dead | Disabled | ...
+  priority: number;
+  active: boolean;
+  accepted: number;
+  rejected: number;
+  stale: number;
+}
+
+export interface DeviceUnit {
+  kind: 'ASC' | 'PGA' | 'GPU';
+  id: number;
+  enabled: boolean;
+  status: string;
+}
+
+export interface DeviceSnapshot {
+  model: ModelInfo;
+  rate5s: number;
+  rateAv: number;
+  accepted: number;
+  rejected: number;
+  stale: number;
+  hardwareErrors: number;
+  pools: DevicePool[];
+  units: DeviceUnit[];
+  temperatures: Array<{ sensor: string; celsius: number }>;
+  fans: Array<{ fan: string; rpm: number }>;
+  chains: Array<{ chain: string; rate: number }>;
+  powerWatts?: number;
+}
+
+function num(v: unknown): number {
+  const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
+  return Number.isFinite(n) ? n : 0;
+}
+
+function maybeNum(v: unknown): number | undefined {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
+}
+
+function truthy(v: unknown): boolean {
+  return v === true || v === 'true' || v === 'Y' || v === 'y' || v === 1;
+}
+
+/** The model: configured id wins, else what the device calls itself, else generic cgminer. */
+export function resolveModel(configured: string | undefined, stats: CgReply | undefined, version: CgReply | undefined): ModelInfo {
+  if (configured) {
+    const m = modelById(configured);
+    if (m) return m;
+  }
+  const names = [...(stats?.STATS ?? []), ...(version?.VERSION ?? [])].flatMap((r) => [str(r.Type), str(r.Miner), str(r.Model)]);
+  for (const n of names) {
+    const m = detectModel(n);
+    if (m) return m;
+  }
+  return modelById('generic')!;
+}
+
+export function parsePools(reply: CgReply): DevicePool[] {
+  return (reply.POOLS ?? []).map((p) => ({
+    id: num(p.POOL),
+    url: str(p.URL),
+    user: str(p.User),
+    status: str(p.Status),
+    priority: num(p.Priority),
+    active: truthy(p['Stratum Active']),
+    accepted: num(p.Accepted),
+    rejected: num(p.Rejected),
+    stale: num(p.Stale),
+  }));
+}
+
+export function parseUnits(reply: CgReply): DeviceUnit[] {
+  const out: DeviceUnit[] = [];
+  for (const d of reply.DEVS ?? []) {
+    for (const kind of ['ASC', 'PGA', 'GPU'] as const) {
+      if (d[kind] !== undefined) {
+        out.push({ kind, id: num(d[kind]), enabled: truthy(d.Enabled), status: str(d.Status) });
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+export function parseSensors(stats: CgReply | undefined, model: ModelInfo): Pick<DeviceSnapshot, 'temperatures' | 'fans' | 'chains' | 'powerWatts'> {
+  const temperatures: DeviceSnapshot['temperatures'] = [];
+  const fans: DeviceSnapshot['fans'] = [];
+  const chains: DeviceSnapshot['chains'] = [];
+  let powerWatts: number | undefined;
+  for (const rec of stats?.STATS ?? []) {
+    for (const [k, v] of Object.entries(rec)) {
+      const n = maybeNum(v);
+      if (n === undefined) continue;
+      let m: RegExpExecArray | null;
+      if ((m = /^temp(\d+|_chip\d*|_pcb\d*)$/i.exec(k)) && n > 0) temperatures.push({ sensor: m[1]!.replace(/^_/, ''), celsius: n });
+      else if ((m = /^fan(\d+)$/i.exec(k)) && n > 0) fans.push({ fan: m[1]!, rpm: n });
+      else if ((m = /^chain_rate(\d+)$/i.exec(k))) chains.push({ chain: m[1]!, rate: n * model.rateFactor[model.reportsAs] });
+      else if (/^(power|chain_power|Power)$/.test(k)) powerWatts = n;
+    }
+  }
+  return { temperatures, fans, chains, ...(powerWatts !== undefined ? { powerWatts } : {}) };
+}
+
+export function buildSnapshot(input: { model: ModelInfo; summary: CgReply; pools: CgReply; devs: CgReply; stats?: CgReply }): DeviceSnapshot {
+  const s = input.summary.SUMMARY?.[0] ?? {};
+  return {
+    model: input.model,
+    rate5s: rateFrom(s, '5s', input.model) ?? 0,
+    rateAv: rateFrom(s, 'av', input.model) ?? 0,
+    accepted: num(s.Accepted),
+    rejected: num(s.Rejected),
+    stale: num(s.Stale),
+    hardwareErrors: num(s['Hardware Errors']),
+    pools: parsePools(input.pools),
+    units: parseUnits(input.devs),
+    ...parseSensors(input.stats, input.model),
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * `miner supervise --config FILE`: the same config file and live channel as `miner run`, but
+ * instead of hashing, drives the devices listed under `external` to the fleet's pool decision
+ * (runtime.json activePool, else the static activePool) and suspension (runtime.json
+ * suspended), and exports their metrics. Credentials come from the same env vars as the CPU
+ * miner's; each device gets its own worker name.
+ */
+import type { Logger } from 'pino';
+import { ConfigError, checkAllCredentials, loadConfigFile, loadConfigText, resolveCredentials } from '../config/load.js';
+import { createRuntimeSource, type RuntimeSource } from '../config/runtime-watch.js';
+import type { MinerConfig } from '../config/schema.js';
+import { FileWatcher } from '../config/watch.js';
+import { createLogger } from '../log.js';
+import { startMetricsServer } from '../metrics/server.js';
+import { wantedPool } from '../pools/selector.js';
+import { SupervisorMetrics } from './metrics.js';
+import type { WantedState } from './plan.js';
+import { Supervisor } from './supervisor.js';
+
+export class SuperviseExit extends Error {
+  constructor(message: string, readonly code: number) {
+    super(message);
+  }
+}
+
+export function validateForSupervise(cfg: MinerConfig, env: NodeJS.ProcessEnv): asserts cfg is MinerConfig & { external: NonNullable<MinerConfig['external']> } {
+  if (!cfg.external) throw new ConfigError('external: required for supervise mode (the devices to drive)');
+  checkAllCredentials(cfg, env);
+}
+
+/** Wanted state of one device: the fleet's pools (its own worker name), active pool, suspension. */
+export function wantedFor(cfg: MinerConfig, env: NodeJS.ProcessEnv, device: string, activePool: string, suspended: boolean): WantedState {
+  return {
+    pools: cfg.pools.map((p) => {
+      const c = resolveCredentials(cfg, p, env, device);
+      return { name: p.name, url: p.url, user: c.login, password: c.password };
+    }),
+    activePool,
+    suspended,
+  };
+}
+
+export async function runSupervise(configPath: string, env: NodeJS.ProcessEnv = process.env, version = '0.1.0'): Promise<{ stop: () => Promise<void> }> {
+  let cfg: MinerConfig;
+  try {
+    cfg = loadConfigFile(configPath, env);
+    validateForSupervise(cfg, env);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new SuperviseExit(`config error: ${e.message}`, 2);
+    throw e;
+  }
+  const log: Logger = createLogger(cfg.logLevel, { mode: 'supervise', fleet: cfg.fleet, namespace: cfg.namespace, pod: cfg.pod });
+  const metrics = new SupervisorMetrics();
+  metrics.info.set({ version, backend: 'external', kernel: 'none' }, 1);
+  let runtimePool: string | undefined;
+  let suspended = false;
+  let runtimeRevision = -1;
+
+  const makeSupervisor = (c: MinerConfig) => {
+    const ext = c.external!;
+    return new Supervisor({
+      devices: ext.devices,
+      pollIntervalMs: ext.pollIntervalSeconds * 1000,
+      requestTimeoutMs: ext.requestTimeoutMs,
+      maxReplyBytes: ext.maxReplyBytes,
+      log,
+      metrics,
+      wanted: (device) => wantedFor(cfg, env, device, wantedPool({ config: cfg, runtimePool }), suspended),
+    });
+  };
+  let supervisor = makeSupervisor(cfg);
+
+  const server = await startMetricsServer(cfg.metrics.host, cfg.metrics.port, metrics.registry, {
+    ready: () => {
+      const snaps = supervisor.snapshots();
+      const up = snaps.filter((s) => s.snapshot).length;
+      return up > 0 ? { ok: true, reason: `${up}/${snaps.length} devices answering` } : { ok: false, reason: `no device answering (${snaps.length} configured)` };
+    },
+  });
+  log.info({ host: cfg.metrics.host, port: server.port, devices: cfg.external!.devices.length }, 'metrics server listening');
+  supervisor.start();
+
+  let runtimeSource: RuntimeSource | null = null;
+  const startRuntime = async (): Promise<void> => {
+    runtimeSource?.stop();
+    runtimeSource = null;
+    if (!cfg.runtime) return;
+    runtimeSource = createRuntimeSource(
+      cfg.runtime,
+      log,
+      (state) => {
+        if (state.revision < runtimeRevision) {
+          log.info({ revision: state.revision, current: runtimeRevision }, 'ignoring older runtime state');
+          return;
+        }
+        runtimeRevision = state.revision;
+        metrics.configReloads.inc({ source: 'runtime', result: 'ok' });
+        if (!cfg.pools.some((p) => p.name === state.activePool)) {
+          log.error({ activePool: state.activePool }, `runtime activePool '${state.activePool}' is not one of the configured pools; ignored`);
+        } else runtimePool = state.activePool;
+        suspended = state.suspended ?? false;
+        log.info({ activePool: state.activePool, suspended, revision: state.revision }, 'runtime state received; applying to devices');
+        supervisor.kickAll();
+      },
+      (msg) => {
+        metrics.configReloads.inc({ source: 'runtime', result: 'error' });
+        log.error(msg);
+      },
+    );
+    await runtimeSource.start();
+  };
+  await startRuntime();
+
+  const watcher = new FileWatcher(configPath, 100, (text) => {
+    if (text === null) return;
+    try {
+      const next = loadConfigText(text, env, configPath);
+      validateForSupervise(next, env);
+      const runtimeChanged = JSON.stringify(next.runtime) !== JSON.stringify(cfg.runtime);
+      const devicesChanged = JSON.stringify(next.external) !== JSON.stringify(cfg.external);
+      cfg = next;
+      log.level = cfg.logLevel;
+      metrics.configReloads.inc({ source: 'file', result: 'ok' });
+      log.info('config reloaded');
+      if (devicesChanged) {
+        const old = supervisor;
+        supervisor = makeSupervisor(cfg);
+        void old.stop().then(() => supervisor.start());
+      } else supervisor.kickAll();
+      if (runtimeChanged) void startRuntime();
+    } catch (e) {
+      metrics.configReloads.inc({ source: 'file', result: 'error' });
+      log.error({ path: configPath }, `config reload rejected, keeping the running config: ${(e as Error).message}`);
+    }
+  });
+  await watcher.start();
+
+  return {
+    stop: async () => {
+      watcher.stop();
+      runtimeSource?.stop();
+      await supervisor.stop();
+      await new Promise<void>((r) => server.close(() => r()));
+      log.info('stopped');
+    },
+  };
+}
