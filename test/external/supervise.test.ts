@@ -112,7 +112,7 @@ describe('miner supervise: a farm of emulated ASICs', () => {
           { name: 'garbage-silent', host: '127.0.0.1', port: garbage[2]!.port },
         ],
         pollIntervalSeconds: 1,
-        requestTimeoutMs: 1500,
+        requestTimeoutMs: 5000,
       },
     });
     const cfgPath = join(dir, 'miner.yaml');
@@ -136,9 +136,18 @@ describe('miner supervise: a farm of emulated ASICs', () => {
       return true;
     }, 60_000);
 
-    const text = await waitFor('hashrate metrics for every device', async () => {
+    const text = await waitFor('hashrate, pool and sensor metrics for every device', async () => {
       const t = await metrics();
-      return DEVICES.every((d) => (metricValue(t, 'minefleet_miner_hashrate_hashes_per_second', { device: d, window: '5s' }) ?? 0) > 0) ? t : null;
+      const has = (name: string, d: string, l: Record<string, string> = {}) => (metricValue(t, name, { device: d, ...l }) ?? 0) > 0;
+      return DEVICES.every(
+        (d) =>
+          has('minefleet_miner_hashrate_hashes_per_second', d, { window: '5s' }) &&
+          has('minefleet_miner_active_pool', d, { pool: 'a' }) &&
+          has('minefleet_miner_device_up', d) &&
+          has('minefleet_miner_device_temperature_celsius', d),
+      )
+        ? t
+        : null;
     }, 60_000);
     const rates: string[] = [];
     for (const d of DEVICES) {
@@ -191,8 +200,10 @@ describe('miner supervise: a farm of emulated ASICs', () => {
     setRuntime({ activePool: 'a', revision: 3 });
     await waitFor('accepted shares at a after the failure', () => DEVICES.every((d) => accepted(a, d, t0) >= 1), 120_000, 50);
     figures.push(`pool b killed: all ${DEVICES.length} devices mining at a after ${moved} ms (device failover after 2 s dead + reconnect)`);
-    const text = await metrics();
-    for (const d of DEVICES) expect(metricValue(text, 'minefleet_miner_active_pool', { device: d, pool: 'a' })).toBe(1);
+    await waitFor('metrics show every device on a', async () => {
+      const text = await metrics();
+      return DEVICES.every((d) => metricValue(text, 'minefleet_miner_active_pool', { device: d, pool: 'a' }) === 1);
+    }, 60_000);
   });
 
   it('suspended in the runtime state pauses every device; resume starts them again', async () => {

@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { ConfigError, checkAllCredentials, loadConfigFile, loadConfigText, resolveCredentials } from '../config/load.js';
+import { poolForPod } from '../config/runtime.js';
 import { createRuntimeSource, type RuntimeSource } from '../config/runtime-watch.js';
 import type { MinerConfig } from '../config/schema.js';
 import { FileWatcher } from '../config/watch.js';
@@ -95,11 +96,14 @@ export async function runSupervise(configPath: string, env: NodeJS.ProcessEnv = 
         }
         runtimeRevision = state.revision;
         metrics.configReloads.inc({ source: 'runtime', result: 'ok' });
-        if (!cfg.pools.some((p) => p.name === state.activePool)) {
-          log.error({ activePool: state.activePool }, `runtime activePool '${state.activePool}' is not one of the configured pools; ignored`);
-        } else runtimePool = state.activePool;
+        // The supervisor pod is one member of the fleet: a Weighted decision assigns it (and so
+        // all of its devices) a pool by pod name, like a CPU miner pod.
+        const pool = poolForPod(state, cfg.pod);
+        if (!cfg.pools.some((p) => p.name === pool)) {
+          log.error({ activePool: pool }, `runtime activePool '${pool}' is not one of the configured pools; ignored`);
+        } else runtimePool = pool;
         suspended = state.suspended ?? false;
-        log.info({ activePool: state.activePool, suspended, revision: state.revision }, 'runtime state received; applying to devices');
+        log.info({ activePool: pool, suspended, revision: state.revision }, 'runtime state received; applying to devices');
         supervisor.kickAll();
       },
       (msg) => {

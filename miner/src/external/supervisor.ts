@@ -39,6 +39,8 @@ class Device {
   snapshot: DeviceSnapshot | null = null;
   running: Promise<void> | null = null;
   again = false;
+  /** The next pass also reads sensors (stats); a pass for a changed wanted state skips them. */
+  sensors = true;
   lastActivePool = '';
   lastError = '';
 
@@ -57,28 +59,33 @@ export class Supervisor {
   }
 
   start(): void {
-    this.kickAll();
-    this.timer = setInterval(() => this.kickAll(), this.opts.pollIntervalMs);
+    this.kickAll(true);
+    this.timer = setInterval(() => this.kickAll(true), this.opts.pollIntervalMs);
   }
 
-  /** Reconcile every device now (wanted state changed, or the poll tick). */
-  kickAll(): void {
-    for (const d of this.devices) this.kick(d);
+  /**
+   * Reconcile every device now: the poll tick (with sensors), or a changed wanted state
+   * (`withSensors` false: only what the decision needs, so devices follow sooner).
+   */
+  kickAll(withSensors = false): void {
+    for (const d of this.devices) this.kick(d, withSensors);
   }
 
-  private kick(d: Device): void {
+  private kick(d: Device, withSensors: boolean): void {
     if (this.stopped) return;
     if (d.running) {
       d.again = true; // one more pass right after the current one: no change is lost
       return;
     }
-    d.running = this.reconcile(d)
+    const sensors = withSensors || d.sensors;
+    d.sensors = false;
+    d.running = this.reconcile(d, sensors)
       .catch((e: unknown) => this.opts.log.error({ device: d.target.name, err: e }, 'device reconcile failed unexpectedly'))
       .finally(() => {
         d.running = null;
         if (d.again) {
           d.again = false;
-          this.kick(d);
+          this.kick(d, false);
         }
       });
   }
@@ -119,14 +126,14 @@ export class Supervisor {
     };
   }
 
-  private async reconcile(d: Device): Promise<void> {
+  private async reconcile(d: Device, sensors: boolean): Promise<void> {
     const started = Date.now();
     const name = d.target.name;
     const log = this.opts.log.child({ device: name });
     try {
       for (let round = 0; round < MAX_ROUNDS && !this.stopped; round++) {
         const want = this.opts.wanted(name);
-        const snap = await this.read(d, round === 0);
+        const snap = await this.read(d, sensors && round === 0);
         d.snapshot = snap;
         if (d.lastError) log.info('device API answering again');
         d.lastError = '';
