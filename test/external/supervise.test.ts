@@ -164,9 +164,14 @@ describe('miner supervise: a farm of emulated ASICs', () => {
       expect(metricValue(text, 'minefleet_miner_device_chain_hashrate_hashes_per_second', { device: d })).toBeGreaterThanOrEqual(0);
     }
     figures.push(`hashrate per device (5 s window, normalised): ${rates.join(', ')}`);
-    const t2 = await waitFor('accepted shares in metrics', async () => {
+    // The silent device fails only once its request timeout has passed: wait for that too.
+    const t2 = await waitFor('accepted shares and every broken device counted in metrics', async () => {
       const t = await metrics();
-      return DEVICES.every((d) => (metricValue(t, 'minefleet_miner_shares_total', { device: d, pool: 'a', result: 'accepted' }) ?? 0) >= 1) ? t : null;
+      const errs = (device: string, kind: string) => metricValue(t, 'minefleet_miner_device_api_errors_total', { device, kind }) ?? 0;
+      return DEVICES.every((d) => (metricValue(t, 'minefleet_miner_shares_total', { device: d, pool: 'a', result: 'accepted' }) ?? 0) >= 1) &&
+        errs('garbage-random', 'malformed') > 0 && errs('garbage-huge', 'too_large') > 0 && errs('garbage-silent', 'timeout') > 0
+        ? t
+        : null;
     }, 60_000);
     // Broken devices: down, each failure of its own kind, and they did not hold anyone back.
     expect(metricValue(t2, 'minefleet_miner_device_up', { device: 'garbage-random' })).toBe(0);
