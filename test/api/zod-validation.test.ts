@@ -44,7 +44,7 @@ describe('zod validation (in-process twin of the CRD)', () => {
     });
     expect(fleet.economics?.feeds?.LTC?.difficulty.litecoind?.credentialsSecretRef.userKey).toBe('username');
     expect(fleet.paused).toBe(false);
-    expect(fleet.history).toEqual({ enabled: true, retentionDays: 7 });
+    expect(fleet.history).toEqual({ enabled: true, retentionDays: 7, shares: 'all' });
   });
 
   it('accepts every sample in k8s/samples', async () => {

@@ -113,6 +113,10 @@ subject create a Role only with permissions it holds itself, which the configmap
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch"]
+# The fleets' miner pods: the collector scrapes the ready ones (a trimmed cache: IP, readiness, labels).
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["get", "list", "watch"]
 {{- end }}
 
 {{/* The watched namespaces, validated (a list of DNS labels). */}}
