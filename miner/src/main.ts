@@ -46,15 +46,7 @@ async function main(argv: string[]): Promise<number> {
     if (cmd === 'run') {
       parsed = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c', default: '/etc/minefleet/miner.yaml' } }, strict: true });
       const { stop } = await runMiner(parsed.values.config!);
-      const onSignal = (sig: string) => {
-        process.stderr.write(`received ${sig}\n`);
-        const hard = setTimeout(() => process.exit(1), 10_000);
-        hard.unref();
-        void stop().then(() => process.exit(0));
-      };
-      process.once('SIGTERM', () => onSignal('SIGTERM'));
-      process.once('SIGINT', () => onSignal('SIGINT'));
-      return -1; // keep running
+      return keepRunning(stop);
     }
     if (cmd === 'supervise') {
       parsed = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c', default: '/etc/minefleet/miner.yaml' } }, strict: true });
