@@ -60,7 +60,13 @@ export async function run(): Promise<BenchRow[]> {
       const rss0 = process.memoryUsage().rss;
       const b = await runBench(String(threads), String(SECONDS), kernel);
       const rssPerThread = (process.memoryUsage().rss - rss0) / threads / 2 ** 20;
-      rows.push({ bench: 'kernels', metric: `${b.label} per thread, ${threads} thread(s)`, value: b.khpsPerThread, unit: 'kH/s', note: `x${(b.khpsPerThread / ref).toFixed(2)} scryptSync${cpuminer1 ? `, x${(b.khpsPerThread / cpuminer1).toFixed(2)} cpuminer` : ''}, RSS +${rssPerThread.toFixed(1)} MiB/thread` });
+      rows.push({
+        bench: 'kernels',
+        metric: `${b.label} per thread, ${threads} thread(s)`,
+        value: b.khpsPerThread,
+        unit: 'kH/s',
+        note: `x${(b.khpsPerThread / ref).toFixed(2)} scryptSync${cpuminer1 ? `, x${(b.khpsPerThread / cpuminer1).toFixed(2)} cpuminer` : ''}, RSS +${rssPerThread.toFixed(1)} MiB/thread`,
+      });
     }
   }
   return rows;

@@ -68,14 +68,26 @@ export async function run(): Promise<BenchRow[]> {
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const khps: Record<string, number> = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v) / 1000]));
-  const rows: BenchRow[] = Object.entries(khps).map(([k, v]) => ({ bench: 'miner', metric: `${k} per thread`, value: v, unit: 'kH/s', note: `median of ${ROUNDS} x ${SLICE_MS / 1000}s, main thread` }));
+  const rows: BenchRow[] = Object.entries(khps).map(([k, v]) => ({
+    bench: 'miner',
+    metric: `${k} per thread`,
+    value: v,
+    unit: 'kH/s',
+    note: `median of ${ROUNDS} x ${SLICE_MS / 1000}s, main thread`,
+  }));
   const ref = khps['node crypto.scryptSync']!;
   rows.push({ bench: 'miner', metric: 'ratio ts-scrypt / node scryptSync', value: khps['kernel ts-scrypt']! / ref, unit: 'x' });
   rows.push({ bench: 'miner', metric: 'ratio node-crypto kernel / node scryptSync', value: khps['kernel node-crypto']! / ref, unit: 'x' });
   rows.push({ bench: 'miner', metric: 'ratio node scrypt async / scryptSync', value: khps['node crypto.scrypt (async, 1 in flight)']! / ref, unit: 'x' });
   for (const kernel of ['node-crypto', 'ts-scrypt']) {
     const b = await runBench('1', '5', kernel);
-    rows.push({ bench: 'miner', metric: `cpu backend (${kernel}) 1 worker thread`, value: b.khpsPerThread, unit: 'kH/s', note: 'full path: worker_threads + job + reports' });
+    rows.push({
+      bench: 'miner',
+      metric: `cpu backend (${kernel}) 1 worker thread`,
+      value: b.khpsPerThread,
+      unit: 'kH/s',
+      note: 'full path: worker_threads + job + reports',
+    });
   }
   return rows;
 }

@@ -23,9 +23,11 @@ type Fleet = KubeObject & { status?: { observedGeneration?: number } };
 
 async function pool<T>(items: T[], width: number, fn: (t: T) => Promise<unknown>): Promise<void> {
   let i = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (i < items.length) await fn(items[i++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (i < items.length) await fn(items[i++]!);
+    }),
+  );
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -82,8 +84,16 @@ export async function run(): Promise<BenchRow[]> {
     if (crds.code !== 0) throw new Error(`installing CRDs failed: ${crds.stderr}`);
     await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/minerfleets.minefleet.io', 'crd/miningpools.minefleet.io']);
     await rest.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
-    await rest.create(`/api/v1/namespaces/${NS}/secrets`, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds', namespace: NS }, stringData: { username: 'u', password: 'p' } });
-    for (const [name, port] of [['primary', 3333], ['backup', 4444]] as const)
+    await rest.create(`/api/v1/namespaces/${NS}/secrets`, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'creds', namespace: NS },
+      stringData: { username: 'u', password: 'p' },
+    });
+    for (const [name, port] of [
+      ['primary', 3333],
+      ['backup', 4444],
+    ] as const)
       await rest.create(`${G}/namespaces/${NS}/miningpools`, {
         apiVersion: 'minefleet.io/v1alpha1',
         kind: 'MiningPool',
@@ -97,7 +107,15 @@ export async function run(): Promise<BenchRow[]> {
         apiVersion: 'minefleet.io/v1alpha1',
         kind: 'MinerFleet',
         metadata: { name, namespace: NS },
-        spec: { replicas: 1, device: { kind: 'cpu' }, miner: { backend: 'cpu', threads: 1 }, pools: [{ name: 'primary', priority: 0 }, { name: 'backup', priority: 10 }] },
+        spec: {
+          replicas: 1,
+          device: { kind: 'cpu' },
+          miner: { backend: 'cpu', threads: 1 },
+          pools: [
+            { name: 'primary', priority: 0 },
+            { name: 'backup', priority: 10 },
+          ],
+        },
       }),
     );
     const createMs = Date.now() - createStart;
@@ -117,7 +135,16 @@ export async function run(): Promise<BenchRow[]> {
     op = spawnProcess({
       name: 'operator-bench',
       command: process.execPath,
-      args: [dist, '--no-leader-elect', `--metrics-port=${metricsPort}`, `--probe-port=${await freePort()}`, '--bind-address=127.0.0.1', `--concurrency=${CONCURRENCY}`, '--log-level=warn', `--watch-namespaces=${NS}`],
+      args: [
+        dist,
+        '--no-leader-elect',
+        `--metrics-port=${metricsPort}`,
+        `--probe-port=${await freePort()}`,
+        '--bind-address=127.0.0.1',
+        `--concurrency=${CONCURRENCY}`,
+        '--log-level=warn',
+        `--watch-namespaces=${NS}`,
+      ],
       env: { ...process.env, KUBECONFIG: cp.kubeconfigPath },
       logFile: path.join(dir, 'operator.log'),
     });
@@ -132,7 +159,8 @@ export async function run(): Promise<BenchRow[]> {
       return line ? Number(line.split(' ').at(-1)) : 0;
     };
     const settleEnd = Date.now() + 30_000;
-    while (Date.now() < settleEnd && ((await gauge('workqueue_depth')) > 0 || (await gauge('controller_runtime_active_workers')) > 0)) await new Promise((r) => setTimeout(r, 200));
+    while (Date.now() < settleEnd && ((await gauge('workqueue_depth')) > 0 || (await gauge('controller_runtime_active_workers')) > 0))
+      await new Promise((r) => setTimeout(r, 200));
     await new Promise((r) => setTimeout(r, 1000));
     // steady state: one fleet at a time, ~20 changes per second
     const latencies: number[] = [];
@@ -148,19 +176,66 @@ export async function run(): Promise<BenchRow[]> {
     latencies.sort((a, b) => a - b);
     const metricsText = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     const rss = peakRssMb(op.pid);
-    const heapUsed = Number(metricsText.split('\n').find((l) => l.startsWith('nodejs_heap_size_used_bytes '))?.split(' ')[1] ?? NaN);
+    const heapUsed = Number(
+      metricsText
+        .split('\n')
+        .find((l) => l.startsWith('nodejs_heap_size_used_bytes '))
+        ?.split(' ')[1] ?? NaN,
+    );
     const b = 'operator';
     const n = `${FLEETS} fleets, ${CONCURRENCY} workers, real kube-apiserver+etcd on 2 shared cores`;
     return [
       { bench: b, metric: 'fleets created (setup)', value: createMs / 1000, unit: 's', note: `${FLEETS} MinerFleets, 16 parallel creates` },
-      { bench: b, metric: 'cold reconcile of all fleets', value: coldMs / 1000, unit: 's', note: `${n}; start → every status.observedGeneration == generation (7 objects + status each)` },
+      {
+        bench: b,
+        metric: 'cold reconcile of all fleets',
+        value: coldMs / 1000,
+        unit: 's',
+        note: `${n}; start → every status.observedGeneration == generation (7 objects + status each)`,
+      },
       { bench: b, metric: 'cold reconcile throughput', value: FLEETS / (coldMs / 1000), unit: 'fleets/s', note: n },
-      { bench: b, metric: 'steady-state latency p50', value: quantile(latencies, 0.5), unit: 'ms', note: `patch → status observed new generation, ${STEADY_SAMPLES} samples` },
-      { bench: b, metric: 'steady-state latency p99', value: quantile(latencies, 0.99), unit: 'ms', note: `patch → status observed new generation, ${STEADY_SAMPLES} samples` },
-      { bench: b, metric: 'reconcile time p50 (histogram)', value: histogramQuantile(metricsText, 'controller_runtime_reconcile_time_seconds', 0.5) * 1000, unit: 'ms', note: 'controller_runtime_reconcile_time_seconds, cold + steady' },
-      { bench: b, metric: 'reconcile time p99 (histogram)', value: histogramQuantile(metricsText, 'controller_runtime_reconcile_time_seconds', 0.99) * 1000, unit: 'ms', note: 'controller_runtime_reconcile_time_seconds, cold + steady' },
-      { bench: b, metric: 'operator peak RSS', value: rss, unit: 'MiB', note: `VmHWM of the operator process with ${FLEETS} fleets (+${FLEETS * 7} owned objects) cached` },
-      { bench: b, metric: 'operator heap used (end)', value: heapUsed / 2 ** 20, unit: 'MiB', note: 'nodejs_heap_size_used_bytes after the run (live cache + runtime)' },
+      {
+        bench: b,
+        metric: 'steady-state latency p50',
+        value: quantile(latencies, 0.5),
+        unit: 'ms',
+        note: `patch → status observed new generation, ${STEADY_SAMPLES} samples`,
+      },
+      {
+        bench: b,
+        metric: 'steady-state latency p99',
+        value: quantile(latencies, 0.99),
+        unit: 'ms',
+        note: `patch → status observed new generation, ${STEADY_SAMPLES} samples`,
+      },
+      {
+        bench: b,
+        metric: 'reconcile time p50 (histogram)',
+        value: histogramQuantile(metricsText, 'controller_runtime_reconcile_time_seconds', 0.5) * 1000,
+        unit: 'ms',
+        note: 'controller_runtime_reconcile_time_seconds, cold + steady',
+      },
+      {
+        bench: b,
+        metric: 'reconcile time p99 (histogram)',
+        value: histogramQuantile(metricsText, 'controller_runtime_reconcile_time_seconds', 0.99) * 1000,
+        unit: 'ms',
+        note: 'controller_runtime_reconcile_time_seconds, cold + steady',
+      },
+      {
+        bench: b,
+        metric: 'operator peak RSS',
+        value: rss,
+        unit: 'MiB',
+        note: `VmHWM of the operator process with ${FLEETS} fleets (+${FLEETS * 7} owned objects) cached`,
+      },
+      {
+        bench: b,
+        metric: 'operator heap used (end)',
+        value: heapUsed / 2 ** 20,
+        unit: 'MiB',
+        note: 'nodejs_heap_size_used_bytes after the run (live cache + runtime)',
+      },
     ];
   } finally {
     watcher?.stop();
@@ -170,8 +245,11 @@ export async function run(): Promise<BenchRow[]> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  run().then((rows) => console.table(rows), (err) => {
-    console.error(err);
-    process.exit(1);
-  });
+  run().then(
+    (rows) => console.table(rows),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
 }

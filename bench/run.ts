@@ -42,7 +42,7 @@ async function main(): Promise<void> {
       rows.push(...got);
       console.error(`[bench] ${file} done in ${((Date.now() - started) / 1000).toFixed(1)}s`);
     } catch (err) {
-      failures.push(`${file}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      failures.push(`${file}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       console.error(`[bench] ${file} FAILED: ${err instanceof Error ? err.message : String(err)}`);
     }
   }

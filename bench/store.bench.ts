@@ -62,7 +62,13 @@ export async function run(): Promise<BenchRow[]> {
       await store.close();
       const rate = SAMPLES / seconds;
       rates.set(batchSize, rate);
-      rows.push({ bench: 'store', metric: `ingest samples/s (batch ${batchSize})`, value: Math.round(rate), unit: 'samples/s', note: `${SAMPLES} samples in ${seconds.toFixed(1)} s, FerretDB v1 SQLite` });
+      rows.push({
+        bench: 'store',
+        metric: `ingest samples/s (batch ${batchSize})`,
+        value: Math.round(rate),
+        unit: 'samples/s',
+        note: `${SAMPLES} samples in ${seconds.toFixed(1)} s, FerretDB v1 SQLite`,
+      });
     }
     const lo = BATCH_SIZES[0]!;
     const hi = BATCH_SIZES[BATCH_SIZES.length - 1]!;
@@ -73,14 +79,25 @@ export async function run(): Promise<BenchRow[]> {
     const spillDir = path.join(tmp, 'replay');
     const deadPort = await freePort();
     const offline = await HistoryStore.connect(
-      { uri: `mongodb://127.0.0.1:${deadPort}/`, writer: { batchSize: replayBatch }, buffer: { spillDir, maxMemoryDocuments: 1000 }, timeouts: { serverSelectionTimeoutMS: 300, connectTimeoutMS: 300, socketTimeoutMS: 1000 } },
+      {
+        uri: `mongodb://127.0.0.1:${deadPort}/`,
+        writer: { batchSize: replayBatch },
+        buffer: { spillDir, maxMemoryDocuments: 1000 },
+        timeouts: { serverSelectionTimeoutMS: 300, connectTimeoutMS: 300, socketTimeoutMS: 1000 },
+      },
       { registry: new Registry() },
     );
     const spillStarted = process.hrtime.bigint();
     for (let i = 0; i < SAMPLES; i += CALL_SIZE) await offline.writeSamples(Array.from({ length: CALL_SIZE }, (_, k) => sampleNo(i + k)));
     const spillSeconds = Number(process.hrtime.bigint() - spillStarted) / 1e9;
     const { persisted } = await offline.close();
-    rows.push({ bench: 'store', metric: 'spill to disk (server down)', value: Math.round(SAMPLES / spillSeconds), unit: 'samples/s', note: `${persisted} documents fsync'd per ${CALL_SIZE}-document call` });
+    rows.push({
+      bench: 'store',
+      metric: 'spill to disk (server down)',
+      value: Math.round(SAMPLES / spillSeconds),
+      unit: 'samples/s',
+      note: `${persisted} documents fsync'd per ${CALL_SIZE}-document call`,
+    });
 
     const replayStarted = process.hrtime.bigint();
     const online = await HistoryStore.connect(
@@ -93,7 +110,13 @@ export async function run(): Promise<BenchRow[]> {
     if (replayed !== SAMPLES) throw new Error(`replay wrote ${replayed} of ${SAMPLES} samples`);
     await online.database().dropDatabase();
     await online.close();
-    rows.push({ bench: 'store', metric: `spill replay samples/s (batch ${replayBatch})`, value: Math.round(SAMPLES / replaySeconds), unit: 'samples/s', note: `${SAMPLES} spilled samples replayed exactly once, incl. connect + migrations` });
+    rows.push({
+      bench: 'store',
+      metric: `spill replay samples/s (batch ${replayBatch})`,
+      value: Math.round(SAMPLES / replaySeconds),
+      unit: 'samples/s',
+      note: `${SAMPLES} spilled samples replayed exactly once, incl. connect + migrations`,
+    });
   } finally {
     await fdb.stop();
     rmSync(tmp, { recursive: true, force: true });

@@ -75,7 +75,7 @@ export const ALERTS: readonly AlertSpec[] = [
     expr: () => `max by (namespace, pool) (${metric('minefleet_pool_up')}) == 0`,
     summary: 'MiningPool {{ $labels.namespace }}/{{ $labels.pool }} fails its probes.',
     description:
-      'The operator\'s Stratum probe of MiningPool {{ $labels.namespace }}/{{ $labels.pool }} has failed for 5 minutes (see status.lastError: kubectl get mp {{ $labels.pool }} -n {{ $labels.namespace }} -o yaml). Fleets fail over to their next pool.',
+      "The operator's Stratum probe of MiningPool {{ $labels.namespace }}/{{ $labels.pool }} has failed for 5 minutes (see status.lastError: kubectl get mp {{ $labels.pool }} -n {{ $labels.namespace }} -o yaml). Fleets fail over to their next pool.",
   },
   {
     alert: 'HighRejectRate',
@@ -134,7 +134,8 @@ export const ALERTS: readonly AlertSpec[] = [
       `unless\n` +
       `sum by (namespace, fleet, pod) (increase(${shares}{result="accepted"}[30m])) > 0`,
     summary: 'Miner {{ $labels.namespace }}/{{ $labels.pod }} hashes but has no accepted share.',
-    description: 'Miner {{ $labels.namespace }}/{{ $labels.pod }} of fleet {{ $labels.fleet }} has hashed for 30 minutes without an accepted share: wrong credentials, a stale job or a pool problem.',
+    description:
+      'Miner {{ $labels.namespace }}/{{ $labels.pod }} of fleet {{ $labels.fleet }} has hashed for 30 minutes without an accepted share: wrong credentials, a stale job or a pool problem.',
   },
   {
     alert: 'MinerNotAuthorized',
@@ -143,7 +144,8 @@ export const ALERTS: readonly AlertSpec[] = [
     for: '10m',
     expr: () => `max by (namespace, fleet, pod) (${metric('minefleet_miner_pool_connection_state')}{state="authorized"}) < 1`,
     summary: 'Miner {{ $labels.namespace }}/{{ $labels.pod }} is not authorized on any pool.',
-    description: 'Miner {{ $labels.namespace }}/{{ $labels.pod }} of fleet {{ $labels.fleet }} has not been authorized on a pool for 10 minutes (connecting, failing over, or refused).',
+    description:
+      'Miner {{ $labels.namespace }}/{{ $labels.pod }} of fleet {{ $labels.fleet }} has not been authorized on a pool for 10 minutes (connecting, failing over, or refused).',
   },
   {
     alert: 'OperatorAbsent',
@@ -152,7 +154,8 @@ export const ALERTS: readonly AlertSpec[] = [
     for: '5m',
     expr: (p) => `absent(up{${p.operator}} == 1)`,
     summary: 'No minefleet operator replica is being scraped.',
-    description: 'No minefleet operator target has been up for 5 minutes: fleets are not reconciled, pools are not probed and fleets do not fail over at fleet level (miners still fall back on their own).',
+    description:
+      'No minefleet operator target has been up for 5 minutes: fleets are not reconciled, pools are not probed and fleets do not fail over at fleet level (miners still fall back on their own).',
   },
   {
     alert: 'OperatorNoLeader',
@@ -161,7 +164,8 @@ export const ALERTS: readonly AlertSpec[] = [
     for: '5m',
     expr: (p) => `max(${metric('leader_election_master_status')}{${p.operator}, name=${p.lease}}) < 1`,
     summary: 'Operator replicas are up but none holds the leader Lease.',
-    description: 'No minefleet operator replica has held the leader Lease for 5 minutes; nothing reconciles. Check the Lease and the operator logs (API server reachable, RBAC on leases).',
+    description:
+      'No minefleet operator replica has held the leader Lease for 5 minutes; nothing reconciles. Check the Lease and the operator logs (API server reachable, RBAC on leases).',
   },
   {
     alert: 'ReconcileErrors',
@@ -170,7 +174,8 @@ export const ALERTS: readonly AlertSpec[] = [
     for: '15m',
     expr: (p) => `sum by (controller) (rate(${metric('controller_runtime_reconcile_errors_total')}{${p.operator}}[5m])) > 0`,
     summary: 'Controller {{ $labels.controller }} keeps failing to reconcile.',
-    description: 'Controller {{ $labels.controller }} has failed reconciles ({{ $value | humanize }}/s) for 15 minutes; see the Warning events of the objects (kubectl describe mf,mp) and the operator logs.',
+    description:
+      'Controller {{ $labels.controller }} has failed reconciles ({{ $value | humanize }}/s) for 15 minutes; see the Warning events of the objects (kubectl describe mf,mp) and the operator logs.',
   },
   {
     alert: 'HistoryStoreDown',
@@ -179,7 +184,8 @@ export const ALERTS: readonly AlertSpec[] = [
     for: '5m',
     expr: (p) => `min by (instance) (${metric('minefleet_store_available')}{${p.operator}}) == 0`,
     summary: 'The operator {{ $labels.instance }} cannot reach MongoDB.',
-    description: 'The history store of operator {{ $labels.instance }} has failed to reach MongoDB for 5 minutes. Samples, shares and decisions are buffered (memory, then spill file) and replayed when it is back.',
+    description:
+      'The history store of operator {{ $labels.instance }} has failed to reach MongoDB for 5 minutes. Samples, shares and decisions are buffered (memory, then spill file) and replayed when it is back.',
   },
   {
     alert: 'HistorySpillGrowing',
@@ -191,7 +197,8 @@ export const ALERTS: readonly AlertSpec[] = [
       `and\n` +
       `sum by (instance) (deriv(${metric('minefleet_store_buffered_documents')}{${p.operator}, location="spill"}[15m])) > 0`,
     summary: 'The history spill file of operator {{ $labels.instance }} keeps growing.',
-    description: 'The history spill file of operator {{ $labels.instance }} holds {{ $value | humanize }} documents and has kept growing for 15 minutes: MongoDB is down or slower than the ingest. When the spill file is full, documents are dropped.',
+    description:
+      'The history spill file of operator {{ $labels.instance }} holds {{ $value | humanize }} documents and has kept growing for 15 minutes: MongoDB is down or slower than the ingest. When the spill file is full, documents are dropped.',
   },
 ];
 

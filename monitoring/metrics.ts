@@ -70,7 +70,14 @@ export const METRICS: readonly MetricSpec[] = [
       ['process_cpu_seconds_total', 'counter', []],
       ['process_resident_memory_bytes', 'gauge', []],
     ] as const
-  ).map(([name, type, labels]): MetricSpec => ({ name, type, source: 'operator', labels: [...labels], owner: 'operator/src/metrics/runtime-metrics.ts', landed: true })),
+  ).map(([name, type, labels]): MetricSpec => ({
+    name,
+    type,
+    source: 'operator',
+    labels: [...labels],
+    owner: 'operator/src/metrics/runtime-metrics.ts',
+    landed: true,
+  })),
   // History store (operator/src/store/metrics.ts); registered when the operator runs with a store
   ...(
     [
@@ -81,10 +88,31 @@ export const METRICS: readonly MetricSpec[] = [
       ['minefleet_store_write_failures_total', 'counter', ['collection', 'reason']],
       ['minefleet_store_dropped_documents_total', 'counter', ['reason']],
     ] as const
-  ).map(([name, type, labels]): MetricSpec => ({ name, type, source: 'operator', labels: [...labels], owner: 'operator/src/store/metrics.ts (issue 14 wires the store into the operator)', landed: false })),
+  ).map(([name, type, labels]): MetricSpec => ({
+    name,
+    type,
+    source: 'operator',
+    labels: [...labels],
+    owner: 'operator/src/store/metrics.ts (issue 14 wires the store into the operator)',
+    landed: false,
+  })),
   // Fleet status as the operator sees it
-  { name: 'minefleet_fleet_desired_replicas', type: 'gauge', source: 'operator', labels: ['namespace', 'fleet'], owner: 'operator/src/metrics/fleet-metrics.ts', landed: false },
-  { name: 'minefleet_fleet_ready_replicas', type: 'gauge', source: 'operator', labels: ['namespace', 'fleet'], owner: 'operator/src/metrics/fleet-metrics.ts', landed: false },
+  {
+    name: 'minefleet_fleet_desired_replicas',
+    type: 'gauge',
+    source: 'operator',
+    labels: ['namespace', 'fleet'],
+    owner: 'operator/src/metrics/fleet-metrics.ts',
+    landed: false,
+  },
+  {
+    name: 'minefleet_fleet_ready_replicas',
+    type: 'gauge',
+    source: 'operator',
+    labels: ['namespace', 'fleet'],
+    owner: 'operator/src/metrics/fleet-metrics.ts',
+    landed: false,
+  },
   // Pools (issue 12)
   ...(
     [
@@ -95,10 +123,31 @@ export const METRICS: readonly MetricSpec[] = [
       ['minefleet_pool_consecutive_failures', 'gauge', ['namespace', 'pool']],
       ['minefleet_fleet_pool_switches_total', 'counter', ['namespace', 'fleet', 'from', 'to', 'reason']],
     ] as const
-  ).map(([name, type, labels]): MetricSpec => ({ name, type, source: 'operator', labels: [...labels], owner: 'operator/src/controllers/miningpool (issue 12)', landed: false })),
+  ).map(([name, type, labels]): MetricSpec => ({
+    name,
+    type,
+    source: 'operator',
+    labels: [...labels],
+    owner: 'operator/src/controllers/miningpool (issue 12)',
+    landed: false,
+  })),
   // Revenue and margin need the fleet's measured hashrate (status.hashrate from the collector, issue 14)
-  { name: 'minefleet_fleet_margin_percent', type: 'gauge', source: 'operator', labels: ['namespace', 'fleet'], owner: 'operator/src/controllers/minerfleet/economics.ts (set once the collector measures hashrate, issue 14)', landed: false },
-  { name: 'minefleet_fleet_revenue_per_day', type: 'gauge', source: 'operator', labels: ['namespace', 'fleet'], owner: 'operator/src/controllers/minerfleet/economics.ts (set once the collector measures hashrate, issue 14)', landed: false },
+  {
+    name: 'minefleet_fleet_margin_percent',
+    type: 'gauge',
+    source: 'operator',
+    labels: ['namespace', 'fleet'],
+    owner: 'operator/src/controllers/minerfleet/economics.ts (set once the collector measures hashrate, issue 14)',
+    landed: false,
+  },
+  {
+    name: 'minefleet_fleet_revenue_per_day',
+    type: 'gauge',
+    source: 'operator',
+    labels: ['namespace', 'fleet'],
+    owner: 'operator/src/controllers/minerfleet/economics.ts (set once the collector measures hashrate, issue 14)',
+    landed: false,
+  },
   // Economics (operator/src/controllers/minerfleet/economics.ts, feeds/registry.ts): set for fleets with spec.economics
   ...(
     [
@@ -108,9 +157,23 @@ export const METRICS: readonly MetricSpec[] = [
       ['minefleet_economics_feed_up', 'gauge', ['source']],
       ['minefleet_economics_feed_age_seconds', 'gauge', ['source']],
     ] as const
-  ).map(([name, type, labels]): MetricSpec => ({ name, type, source: 'operator', labels: [...labels], owner: 'operator/src/controllers/minerfleet/economics.ts, operator/src/economics/feeds/registry.ts', landed: true })),
+  ).map(([name, type, labels]): MetricSpec => ({
+    name,
+    type,
+    source: 'operator',
+    labels: [...labels],
+    owner: 'operator/src/controllers/minerfleet/economics.ts, operator/src/economics/feeds/registry.ts',
+    landed: true,
+  })),
   // Collector (issue 14)
-  { name: 'minefleet_collector_cycle_duration_seconds', type: 'histogram', source: 'operator', labels: [], owner: 'operator/src/collector (issue 14)', landed: false },
+  {
+    name: 'minefleet_collector_cycle_duration_seconds',
+    type: 'histogram',
+    source: 'operator',
+    labels: [],
+    owner: 'operator/src/collector (issue 14)',
+    landed: false,
+  },
 ];
 
 const byName = new Map(METRICS.map((m) => [m.name, m]));

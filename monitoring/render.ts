@@ -83,7 +83,8 @@ export function renderMonitoringFiles(): Record<string, string> {
     files[`${CHART_DASHBOARD_DIR}/${file}`] = text;
     files[`${K8S_DIR}/dashboards/${file}`] = text;
   }
-  files[`${K8S_DIR}/grafana-dashboards.yaml`] = HEADER + '# ConfigMaps for the Grafana sidecar (label grafana_dashboard: "1"): kubectl apply -n <grafana namespace> -f\n' + configMaps(json);
+  files[`${K8S_DIR}/grafana-dashboards.yaml`] =
+    HEADER + '# ConfigMaps for the Grafana sidecar (label grafana_dashboard: "1"): kubectl apply -n <grafana namespace> -f\n' + configMaps(json);
   files[PLAIN_RULES_FILE] =
     HEADER +
     '# Prometheus rules file (rule_files: in prometheus.yml). The operator is selected as job="minefleet-operator":\n' +

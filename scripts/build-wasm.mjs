@@ -13,7 +13,23 @@ const out = join(root, 'build', 'wasm', 'scrypt-simd.wasm');
 mkdirSync(dirname(out), { recursive: true });
 // 10 pages (640 KiB) fixed: the memory map in scrypt.ts needs 576 KiB; no allocator, no growth.
 // Static data (the SHA-256 constants) goes at 16384, between the kernel's fixed regions and V.
-const args = [asc, join(root, 'native', 'wasm', 'scrypt.ts'), '-O3', '--runtime', 'stub', '--enable', 'simd', '--memoryBase', '16384', '--initialMemory', '10', '--maximumMemory', '10', '-o', out];
+const args = [
+  asc,
+  join(root, 'native', 'wasm', 'scrypt.ts'),
+  '-O3',
+  '--runtime',
+  'stub',
+  '--enable',
+  'simd',
+  '--memoryBase',
+  '16384',
+  '--initialMemory',
+  '10',
+  '--maximumMemory',
+  '10',
+  '-o',
+  out,
+];
 const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
 if (r.status !== 0) {
   console.error(`[build-wasm] asc failed (exit ${r.status ?? r.signal})`);

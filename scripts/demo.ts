@@ -50,7 +50,11 @@ async function main(): Promise<number> {
 
   say('starting the control plane, litecoind (regtest), FerretDB ...');
   const [cp, ltc, mongo] = await Promise.all([startControlPlane({ controllerManager: true }), startLitecoind(), startFerretDB()]);
-  stops.push(() => cp.stop(), () => ltc.stop(), () => mongo.stop());
+  stops.push(
+    () => cp.stop(),
+    () => ltc.stop(),
+    () => mongo.stop(),
+  );
   const pool = await startStratumPool({ litecoind: ltc, difficulty: 0.001 });
   stops.unshift(() => pool.stop());
   say(`stratum pool ${pool.url} (payout ${pool.payoutAddress}); history store migrations ...`);
@@ -67,7 +71,13 @@ async function main(): Promise<number> {
   const operator = spawnProcess({
     name: 'operator',
     command: process.execPath,
-    args: [join(REPO_ROOT, 'dist/operator/src/main.js'), `--metrics-port=${operatorMetricsPort}`, `--probe-port=${operatorProbePort}`, '--bind-address=127.0.0.1', `--lease-namespace=${NAMESPACE}`],
+    args: [
+      join(REPO_ROOT, 'dist/operator/src/main.js'),
+      `--metrics-port=${operatorMetricsPort}`,
+      `--probe-port=${operatorProbePort}`,
+      '--bind-address=127.0.0.1',
+      `--lease-namespace=${NAMESPACE}`,
+    ],
     env: { ...process.env, KUBECONFIG: cp.kubeconfigPath, MINEFLEET_LOG_LEVEL: 'info' },
     logFile: join(dir, 'operator.log'),
   });
@@ -77,8 +87,14 @@ async function main(): Promise<number> {
   const core = cp.kubeConfig.makeApiClient(CoreV1Api);
   const apps = cp.kubeConfig.makeApiClient(AppsV1Api);
   const custom = cp.kubeConfig.makeApiClient(CustomObjectsApi);
-  const configMap = await waitFor(() => core.readNamespacedConfigMap({ name: `${FLEET}-config`, namespace: NAMESPACE }), { timeoutMs: 60_000, description: `ConfigMap ${NAMESPACE}/${FLEET}-config from the operator (log: ${dir}/operator.log)` });
-  await waitFor(() => apps.readNamespacedDeployment({ name: FLEET, namespace: NAMESPACE }), { timeoutMs: 60_000, description: `Deployment ${NAMESPACE}/${FLEET}` });
+  const configMap = await waitFor(() => core.readNamespacedConfigMap({ name: `${FLEET}-config`, namespace: NAMESPACE }), {
+    timeoutMs: 60_000,
+    description: `ConfigMap ${NAMESPACE}/${FLEET}-config from the operator (log: ${dir}/operator.log)`,
+  });
+  await waitFor(() => apps.readNamespacedDeployment({ name: FLEET, namespace: NAMESPACE }), {
+    timeoutMs: 60_000,
+    description: `Deployment ${NAMESPACE}/${FLEET}`,
+  });
 
   const miner = await startMinerLikeItsPod(configMap.data?.['miner.yaml'], core, cp.kubeconfigPath, dir);
   stops.unshift(() => miner.process.stop());
@@ -110,7 +126,15 @@ async function main(): Promise<number> {
 
   const blocksFromDemo = () => pool.blocks.filter((b) => b.accepted).length;
   const report = async () => {
-    const fleet = (await custom.getNamespacedCustomObject({ group: 'minefleet.io', version: 'v1alpha1', namespace: NAMESPACE, plural: 'minerfleets', name: FLEET })) as { status?: { activePool?: string; replicas?: number; readyReplicas?: number; conditions?: Array<{ type: string; status: string; reason?: string }> } };
+    const fleet = (await custom.getNamespacedCustomObject({
+      group: 'minefleet.io',
+      version: 'v1alpha1',
+      namespace: NAMESPACE,
+      plural: 'minerfleets',
+      name: FLEET,
+    })) as {
+      status?: { activePool?: string; replicas?: number; readyReplicas?: number; conditions?: Array<{ type: string; status: string; reason?: string }> };
+    };
     const hashrate = await prometheus.query('sum(minefleet_miner_hashrate_hashes_per_second{window="10s"})').catch(() => []);
     const accepted = pool.shares.filter((s) => s.result === 'accepted').length;
     const height = await ltc.rpc<number>('getblockcount');
@@ -148,9 +172,18 @@ async function main(): Promise<number> {
 }
 
 /** What the kubelet would do for one pod: mount miner.yaml, inject the pool credentials as env. */
-async function startMinerLikeItsPod(minerYaml: string | undefined, core: CoreV1Api, kubeconfigPath: string, dir: string): Promise<{ process: ManagedProcess; metricsPort: number }> {
+async function startMinerLikeItsPod(
+  minerYaml: string | undefined,
+  core: CoreV1Api,
+  kubeconfigPath: string,
+  dir: string,
+): Promise<{ process: ManagedProcess; metricsPort: number }> {
   if (!minerYaml) throw new Error(`ConfigMap ${NAMESPACE}/${FLEET}-config has no miner.yaml`);
-  const config = parse(minerYaml) as { metrics: { host: string; port: number }; pools: Array<{ userEnv: string; passwordEnv: string }>; backend: { threads?: number } };
+  const config = parse(minerYaml) as {
+    metrics: { host: string; port: number };
+    pools: Array<{ userEnv: string; passwordEnv: string }>;
+    backend: { threads?: number };
+  };
   const metricsPort = await freePort();
   config.metrics = { host: '127.0.0.1', port: metricsPort }; // a pod has its own network namespace; this process does not
   const configPath = join(dir, 'miner.yaml');
@@ -163,8 +196,17 @@ async function startMinerLikeItsPod(minerYaml: string | undefined, core: CoreV1A
     env[p.userEnv] = decode('username');
     env[p.passwordEnv] = decode('password');
   }
-  const child = spawnProcess({ name: 'miner', command: process.execPath, args: [join(REPO_ROOT, 'dist/miner/src/main.js'), 'run', '--config', configPath], env, logFile: join(dir, 'miner.log') });
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).ok, { timeoutMs: 60_000, description: `miner /readyz (log: ${dir}/miner.log)` });
+  const child = spawnProcess({
+    name: 'miner',
+    command: process.execPath,
+    args: [join(REPO_ROOT, 'dist/miner/src/main.js'), 'run', '--config', configPath],
+    env,
+    logFile: join(dir, 'miner.log'),
+  });
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).ok, {
+    timeoutMs: 60_000,
+    description: `miner /readyz (log: ${dir}/miner.log)`,
+  });
   say(`miner running (pid ${child.pid}, ${config.backend.threads ?? 'all'} threads) with the fleet's rendered config`);
   return { process: child, metricsPort };
 }
@@ -172,7 +214,12 @@ async function startMinerLikeItsPod(minerYaml: string | undefined, core: CoreV1A
 function demoManifests(poolUrl: string): string {
   const docs = [
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'regtest-pool-login' }, type: 'Opaque', stringData: { username: 'demo-wallet', password: 'x' } },
-    { apiVersion: 'minefleet.io/v1alpha1', kind: 'MiningPool', metadata: { name: POOL }, spec: { url: poolUrl, coins: ['LTC'], credentialsSecretRef: { name: 'regtest-pool-login' } } },
+    {
+      apiVersion: 'minefleet.io/v1alpha1',
+      kind: 'MiningPool',
+      metadata: { name: POOL },
+      spec: { url: poolUrl, coins: ['LTC'], credentialsSecretRef: { name: 'regtest-pool-login' } },
+    },
     {
       apiVersion: 'minefleet.io/v1alpha1',
       kind: 'MinerFleet',

@@ -26,7 +26,10 @@ import { leBytesToBigInt } from './work/target.js';
 export const VERSION = '0.1.0';
 
 export class ExitError extends Error {
-  constructor(message: string, readonly code: number) {
+  constructor(
+    message: string,
+    readonly code: number,
+  ) {
     super(message);
   }
 }
@@ -39,7 +42,12 @@ export function validateForRun(cfg: MinerConfig, env: NodeJS.ProcessEnv): void {
 }
 
 function reasonLabel(reason: string): string {
-  return reason.toLowerCase().replace(/[^a-z0-9 _()=-]/g, '').slice(0, 64) || 'unknown';
+  return (
+    reason
+      .toLowerCase()
+      .replace(/[^a-z0-9 _()=-]/g, '')
+      .slice(0, 64) || 'unknown'
+  );
 }
 
 export async function runMiner(configPath: string, env: NodeJS.ProcessEnv = process.env): Promise<{ stop: () => Promise<void> }> {
@@ -52,7 +60,8 @@ export async function runMiner(configPath: string, env: NodeJS.ProcessEnv = proc
     throw e;
   }
   const kernelEnv = env.MINEFLEET_KERNEL;
-  if (kernelEnv && !isKernelName(kernelEnv)) throw new ExitError(`config error: MINEFLEET_KERNEL: unknown kernel '${kernelEnv}' (${KERNEL_NAMES.join(' | ')})`, 2);
+  if (kernelEnv && !isKernelName(kernelEnv))
+    throw new ExitError(`config error: MINEFLEET_KERNEL: unknown kernel '${kernelEnv}' (${KERNEL_NAMES.join(' | ')})`, 2);
   const kernelWanted: KernelName = kernelEnv && isKernelName(kernelEnv) ? kernelEnv : DEFAULT_KERNEL;
   // Resolve once here: the workers then all run the same concrete kernel, and the info metric names its code path.
   let kernel: string;
@@ -137,15 +146,21 @@ export async function runMiner(configPath: string, env: NodeJS.ProcessEnv = proc
     },
   });
 
-  const server = await startMetricsServer(cfg.metrics.host, cfg.metrics.port, metrics.registry, {
-    ready: () => {
-      const c = pools.active;
-      if (!c) return { ok: false, reason: 'no pool' };
-      if (c.state !== 'authorized') return { ok: false, reason: `pool ${c.poolName}: ${c.state}` };
-      if (!c.job) return { ok: false, reason: `pool ${c.poolName}: authorized, waiting for a job` };
-      return { ok: true, reason: `mining on ${c.poolName}` };
+  const server = await startMetricsServer(
+    cfg.metrics.host,
+    cfg.metrics.port,
+    metrics.registry,
+    {
+      ready: () => {
+        const c = pools.active;
+        if (!c) return { ok: false, reason: 'no pool' };
+        if (c.state !== 'authorized') return { ok: false, reason: `pool ${c.poolName}: ${c.state}` };
+        if (!c.job) return { ok: false, reason: `pool ${c.poolName}: authorized, waiting for a job` };
+        return { ok: true, reason: `mining on ${c.poolName}` };
+      },
     },
-  }, ring);
+    ring,
+  );
   log.info({ host: cfg.metrics.host, port: server.port }, 'metrics server listening');
 
   const applyWanted = (cause: SwitchCause): void => pools.apply(cfg, wantedPool({ config: cfg, runtimePool }), cause);

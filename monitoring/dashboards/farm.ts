@@ -108,7 +108,7 @@ export const farmOverview: DashboardSpec = {
         {
           kind: 'table',
           title: 'Miners furthest below their fleet median',
-          description: 'The 10 miners whose 15 min hashrate is the smallest fraction of their fleet\'s median miner (100% = median).',
+          description: "The 10 miners whose 15 min hashrate is the smallest fraction of their fleet's median miner (100% = median).",
           unit: UNITS.ratio,
           queries: [
             {
@@ -126,7 +126,7 @@ export const farmOverview: DashboardSpec = {
         {
           kind: 'timeseries',
           title: 'Share rate by result and reason',
-          description: 'Shares per second per fleet: accepted, rejected (with the pool\'s reason) and stale.',
+          description: "Shares per second per fleet: accepted, rejected (with the pool's reason) and stale.",
           unit: UNITS.perSecond,
           queries: [{ expr: `sum by (namespace, fleet, result, reason) (rate(${shares}{${F}}[${R}]))`, legend: '{{fleet}} {{result}} {{reason}}' }],
           w: 12,
@@ -165,8 +165,14 @@ export const farmOverview: DashboardSpec = {
           description: 'Fleet-level pool decisions (operator) and miner-level switches (fallbacks, runtime decisions).',
           unit: UNITS.count,
           queries: [
-            { expr: `sum by (namespace, fleet, from, to, reason) (increase(${metric('minefleet_fleet_pool_switches_total')}{${F}}[${R}]))`, legend: 'fleet {{fleet}}: {{from}} → {{to}} ({{reason}})' },
-            { expr: `sum by (namespace, fleet, to, cause) (increase(${metric('minefleet_miner_pool_switches_total')}{${F}}[${R}]))`, legend: 'miners of {{fleet}} → {{to}} ({{cause}})' },
+            {
+              expr: `sum by (namespace, fleet, from, to, reason) (increase(${metric('minefleet_fleet_pool_switches_total')}{${F}}[${R}]))`,
+              legend: 'fleet {{fleet}}: {{from}} → {{to}} ({{reason}})',
+            },
+            {
+              expr: `sum by (namespace, fleet, to, cause) (increase(${metric('minefleet_miner_pool_switches_total')}{${F}}[${R}]))`,
+              legend: 'miners of {{fleet}} → {{to}} ({{cause}})',
+            },
           ],
           w: 12,
         },
@@ -178,7 +184,8 @@ export const farmOverview: DashboardSpec = {
         {
           kind: 'timeseries',
           title: 'Margin',
-          description: '(revenue − cost) / revenue per fleet, as the last economics evaluation computed it; the fleet suspends below spec.economics.minMarginPercent.',
+          description:
+            '(revenue − cost) / revenue per fleet, as the last economics evaluation computed it; the fleet suspends below spec.economics.minMarginPercent.',
           unit: UNITS.percent,
           queries: [{ expr: `max by (namespace, fleet) (${metric('minefleet_fleet_margin_percent')}{${F}})`, legend: '{{fleet}}' }],
           w: 6,
@@ -186,7 +193,8 @@ export const farmOverview: DashboardSpec = {
         {
           kind: 'timeseries',
           title: 'Revenue and cost per day',
-          description: 'Estimated revenue per day (hashrate × 86400 × block reward / (difficulty × 2^32) × price × (1 − fee)) and electricity cost per day, in the currency of spec.economics.electricityPrice.',
+          description:
+            'Estimated revenue per day (hashrate × 86400 × block reward / (difficulty × 2^32) × price × (1 − fee)) and electricity cost per day, in the currency of spec.economics.electricityPrice.',
           unit: UNITS.currency,
           queries: [
             { expr: `sum by (namespace, fleet, currency) (${metric('minefleet_fleet_revenue_per_day')}{${F}})`, legend: '{{fleet}} revenue ({{currency}})' },

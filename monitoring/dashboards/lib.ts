@@ -3,7 +3,17 @@
  * datasource variable, the namespace/fleet/pool template variables, and panel helpers that fix
  * the datasource, units and layout so each dashboard file only says what it shows.
  */
-import { AnnotationQueryBuilder, DashboardBuilder, DashboardCursorSync, DatasourceVariableBuilder, QueryVariableBuilder, RowBuilder, VariableRefresh, VariableSort, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import {
+  AnnotationQueryBuilder,
+  DashboardBuilder,
+  DashboardCursorSync,
+  DatasourceVariableBuilder,
+  QueryVariableBuilder,
+  RowBuilder,
+  VariableRefresh,
+  VariableSort,
+  type Dashboard,
+} from '@grafana/grafana-foundation-sdk/dashboard';
 import { StackingConfigBuilder, StackingMode, type DataSourceRef } from '@grafana/grafana-foundation-sdk/common';
 import { DataqueryBuilder, PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
 import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat';
@@ -16,7 +26,7 @@ export const DATASOURCE: DataSourceRef = { type: 'prometheus', uid: '${datasourc
 /** Explains the unit of every hashrate panel (DESIGN §5). */
 export const HASHRATE_CONVENTION =
   'Hashrate is in scrypt hashes per second (H/s, shown with SI prefixes: kH/s, MH/s, GH/s). ' +
-  'Scrypt pools use a diff-1 share target 65536 times easier than Bitcoin\'s, so a share of Stratum ' +
+  "Scrypt pools use a diff-1 share target 65536 times easier than Bitcoin's, so a share of Stratum " +
   'difficulty D stands for D × 2^16 (65536) hashes on average, while network difficulty 1 is ≈ 2^32 ' +
   'hashes per block. The miner gauges count the hashes the miner computed; the pool-credited rate ' +
   'is accepted shares/s × share difficulty × 65536 and converges to it when nothing is rejected.';
@@ -73,13 +83,31 @@ export function namespaceVar(): VariableSpec {
   return { name: 'namespace', label: 'Namespace', selector: metric('minefleet_miner_hashes_total'), labelName: 'namespace', includeAll: true };
 }
 export function fleetVar(): VariableSpec {
-  return { name: 'fleet', label: 'Fleet', selector: `${metric('minefleet_miner_hashes_total')}{namespace=~"$namespace"}`, labelName: 'fleet', includeAll: true };
+  return {
+    name: 'fleet',
+    label: 'Fleet',
+    selector: `${metric('minefleet_miner_hashes_total')}{namespace=~"$namespace"}`,
+    labelName: 'fleet',
+    includeAll: true,
+  };
 }
 export function poolVar(): VariableSpec {
-  return { name: 'pool', label: 'Pool', selector: `${metric('minefleet_miner_active_pool')}{namespace=~"$namespace", fleet=~"$fleet"}`, labelName: 'pool', includeAll: true };
+  return {
+    name: 'pool',
+    label: 'Pool',
+    selector: `${metric('minefleet_miner_active_pool')}{namespace=~"$namespace", fleet=~"$fleet"}`,
+    labelName: 'pool',
+    includeAll: true,
+  };
 }
 export function podVar(): VariableSpec {
-  return { name: 'pod', label: 'Miner pod', selector: `${metric('minefleet_miner_hashes_total')}{namespace=~"$namespace", fleet=~"$fleet"}`, labelName: 'pod', includeAll: true };
+  return {
+    name: 'pod',
+    label: 'Miner pod',
+    selector: `${metric('minefleet_miner_hashes_total')}{namespace=~"$namespace", fleet=~"$fleet"}`,
+    labelName: 'pod',
+    includeAll: true,
+  };
 }
 export function controllerVar(): VariableSpec {
   return { name: 'controller', label: 'Controller', selector: metric('controller_runtime_reconcile_total'), labelName: 'controller', includeAll: true };
@@ -106,7 +134,11 @@ export interface DashboardSpec {
 }
 
 function target(q: Query, refId: string): DataqueryBuilder {
-  const b = new DataqueryBuilder().datasource(DATASOURCE).expr(q.expr).refId(refId).legendFormat(q.legend ?? '__auto');
+  const b = new DataqueryBuilder()
+    .datasource(DATASOURCE)
+    .expr(q.expr)
+    .refId(refId)
+    .legendFormat(q.legend ?? '__auto');
   if (q.instant) b.instant().format(PromQueryFormat.Table);
   else b.range();
   return b;

@@ -37,7 +37,8 @@ export const minerDashboard: DashboardSpec = {
         {
           kind: 'timeseries',
           title: 'Job age',
-          description: 'Seconds since the job being hashed arrived; pools send a new job at least every block or every minute or so, a growing age means a stuck connection.',
+          description:
+            'Seconds since the job being hashed arrived; pools send a new job at least every block or every minute or so, a growing age means a stuck connection.',
           unit: UNITS.seconds,
           queries: [{ expr: `max by (namespace, pod) (${metric('minefleet_miner_job_age_seconds')}{${S}})`, legend: '{{pod}}' }],
           w: 12,
@@ -68,9 +69,14 @@ export const minerDashboard: DashboardSpec = {
         {
           kind: 'timeseries',
           title: 'Connection state',
-          description: 'The state of each pod\'s connection to its pools (1 = current state).',
+          description: "The state of each pod's connection to its pools (1 = current state).",
           unit: UNITS.count,
-          queries: [{ expr: `max by (namespace, pod, pool, state) (${metric('minefleet_miner_pool_connection_state')}{${S}}) > 0`, legend: '{{pod}} {{pool}} {{state}}' }],
+          queries: [
+            {
+              expr: `max by (namespace, pod, pool, state) (${metric('minefleet_miner_pool_connection_state')}{${S}}) > 0`,
+              legend: '{{pod}} {{pool}} {{state}}',
+            },
+          ],
           w: 12,
         },
         {
@@ -78,17 +84,29 @@ export const minerDashboard: DashboardSpec = {
           title: 'Reconnects by reason',
           description: 'Connections re-established per interval, by reason (closed by pool, timeout, client.reconnect, ...).',
           unit: UNITS.count,
-          queries: [{ expr: `sum by (namespace, pod, pool, reason) (increase(${metric('minefleet_miner_reconnects_total')}{${S}}[${R}]))`, legend: '{{pod}} {{pool}} {{reason}}' }],
+          queries: [
+            {
+              expr: `sum by (namespace, pod, pool, reason) (increase(${metric('minefleet_miner_reconnects_total')}{${S}}[${R}]))`,
+              legend: '{{pod}} {{pool}} {{reason}}',
+            },
+          ],
           w: 12,
         },
         {
           kind: 'timeseries',
           title: 'Fallbacks and pool switches',
-          description: 'Automatic falls to the next pool after a dead connection, and every active-pool change by cause (config, runtime decision of the operator, fallback).',
+          description:
+            'Automatic falls to the next pool after a dead connection, and every active-pool change by cause (config, runtime decision of the operator, fallback).',
           unit: UNITS.count,
           queries: [
-            { expr: `sum by (namespace, pod, from, to) (increase(${metric('minefleet_miner_pool_fallbacks_total')}{${S}}[${R}]))`, legend: '{{pod}} fallback {{from}} → {{to}}' },
-            { expr: `sum by (namespace, pod, to, cause) (increase(${metric('minefleet_miner_pool_switches_total')}{${S}}[${R}]))`, legend: '{{pod}} switch → {{to}} ({{cause}})' },
+            {
+              expr: `sum by (namespace, pod, from, to) (increase(${metric('minefleet_miner_pool_fallbacks_total')}{${S}}[${R}]))`,
+              legend: '{{pod}} fallback {{from}} → {{to}}',
+            },
+            {
+              expr: `sum by (namespace, pod, to, cause) (increase(${metric('minefleet_miner_pool_switches_total')}{${S}}[${R}]))`,
+              legend: '{{pod}} switch → {{to}} ({{cause}})',
+            },
           ],
           w: 12,
         },
@@ -97,7 +115,12 @@ export const minerDashboard: DashboardSpec = {
           title: 'Bad messages',
           description: 'Inbound Stratum lines dropped as malformed, by kind (not JSON, unknown method, bad job, ...).',
           unit: UNITS.count,
-          queries: [{ expr: `sum by (namespace, pod, pool, kind) (increase(${metric('minefleet_miner_bad_messages_total')}{${S}}[${R}]))`, legend: '{{pod}} {{pool}} {{kind}}' }],
+          queries: [
+            {
+              expr: `sum by (namespace, pod, pool, kind) (increase(${metric('minefleet_miner_bad_messages_total')}{${S}}[${R}]))`,
+              legend: '{{pod}} {{pool}} {{kind}}',
+            },
+          ],
           w: 12,
         },
       ],

@@ -30,7 +30,9 @@ export const operatorDashboard: DashboardSpec = {
           title: 'Reconcile rate by result',
           description: 'Reconciles per second per controller and result (success, error, requeue, requeue_after).',
           unit: UNITS.ops,
-          queries: [{ expr: `sum by (controller, result) (rate(${metric('controller_runtime_reconcile_total')}{${C}}[${R}]))`, legend: '{{controller}} {{result}}' }],
+          queries: [
+            { expr: `sum by (controller, result) (rate(${metric('controller_runtime_reconcile_total')}{${C}}[${R}]))`, legend: '{{controller}} {{result}}' },
+          ],
           w: 8,
           stack: true,
         },
@@ -150,7 +152,8 @@ export const operatorDashboard: DashboardSpec = {
         {
           kind: 'stat',
           title: 'History store',
-          description: '1 when the last contact with MongoDB succeeded; while 0 the store buffers (memory, then spill file) and replays later, nothing is lost.',
+          description:
+            '1 when the last contact with MongoDB succeeded; while 0 the store buffers (memory, then spill file) and replays later, nothing is lost.',
           unit: UNITS.count,
           queries: [{ expr: `min(${metric('minefleet_store_available')})`, instant: true }],
           w: 6,
@@ -180,7 +183,8 @@ export const operatorDashboard: DashboardSpec = {
         {
           kind: 'timeseries',
           title: 'Collector cycle time',
-          description: 'p50/p99 duration of one collector cycle (scrape every ready miner, pull shares, write MongoDB); it must stay below the collection interval.',
+          description:
+            'p50/p99 duration of one collector cycle (scrape every ready miner, pull shares, write MongoDB); it must stay below the collection interval.',
           unit: UNITS.seconds,
           queries: [
             { expr: `histogram_quantile(0.5, sum by (le) (rate(${metric('minefleet_collector_cycle_duration_seconds')}_bucket[${R}])))`, legend: 'p50' },

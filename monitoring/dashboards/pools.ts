@@ -31,7 +31,7 @@ export const poolsDashboard: DashboardSpec = {
         {
           kind: 'table',
           title: 'Availability over the time range',
-          description: 'Fraction of the dashboard\'s time range the pool was up.',
+          description: "Fraction of the dashboard's time range the pool was up.",
           unit: UNITS.ratio,
           queries: [{ expr: `avg by (namespace, pool) (avg_over_time(${metric('minefleet_pool_up')}{${P}}[$__range]))`, instant: true }],
           w: 12,

@@ -59,7 +59,11 @@ async function main(): Promise<number> {
     log.fatal({ err: (err as Error).message }, 'history configuration failed');
     return 2;
   }
-  setupMinerFleetController(mgr, { minerImage: config.minerImage, minerImagePullPolicy: config.minerImagePullPolicy, concurrency: config.concurrency, economics: { audit: history.audit } }, log);
+  setupMinerFleetController(
+    mgr,
+    { minerImage: config.minerImage, minerImagePullPolicy: config.minerImagePullPolicy, concurrency: config.concurrency, economics: { audit: history.audit } },
+    log,
+  );
 
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {

@@ -9,14 +9,7 @@ import { CustomObjectsApi } from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane } from '../support/index.js';
 import { readdir, readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
-import {
-  GROUP,
-  MINER_FLEET_PLURAL,
-  MINING_POOL_PLURAL,
-  MinerFleetSpecSchema,
-  MiningPoolSpecSchema,
-  VERSION,
-} from '../../operator/src/api/v1alpha1/index.js';
+import { GROUP, MINER_FLEET_PLURAL, MINING_POOL_PLURAL, MinerFleetSpecSchema, MiningPoolSpecSchema, VERSION } from '../../operator/src/api/v1alpha1/index.js';
 import { BAD_INPUTS, type BadInput } from './bad-inputs.js';
 import { validFleet, validPool, type Obj } from './fixtures.js';
 
@@ -86,13 +79,7 @@ beforeAll(async () => {
   cp = await startControlPlane();
   custom = cp.kubeConfig.makeApiClient(CustomObjectsApi);
   await kubectlOk(['apply', '-f', join(root, 'crds')]);
-  await kubectlOk([
-    'wait',
-    '--for=condition=Established',
-    '--timeout=120s',
-    `crd/${MINING_POOL_PLURAL}.${GROUP}`,
-    `crd/${MINER_FLEET_PLURAL}.${GROUP}`,
-  ]);
+  await kubectlOk(['wait', '--for=condition=Established', '--timeout=120s', `crd/${MINING_POOL_PLURAL}.${GROUP}`, `crd/${MINER_FLEET_PLURAL}.${GROUP}`]);
   await kubectlOk(['create', 'namespace', NS]);
   // kubectl's discovery cache may lag behind the new CRDs.
   await eventually(() => kubectlOk(['-n', NS, 'get', 'mf,mp']));
@@ -234,7 +221,14 @@ describe('CRDs on a real API server', () => {
 
   it('kubectl get mf,mp and kubectl get mining show the printer columns', async () => {
     await kubectlOk([
-      '-n', NS, 'patch', 'mf', 'gpu-fleet', '--subresource=status', '--type=merge', '-p',
+      '-n',
+      NS,
+      'patch',
+      'mf',
+      'gpu-fleet',
+      '--subresource=status',
+      '--type=merge',
+      '-p',
       JSON.stringify({
         status: {
           replicas: 2,
@@ -248,7 +242,14 @@ describe('CRDs on a real API server', () => {
       }),
     ]);
     await kubectlOk([
-      '-n', NS, 'patch', 'mp', 'merged-ltc-doge', '--subresource=status', '--type=merge', '-p',
+      '-n',
+      NS,
+      'patch',
+      'mp',
+      'merged-ltc-doge',
+      '--subresource=status',
+      '--type=merge',
+      '-p',
       JSON.stringify({
         status: {
           latencyMs: 37,
@@ -305,7 +306,17 @@ describe('CRDs on a real API server', () => {
     expect(after.status).toEqual({ activePool: 'merged-ltc-doge' });
 
     // ...and the status subresource ignores spec changes.
-    await kubectlOk(['-n', NS, 'patch', 'mf', 'status-probe', '--subresource=status', '--type=merge', '-p', '{"spec":{"replicas":9},"status":{"readyReplicas":1}}']);
+    await kubectlOk([
+      '-n',
+      NS,
+      'patch',
+      'mf',
+      'status-probe',
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      '{"spec":{"replicas":9},"status":{"readyReplicas":1}}',
+    ]);
     const last = await getJson('mf/status-probe');
     expect(last.spec.replicas).toBe(4);
     expect(last.status.readyReplicas).toBe(1);

@@ -97,9 +97,8 @@ describe('CRD generation', () => {
     const props = spec.properties as Record<string, Node>;
     // Object defaults are expanded so CEL rules see the nested defaults (Kubernetes validates defaults as written).
     expect(props.device!.default).toEqual({ kind: 'cpu', perPod: 1 });
-    expect((props.pools!['x-kubernetes-list-map-keys'] as string[])).toEqual(['name']);
-    const quantity = (((props.miner!.properties as Record<string, Node>).resources!.properties as Record<string, Node>).requests!
-      .additionalProperties as Node);
+    expect(props.pools!['x-kubernetes-list-map-keys'] as string[]).toEqual(['name']);
+    const quantity = ((props.miner!.properties as Record<string, Node>).resources!.properties as Record<string, Node>).requests!.additionalProperties as Node;
     expect(quantity['x-kubernetes-int-or-string']).toBe(true);
     expect(quantity.anyOf).toEqual([{ type: 'integer' }, { type: 'string' }]);
   });

@@ -17,7 +17,8 @@ import { fleet, FLEET_UID, inputs, NS, pool } from './fixtures.js';
 const minerYaml = (d: DesiredFleetObjects) => d.configMap.data!['miner.yaml']!;
 const checksum = (d: DesiredFleetObjects) => d.deployment.spec!.template.metadata!.annotations![CONFIG_CHECKSUM_ANNOTATION];
 const container = (d: DesiredFleetObjects) => d.deployment.spec!.template.spec!.containers[0]!;
-const all = (d: DesiredFleetObjects) => Object.values(d) as Array<{ metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; ownerReferences?: unknown[] } }>;
+const all = (d: DesiredFleetObjects) =>
+  Object.values(d) as Array<{ metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; ownerReferences?: unknown[] } }>;
 
 const twoPools = () => [pool('backup', { url: 'stratum+tcp://backup.pool.example:4444' }), pool('primary')];
 const twoPoolFleet = () =>
@@ -75,7 +76,11 @@ describe('desiredFleetObjects: every owned object', () => {
         { name: 'backup', priority: 20 },
         { name: 'primary', priority: 10 },
       ],
-      placement: { nodeSelector: { b: '1', a: '2' }, affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [] } }, tolerations: [{ key: 'x', operator: 'Exists' }] },
+      placement: {
+        nodeSelector: { b: '1', a: '2' },
+        affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [] } },
+        tolerations: [{ key: 'x', operator: 'Exists' }],
+      },
     });
     const tls = pool('backup', { url: 'stratum+ssl://b.example:3443', tls: { caSecretRef: { name: 'ca' }, serverName: 'b.example' } });
     const frozen = deepFreeze(inputs(f, [tls, pool('primary')], 'backup'));
@@ -85,8 +90,12 @@ describe('desiredFleetObjects: every owned object', () => {
   });
 
   it('refuses inputs it cannot render, naming the fleet and the problem', () => {
-    expect(() => desiredFleetObjects(inputs(fleet(), [pool('primary')], 'elsewhere'))).toThrow(/active pool "elsewhere" of MinerFleet farm\/rig is not one of its existing pools \(primary\)/);
-    expect(() => desiredFleetObjects({ ...inputs(fleet(), [pool('primary')]), pools: [pool('unrelated')] })).toThrow(/MinerFleet farm\/rig has none of its pools \(primary\)/);
+    expect(() => desiredFleetObjects(inputs(fleet(), [pool('primary')], 'elsewhere'))).toThrow(
+      /active pool "elsewhere" of MinerFleet farm\/rig is not one of its existing pools \(primary\)/,
+    );
+    expect(() => desiredFleetObjects({ ...inputs(fleet(), [pool('primary')]), pools: [pool('unrelated')] })).toThrow(
+      /MinerFleet farm\/rig has none of its pools \(primary\)/,
+    );
     const noUid = fleet();
     delete noUid.metadata.uid;
     expect(() => desiredFleetObjects(inputs(noUid, [pool('primary')]))).toThrow(/has no metadata.uid/);
@@ -106,7 +115,11 @@ describe('miner config (ConfigMap <fleet>-config, key miner.yaml)', () => {
     const d = desiredFleetObjects(inputs(f, [pool('b'), pool('c'), pool('a')], 'b'));
     const cfg = MinerConfigSchema.parse(parseYaml(minerYaml(d)));
     expect(cfg.pools.map((p) => p.name)).toEqual(['a', 'b', 'c']);
-    expect(cfg.pools.map((p) => p.url)).toEqual(['stratum+tcp://a.pool.example:3333', 'stratum+tcp://b.pool.example:3333', 'stratum+tcp://c.pool.example:3333']);
+    expect(cfg.pools.map((p) => p.url)).toEqual([
+      'stratum+tcp://a.pool.example:3333',
+      'stratum+tcp://b.pool.example:3333',
+      'stratum+tcp://c.pool.example:3333',
+    ]);
     // the static file names the preferred pool; the controller's choice travels on the live channel
     expect(cfg.activePool).toBe('a');
     expect(parseRuntimeState(d.runtimeConfigMap.data!['runtime.json']!)).toEqual({ activePool: 'b', revision: 0 });
@@ -151,7 +164,10 @@ describe('miner config (ConfigMap <fleet>-config, key miner.yaml)', () => {
   it('mounts a TLS pool CA from its Secret and points tls.caFile at it, with the serverName', () => {
     const pools = [
       pool('primary'),
-      pool('secure', { url: 'stratum+ssl://secure.pool.example:3443', tls: { caSecretRef: { name: 'pool-ca', key: 'bundle.pem' }, serverName: 'stratum.pool.example' } }),
+      pool('secure', {
+        url: 'stratum+ssl://secure.pool.example:3443',
+        tls: { caSecretRef: { name: 'pool-ca', key: 'bundle.pem' }, serverName: 'stratum.pool.example' },
+      }),
       pool('systemtrust', { url: 'stratum+ssl://trust.pool.example:3443' }),
     ];
     const f = fleet({
@@ -239,7 +255,18 @@ describe('replicas', () => {
 
 describe('Deployment', () => {
   it('runs the miner with its config, identity, probes and ServiceAccount', () => {
-    const d = desiredFleetObjects(inputs(fleet({ placement: { priorityClassName: 'mining', nodeSelector: { zb: '1', za: '2' }, tolerations: [{ key: 'rig', operator: 'Exists', effect: 'NoSchedule' }] } }), [pool('primary')]));
+    const d = desiredFleetObjects(
+      inputs(
+        fleet({
+          placement: {
+            priorityClassName: 'mining',
+            nodeSelector: { zb: '1', za: '2' },
+            tolerations: [{ key: 'rig', operator: 'Exists', effect: 'NoSchedule' }],
+          },
+        }),
+        [pool('primary')],
+      ),
+    );
     const spec = d.deployment.spec!;
     expect(spec.selector).toEqual({ matchLabels: fleetLabels(fleet()) });
     // pods carry the selector labels (else the Deployment is rejected)
@@ -262,7 +289,10 @@ describe('Deployment', () => {
   });
 
   it('takes image and pull policy from spec.miner over the operator defaults', () => {
-    const d = desiredFleetObjects({ ...inputs(fleet({ miner: { image: 'my/miner:dev', imagePullPolicy: 'Never' } }), [pool('primary')]), operator: { minerImage: 'x', imagePullPolicy: 'Always' } });
+    const d = desiredFleetObjects({
+      ...inputs(fleet({ miner: { image: 'my/miner:dev', imagePullPolicy: 'Never' } }), [pool('primary')]),
+      operator: { minerImage: 'x', imagePullPolicy: 'Always' },
+    });
     expect(container(d).image).toBe('my/miner:dev');
     expect(container(d).imagePullPolicy).toBe('Never');
     const e = desiredFleetObjects({ ...inputs(fleet(), [pool('primary')]), operator: { minerImage: 'x', imagePullPolicy: 'Always' } });
@@ -283,7 +313,11 @@ describe('RBAC and Service', () => {
 
   it('exposes the metrics port on a headless Service selecting the fleet pods', () => {
     const d = desiredFleetObjects(inputs(fleet(), [pool('primary')]));
-    expect(d.service.spec).toEqual({ clusterIP: 'None', selector: fleetLabels(fleet()), ports: [{ name: 'metrics', port: 9100, targetPort: 'metrics', protocol: 'TCP' }] });
+    expect(d.service.spec).toEqual({
+      clusterIP: 'None',
+      selector: fleetLabels(fleet()),
+      ports: [{ name: 'metrics', port: 9100, targetPort: 'metrics', protocol: 'TCP' }],
+    });
     expect(fleetSelector(fleet())).toBe('app.kubernetes.io/instance=rig,app.kubernetes.io/name=minefleet-miner');
   });
 });
@@ -292,7 +326,11 @@ describe('secrets never inlined', () => {
   it('no Secret value and the word "password" only as env var names and Secret key references', () => {
     const pools = [
       pool('primary', { credentialsSecretRef: { name: 'login' } }),
-      pool('secure', { url: 'stratum+ssl://s.example:3443', credentialsSecretRef: { name: 'login2', userKey: 'user', passwordKey: 'password' }, tls: { caSecretRef: { name: 'ca' } } }),
+      pool('secure', {
+        url: 'stratum+ssl://s.example:3443',
+        credentialsSecretRef: { name: 'login2', userKey: 'user', passwordKey: 'password' },
+        tls: { caSecretRef: { name: 'ca' } },
+      }),
     ];
     const f = fleet({
       pools: [

@@ -43,7 +43,13 @@ describe('device access: cpu', () => {
     const d = render({ miner: { backend: 'cpu', threads: 4 } });
     expect(minerOf(d).resources).toEqual({ requests: { cpu: '4', memory: '128Mi' }, limits: { cpu: '4', memory: '256Mi' } });
     expect(restrictedViolations(podOf(d))).toEqual([]);
-    expect(minerOf(d).securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(minerOf(d).securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
     expect(podOf(d).securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } });
     expect(podOf(d).runtimeClassName).toBeUndefined();
     expect(podOf(d).affinity).toBeUndefined();
@@ -77,7 +83,10 @@ describe('device access: cpu', () => {
 });
 
 describe('device access: gpu', () => {
-  const gpuSpec = { device: { kind: 'gpu' as const, resourceName: 'nvidia.com/gpu', perPod: 2, runtimeClassName: 'nvidia' }, miner: { backend: 'gpu' as const } };
+  const gpuSpec = {
+    device: { kind: 'gpu' as const, resourceName: 'nvidia.com/gpu', perPod: 2, runtimeClassName: 'nvidia' },
+    miner: { backend: 'gpu' as const },
+  };
 
   it('limits (and requests) the extended resource perPod, sets the RuntimeClass, stays restricted', () => {
     const d = render(gpuSpec);
@@ -130,7 +139,13 @@ describe('device access: usb', () => {
     expect(restrictedViolations(pod).sort()).toEqual(
       ['miner: allowPrivilegeEscalation != false', 'miner: privileged', ...hostVolumes.map((v) => `volume ${v.name} of type hostPath`)].sort(),
     );
-    expect(c.securityContext).toMatchObject({ privileged: true, runAsNonRoot: true, runAsUser: 65532, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(c.securityContext).toMatchObject({
+      privileged: true,
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
     // the API server rejects privileged together with allowPrivilegeEscalation=false
     expect(c.securityContext!.allowPrivilegeEscalation).toBeUndefined();
     expect(c.securityContext!.capabilities!.add).toBeUndefined();
@@ -150,8 +165,12 @@ describe('device access: usb', () => {
 
   it('merges the anti-affinity into the user affinity without changing the input', () => {
     const userAffinity = {
-      nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'rack', operator: 'In', values: ['a'] }] }] } },
-      podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'other' } }, topologyKey: 'kubernetes.io/hostname' }] },
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'rack', operator: 'In', values: ['a'] }] }] },
+      },
+      podAntiAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'other' } }, topologyKey: 'kubernetes.io/hostname' }],
+      },
     };
     const snapshot = JSON.stringify(userAffinity);
     const f = fleet({ device: { kind: 'usb', hostDevices: devices }, miner: { backend: 'usb' }, placement: { affinity: userAffinity } });
@@ -169,7 +188,11 @@ describe('device access: usb', () => {
   });
 
   it('passes a cpu fleet user affinity through as given', () => {
-    const affinity = { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 10, preference: { matchExpressions: [{ key: 'cpu', operator: 'Exists' }] } }] } };
+    const affinity = {
+      nodeAffinity: {
+        preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 10, preference: { matchExpressions: [{ key: 'cpu', operator: 'Exists' }] } }],
+      },
+    };
     expect(podOf(render({ placement: { affinity } })).affinity).toEqual(affinity);
   });
 });

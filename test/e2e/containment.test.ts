@@ -81,7 +81,9 @@ describe('the node is contained', () => {
     JSON.parse(await ok(c.kubectl(['-n', NS, 'exec', 'probe', '--', 'node', '-e', PROBE, host, String(port)]))) as Probe;
 
   it('a pod has no default route: only its subnet and the Service CIDR via the node', async () => {
-    const routes = (await ok(c.kubectl(['-n', NS, 'exec', 'probe', '--', 'node', '-e', 'process.stdout.write(require("fs").readFileSync("/proc/net/route","utf8"))'])))
+    const routes = (
+      await ok(c.kubectl(['-n', NS, 'exec', 'probe', '--', 'node', '-e', 'process.stdout.write(require("fs").readFileSync("/proc/net/route","utf8"))']))
+    )
       .split('\n')
       .slice(1)
       .filter(Boolean)

@@ -30,19 +30,37 @@ describe('minefleet on a real node', () => {
   const t0 = Date.now();
 
   const fleet = async (): Promise<Fleet> => JSON.parse(await ok(c.kubectl(['-n', NS, 'get', 'mf', FLEET, '-o', 'json']))) as Fleet;
-  const minerPods = async (): Promise<Array<{ metadata: { name: string; uid: string }; status: { phase: string; podIP?: string; conditions?: Array<{ type: string; status: string }> } }>> =>
-    (JSON.parse(await ok(c.kubectl(['-n', NS, 'get', 'pods', '-l', `minefleet.io/fleet=${FLEET}`, '-o', 'json']))) as { items: never[] }).items;
+  const minerPods = async (): Promise<
+    Array<{ metadata: { name: string; uid: string }; status: { phase: string; podIP?: string; conditions?: Array<{ type: string; status: string }> } }>
+  > => (JSON.parse(await ok(c.kubectl(['-n', NS, 'get', 'pods', '-l', `minefleet.io/fleet=${FLEET}`, '-o', 'json']))) as { items: never[] }).items;
   const readyPods = async (): Promise<string[]> =>
-    (await minerPods()).filter((p) => p.status.phase === 'Running' && p.status.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')).map((p) => p.metadata.name);
+    (await minerPods())
+      .filter((p) => p.status.phase === 'Running' && p.status.conditions?.some((x) => x.type === 'Ready' && x.status === 'True'))
+      .map((p) => p.metadata.name);
 
   beforeAll(async () => {
     ltc = await startLitecoind();
     pool = await startStratumPool({ litecoind: ltc, difficulty: 0.001, host: c.nodeIp });
     const install = await c.helm(
       [
-        'install', 'minefleet', path.join(REPO_ROOT, 'helm', 'minefleet'), '-n', OPERATOR_NS, '--create-namespace',
-        '--set', 'image.repository=minefleet.local/minefleet', '--set', 'image.tag=dev', '--set', 'image.pullPolicy=Never',
-        '--set', 'minerImage.pullPolicy=Never', '--set', 'replicaCount=1', '--wait', '--timeout=240s',
+        'install',
+        'minefleet',
+        path.join(REPO_ROOT, 'helm', 'minefleet'),
+        '-n',
+        OPERATOR_NS,
+        '--create-namespace',
+        '--set',
+        'image.repository=minefleet.local/minefleet',
+        '--set',
+        'image.tag=dev',
+        '--set',
+        'image.pullPolicy=Never',
+        '--set',
+        'minerImage.pullPolicy=Never',
+        '--set',
+        'replicaCount=1',
+        '--wait',
+        '--timeout=240s',
       ],
       { helmHome },
     );
@@ -51,7 +69,12 @@ describe('minefleet on a real node', () => {
     await ok(c.kubectl(['create', 'namespace', NS]));
     const docs = [
       { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'regtest-login' }, type: 'Opaque', stringData: { username: 'e2e-wallet', password: 'x' } },
-      { apiVersion: 'minefleet.io/v1alpha1', kind: 'MiningPool', metadata: { name: POOL }, spec: { url: pool.url, coins: ['LTC'], credentialsSecretRef: { name: 'regtest-login' } } },
+      {
+        apiVersion: 'minefleet.io/v1alpha1',
+        kind: 'MiningPool',
+        metadata: { name: POOL },
+        spec: { url: pool.url, coins: ['LTC'], credentialsSecretRef: { name: 'regtest-login' } },
+      },
       {
         apiVersion: 'minefleet.io/v1alpha1',
         kind: 'MinerFleet',
@@ -77,14 +100,26 @@ describe('minefleet on a real node', () => {
   });
 
   it('the fleet gets Running and Ready miner pods and its status follows', async () => {
-    await waitFor(async () => ((await readyPods()).length === 2 ? true : undefined), { timeoutMs: 180_000, intervalMs: 500, description: '2 Ready miner pods' });
+    await waitFor(async () => ((await readyPods()).length === 2 ? true : undefined), {
+      timeoutMs: 180_000,
+      intervalMs: 500,
+      description: '2 Ready miner pods',
+    });
     figures.minersReadyMs = Date.now() - t0;
-    await waitFor(async () => ((await fleet()).status?.readyReplicas === 2 ? true : undefined), { timeoutMs: 120_000, intervalMs: 500, description: 'fleet status readyReplicas 2' });
+    await waitFor(async () => ((await fleet()).status?.readyReplicas === 2 ? true : undefined), {
+      timeoutMs: 120_000,
+      intervalMs: 500,
+      description: 'fleet status readyReplicas 2',
+    });
     expect((await fleet()).status?.activePool).toBe(POOL);
   });
 
   it('the miners in their pods find blocks that litecoind accepts', async () => {
-    await waitFor(() => (pool.blocks.some((b) => b.accepted) ? true : undefined), { timeoutMs: 180_000, intervalMs: 500, description: 'a block accepted by litecoind' });
+    await waitFor(() => (pool.blocks.some((b) => b.accepted) ? true : undefined), {
+      timeoutMs: 180_000,
+      intervalMs: 500,
+      description: 'a block accepted by litecoind',
+    });
     figures.firstBlockMs = Date.now() - t0;
     const workers = new Set(pool.logins.map((l) => l.worker));
     expect(workers.size).toBeGreaterThanOrEqual(2);
@@ -98,16 +133,24 @@ describe('minefleet on a real node', () => {
   it('Prometheus on the host scrapes the miner pods by IP', async () => {
     const ips = (await minerPods()).map((p) => p.status.podIP).filter((ip): ip is string => Boolean(ip));
     expect(ips).toHaveLength(2);
-    prom = await startPrometheus({ scrapeConfigs: [{ job_name: 'miners', scrape_interval: '1s', static_configs: [{ targets: ips.map((ip) => `${ip}:9100`) }] }] });
-    const up = await waitFor(async () => {
-      const r = await prom!.query('up{job="miners"} == 1');
-      return r.length === 2 ? r : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 500, description: 'both miner pods up in Prometheus' });
+    prom = await startPrometheus({
+      scrapeConfigs: [{ job_name: 'miners', scrape_interval: '1s', static_configs: [{ targets: ips.map((ip) => `${ip}:9100`) }] }],
+    });
+    const up = await waitFor(
+      async () => {
+        const r = await prom!.query('up{job="miners"} == 1');
+        return r.length === 2 ? r : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500, description: 'both miner pods up in Prometheus' },
+    );
     expect(up.map((s) => s.metric.instance).sort()).toEqual(ips.map((ip) => `${ip}:9100`).sort());
-    const hashes = await waitFor(async () => {
-      const r = await prom!.query('sum(minefleet_miner_hashes_total)');
-      return r.length === 1 && Number(r[0]!.value[1]) > 0 ? r : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 500, description: 'minefleet_miner_hashes_total from the pods' });
+    const hashes = await waitFor(
+      async () => {
+        const r = await prom!.query('sum(minefleet_miner_hashes_total)');
+        return r.length === 1 && Number(r[0]!.value[1]) > 0 ? r : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500, description: 'minefleet_miner_hashes_total from the pods' },
+    );
     expect(Number(hashes[0]!.value[1])).toBeGreaterThan(0);
   });
 
@@ -126,12 +169,19 @@ describe('minefleet on a real node', () => {
     const before = await minerPods();
     const victim = before[0]!.metadata;
     await ok(c.kubectl(['-n', NS, 'delete', 'pod', victim.name, '--grace-period=0', '--force']));
-    await waitFor(async () => {
-      const pods = await readyPods();
-      const uids = (await minerPods()).map((p) => p.metadata.uid);
-      return pods.length === 2 && !uids.includes(victim.uid) ? true : undefined;
-    }, { timeoutMs: 180_000, intervalMs: 500, description: 'a replacement Ready pod' });
-    await waitFor(async () => ((await fleet()).status?.readyReplicas === 2 ? true : undefined), { timeoutMs: 120_000, intervalMs: 500, description: 'fleet readyReplicas back to 2' });
+    await waitFor(
+      async () => {
+        const pods = await readyPods();
+        const uids = (await minerPods()).map((p) => p.metadata.uid);
+        return pods.length === 2 && !uids.includes(victim.uid) ? true : undefined;
+      },
+      { timeoutMs: 180_000, intervalMs: 500, description: 'a replacement Ready pod' },
+    );
+    await waitFor(async () => ((await fleet()).status?.readyReplicas === 2 ? true : undefined), {
+      timeoutMs: 120_000,
+      intervalMs: 500,
+      description: 'fleet readyReplicas back to 2',
+    });
   });
 
   it('kubectl scale on the fleet changes the pods, and the status follows', async () => {
@@ -144,15 +194,31 @@ describe('minefleet on a real node', () => {
   });
   it('a spec change rolls the Deployment out: new pods with the new resources replace the old ones', async () => {
     const oldUids = (await minerPods()).map((p) => p.metadata.uid);
-    await ok(c.kubectl(['-n', NS, 'patch', 'mf', FLEET, '--type=merge', '-p', JSON.stringify({ spec: { miner: { resources: { limits: { cpu: '500m', memory: '300Mi' } } } } })]));
-    await waitFor(async () => {
-      const pods = JSON.parse(await ok(c.kubectl(['-n', NS, 'get', 'pods', '-l', `minefleet.io/fleet=${FLEET}`, '-o', 'json']))) as {
-        items: Array<{ metadata: { uid: string }; spec: { containers: Array<{ resources?: { limits?: Record<string, string> } }> } }>;
-      };
-      const fresh = pods.items.filter((p) => !oldUids.includes(p.metadata.uid));
-      const ready = await readyPods();
-      return pods.items.length === 1 && fresh.length === 1 && ready.length === 1 && fresh[0]!.spec.containers[0]!.resources?.limits?.memory === '300Mi' ? true : undefined;
-    }, { timeoutMs: 180_000, intervalMs: 500, description: 'the rollout to replace the pod with one that has limits.memory 300Mi' });
+    await ok(
+      c.kubectl([
+        '-n',
+        NS,
+        'patch',
+        'mf',
+        FLEET,
+        '--type=merge',
+        '-p',
+        JSON.stringify({ spec: { miner: { resources: { limits: { cpu: '500m', memory: '300Mi' } } } } }),
+      ]),
+    );
+    await waitFor(
+      async () => {
+        const pods = JSON.parse(await ok(c.kubectl(['-n', NS, 'get', 'pods', '-l', `minefleet.io/fleet=${FLEET}`, '-o', 'json']))) as {
+          items: Array<{ metadata: { uid: string }; spec: { containers: Array<{ resources?: { limits?: Record<string, string> } }> } }>;
+        };
+        const fresh = pods.items.filter((p) => !oldUids.includes(p.metadata.uid));
+        const ready = await readyPods();
+        return pods.items.length === 1 && fresh.length === 1 && ready.length === 1 && fresh[0]!.spec.containers[0]!.resources?.limits?.memory === '300Mi'
+          ? true
+          : undefined;
+      },
+      { timeoutMs: 180_000, intervalMs: 500, description: 'the rollout to replace the pod with one that has limits.memory 300Mi' },
+    );
   });
 
   it('a usb fleet runs with a CharDevice hostPath made for the test (mknod)', async () => {
@@ -164,26 +230,43 @@ describe('minefleet on a real node', () => {
         apiVersion: 'minefleet.io/v1alpha1',
         kind: 'MinerFleet',
         metadata: { name: 'usb' },
-        spec: { replicas: 1, device: { kind: 'usb', hostDevices: [dev] }, miner: { backend: 'usb', resources: { requests: { cpu: '100m', memory: '64Mi' } } }, pools: [{ name: POOL, priority: 0 }] },
+        spec: {
+          replicas: 1,
+          device: { kind: 'usb', hostDevices: [dev] },
+          miner: { backend: 'usb', resources: { requests: { cpu: '100m', memory: '64Mi' } } },
+          pools: [{ name: POOL, priority: 0 }],
+        },
       };
       await ok(c.kubectl(['-n', NS, 'apply', '-f', '-'], { input: JSON.stringify(usb) }));
       // The kubelet checks the hostPath type (CharDevice) before it creates the container, and
       // runc mounts the device node: the container starting at all proves both. The usb backend
       // itself is not in this build yet (miner/src/miner.ts refuses it with a clear error), so the
       // container's own log is that error.
-      type P = { items: Array<{ metadata: { name: string }; spec: { volumes?: Array<{ hostPath?: { path: string; type?: string } }> }; status: { containerStatuses?: Array<{ state?: Record<string, unknown>; lastState?: Record<string, unknown> }> } }> };
-      const pod = await waitFor(async () => {
-        const items = (JSON.parse(await ok(c.kubectl(['-n', NS, 'get', 'pods', '-l', 'minefleet.io/fleet=usb', '-o', 'json']))) as P).items;
-        const started = items.find((p) => p.status.containerStatuses?.some((cs) => cs.state?.running || cs.state?.terminated || cs.lastState?.terminated));
-        return started;
-      }, { timeoutMs: 180_000, intervalMs: 500, description: 'the usb fleet container to start' });
+      type P = {
+        items: Array<{
+          metadata: { name: string };
+          spec: { volumes?: Array<{ hostPath?: { path: string; type?: string } }> };
+          status: { containerStatuses?: Array<{ state?: Record<string, unknown>; lastState?: Record<string, unknown> }> };
+        }>;
+      };
+      const pod = await waitFor(
+        async () => {
+          const items = (JSON.parse(await ok(c.kubectl(['-n', NS, 'get', 'pods', '-l', 'minefleet.io/fleet=usb', '-o', 'json']))) as P).items;
+          const started = items.find((p) => p.status.containerStatuses?.some((cs) => cs.state?.running || cs.state?.terminated || cs.lastState?.terminated));
+          return started;
+        },
+        { timeoutMs: 180_000, intervalMs: 500, description: 'the usb fleet container to start' },
+      );
       expect(pod.spec.volumes?.map((v) => v.hostPath).filter(Boolean)).toEqual([{ path: dev, type: 'CharDevice' }]);
-      const logs = await waitFor(async () => {
-        const r = await c.kubectl(['-n', NS, 'logs', pod.metadata.name]);
-        const prev = await c.kubectl(['-n', NS, 'logs', pod.metadata.name, '--previous']);
-        const text = r.stdout + prev.stdout;
-        return text.includes('backend') ? text : undefined;
-      }, { timeoutMs: 60_000, intervalMs: 500, description: 'the usb miner container log' });
+      const logs = await waitFor(
+        async () => {
+          const r = await c.kubectl(['-n', NS, 'logs', pod.metadata.name]);
+          const prev = await c.kubectl(['-n', NS, 'logs', pod.metadata.name, '--previous']);
+          const text = r.stdout + prev.stdout;
+          return text.includes('backend') ? text : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 500, description: 'the usb miner container log' },
+      );
       expect(logs).toContain("'usb' backend not available");
       await ok(c.kubectl(['-n', NS, 'delete', 'mf', 'usb', '--wait=true', '--timeout=120s']));
     } finally {
@@ -196,19 +279,52 @@ describe('minefleet on a real node', () => {
       apiVersion: 'minefleet.io/v1alpha1',
       kind: 'MinerFleet',
       metadata: { name: 'gpu' },
-      spec: { replicas: 1, device: { kind: 'gpu', resourceName: 'example.com/gpu', perPod: 1 }, miner: { backend: 'gpu', resources: { requests: { cpu: '100m', memory: '64Mi' } } }, pools: [{ name: POOL, priority: 0 }] },
+      spec: {
+        replicas: 1,
+        device: { kind: 'gpu', resourceName: 'example.com/gpu', perPod: 1 },
+        miner: { backend: 'gpu', resources: { requests: { cpu: '100m', memory: '64Mi' } } },
+        pools: [{ name: POOL, priority: 0 }],
+      },
     };
     await ok(c.kubectl(['-n', NS, 'apply', '-f', '-'], { input: JSON.stringify(gpu) }));
     type P = { items: Array<{ spec: { nodeName?: string }; status: { conditions?: Array<{ type: string; status: string; message?: string }> } }> };
-    const gpuPods = async (): Promise<P['items']> => (JSON.parse(await ok(c.kubectl(['-n', NS, 'get', 'pods', '-l', 'minefleet.io/fleet=gpu', '-o', 'json']))) as P).items;
-    const unschedulable = await waitFor(async () => {
-      const cond = (await gpuPods())[0]?.status.conditions?.find((x) => x.type === 'PodScheduled' && x.status === 'False');
-      return cond?.message;
-    }, { timeoutMs: 120_000, intervalMs: 500, description: 'the gpu pod to be reported unschedulable' });
+    const gpuPods = async (): Promise<P['items']> =>
+      (JSON.parse(await ok(c.kubectl(['-n', NS, 'get', 'pods', '-l', 'minefleet.io/fleet=gpu', '-o', 'json']))) as P).items;
+    const unschedulable = await waitFor(
+      async () => {
+        const cond = (await gpuPods())[0]?.status.conditions?.find((x) => x.type === 'PodScheduled' && x.status === 'False');
+        return cond?.message;
+      },
+      { timeoutMs: 120_000, intervalMs: 500, description: 'the gpu pod to be reported unschedulable' },
+    );
     expect(unschedulable).toMatch(/Insufficient example.com\/gpu/);
-    await ok(c.kubectl(['patch', 'node', c.nodeName, '--subresource=status', '--type=json', '-p', JSON.stringify([{ op: 'add', path: '/status/capacity/example.com~1gpu', value: '1' }])]));
-    await waitFor(async () => ((await gpuPods())[0]?.spec.nodeName === c.nodeName ? true : undefined), { timeoutMs: 120_000, intervalMs: 500, description: 'the gpu pod bound to the node' });
+    await ok(
+      c.kubectl([
+        'patch',
+        'node',
+        c.nodeName,
+        '--subresource=status',
+        '--type=json',
+        '-p',
+        JSON.stringify([{ op: 'add', path: '/status/capacity/example.com~1gpu', value: '1' }]),
+      ]),
+    );
+    await waitFor(async () => ((await gpuPods())[0]?.spec.nodeName === c.nodeName ? true : undefined), {
+      timeoutMs: 120_000,
+      intervalMs: 500,
+      description: 'the gpu pod bound to the node',
+    });
     await ok(c.kubectl(['-n', NS, 'delete', 'mf', 'gpu', '--wait=true', '--timeout=120s']));
-    await ok(c.kubectl(['patch', 'node', c.nodeName, '--subresource=status', '--type=json', '-p', JSON.stringify([{ op: 'remove', path: '/status/capacity/example.com~1gpu' }])]));
+    await ok(
+      c.kubectl([
+        'patch',
+        'node',
+        c.nodeName,
+        '--subresource=status',
+        '--type=json',
+        '-p',
+        JSON.stringify([{ op: 'remove', path: '/status/capacity/example.com~1gpu' }]),
+      ]),
+    );
   });
 });

@@ -7,15 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import {
-  PROJECT_IMAGE_TAR,
-  readSysctls,
-  REPO_ROOT,
-  startControlPlane,
-  startNode,
-  type ControlPlane,
-  type Node,
-} from '../support/index.js';
+import { PROJECT_IMAGE_TAR, readSysctls, REPO_ROOT, startControlPlane, startNode, type ControlPlane, type Node } from '../support/index.js';
 import { leftovers, snapshotMachine, type CleanupReport } from './machine.js';
 
 declare module 'vitest' {

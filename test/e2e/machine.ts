@@ -24,7 +24,10 @@ export interface CleanupReport {
 }
 
 const lines = (cmd: string, args: string[]): string[] =>
-  execFileSync(cmd, args, { encoding: 'utf8' }).split('\n').map((l) => l.trim()).filter(Boolean);
+  execFileSync(cmd, args, { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 
 export async function snapshotMachine(): Promise<MachineSnapshot> {
   let netns: string[] = [];
@@ -47,7 +50,10 @@ export async function snapshotMachine(): Promise<MachineSnapshot> {
     iptables: await iptablesRules(),
     links: lines('ip', ['-o', 'link', 'show']).map((l) => l.split(':')[1]!.trim().split('@')[0]!),
     routes: lines('ip', ['route', 'show', 'table', 'all']),
-    mounts: readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter(Boolean),
+    mounts: readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[4] ?? '')
+      .filter(Boolean),
     netns,
     sysctls: readSysctls(),
     shims,

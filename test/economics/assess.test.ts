@@ -14,7 +14,11 @@ const economics = EconomicsSchema.parse({
     DOGE: { price: { value: doge.price }, difficulty: { value: doge.difficulty }, blockReward: { value: doge.blockReward } },
   },
 });
-const value = (coin: 'LTC' | 'DOGE', feed: 'price' | 'difficulty' | 'blockReward') => ({ ok: true as const, value: economics.feeds![coin]![feed].value!, at: 0 });
+const value = (coin: 'LTC' | 'DOGE', feed: 'price' | 'difficulty' | 'blockReward') => ({
+  ok: true as const,
+  value: economics.feeds![coin]![feed].value!,
+  at: 0,
+});
 const base: AssessInputs = {
   economics,
   pool: { name: 'merged', coins: ['LTC', 'DOGE'], feePercent: e.feePercent },
@@ -33,7 +37,13 @@ describe('assessFleet', () => {
     expect(a.observation.kind).toBe('margin');
     expect(rel((a.observation as { marginPercent: number }).marginPercent, w.marginPercent!)).toBeLessThan(1e-12);
     expect(rel(a.profitability.revenuePerDay!, w.revenuePerDay)).toBeLessThan(1e-5);
-    expect(a.profitability).toMatchObject({ currency: 'USD', hashratePerMiner: e.hashrate / 2, wattsPerMiner: e.watts / 2, costPerDay: 6.528, marginPercent: 100.93 });
+    expect(a.profitability).toMatchObject({
+      currency: 'USD',
+      hashratePerMiner: e.hashrate / 2,
+      wattsPerMiner: e.watts / 2,
+      costPerDay: 6.528,
+      marginPercent: 100.93,
+    });
   });
 
   it('suspended: revenue is estimated from the last measured hashrate per miner x replicas, ignoring the (empty) measurement', () => {

@@ -112,7 +112,12 @@ describe('evaluate', () => {
   });
 
   it('unknown input never flips and keeps the windows', () => {
-    const e = evaluate({ suspended: false, belowSince: 0 }, { kind: 'unknown', reason: 'HashrateUnknown', message: 'no hashrate measured yet' }, 10_000 * S, policy);
+    const e = evaluate(
+      { suspended: false, belowSince: 0 },
+      { kind: 'unknown', reason: 'HashrateUnknown', message: 'no hashrate measured yet' },
+      10_000 * S,
+      policy,
+    );
     expect(e).toMatchObject({ decision: 'hold', reason: 'HashrateUnknown', state: { suspended: false } });
     expect(e.state.belowSince).toBe(0);
   });

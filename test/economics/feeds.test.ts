@@ -11,10 +11,12 @@ let server: http.Server;
 let base: string;
 const hits = new Map<string, number>();
 
-const json = (body: string, status = 200): Handler => (_req, res) => {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(body);
-};
+const json =
+  (body: string, status = 200): Handler =>
+  (_req, res) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(body);
+  };
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
@@ -76,10 +78,32 @@ describe('HTTP JSON feeds', () => {
     ['negative', json('{"litecoin":{"usd":-3}}'), /is -3; a price must be positive/],
     ['1e308', json('{"litecoin":{"usd":1e308}}'), /is 1e\+308, above the plausible maximum 1000000000 for a price/],
     ['null', json('{"litecoin":{"usd":null}}'), /is null, not a number/],
-    ['a 10 MiB body', (_q, r) => { r.writeHead(200, { 'content-type': 'application/json' }); r.end('{"litecoin":{"usd":1},"pad":"' + 'x'.repeat(10 * 1024 * 1024) + '"}'); }, /exceeds the 65536-byte cap/],
-    ['a 10 MiB body without content-length', (_q, r) => { r.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' }); for (let i = 0; i < 160; i++) r.write('x'.repeat(65536)); r.end(); }, /exceeds the 65536-byte cap/],
+    [
+      'a 10 MiB body',
+      (_q, r) => {
+        r.writeHead(200, { 'content-type': 'application/json' });
+        r.end('{"litecoin":{"usd":1},"pad":"' + 'x'.repeat(10 * 1024 * 1024) + '"}');
+      },
+      /exceeds the 65536-byte cap/,
+    ],
+    [
+      'a 10 MiB body without content-length',
+      (_q, r) => {
+        r.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+        for (let i = 0; i < 160; i++) r.write('x'.repeat(65536));
+        r.end();
+      },
+      /exceeds the 65536-byte cap/,
+    ],
     ['a 500', json('{"error":"down"}', 500), /HTTP 500/],
-    ['a redirect loop', (_q, r) => { r.writeHead(302, { location: '/loop' }); r.end(); }, /redirect/i],
+    [
+      'a redirect loop',
+      (_q, r) => {
+        r.writeHead(302, { location: '/loop' });
+        r.end();
+      },
+      /redirect/i,
+    ],
     ['a server that never answers', () => undefined, /no answer within 1000 ms/],
   ];
   for (const [what, handler, message] of bad) {
@@ -102,7 +126,13 @@ describe('HTTP JSON feeds', () => {
     routes.set('/flaky', (_q, r) => json(body)(_q, r));
     let now = 1_000_000;
     const metrics = new Registry();
-    const reg = new FeedRegistry({ http: { timeoutMs: 1000, maxBytes: 65536 }, retries: 0, readSecret: async () => undefined, metricsRegistry: metrics, now: () => now });
+    const reg = new FeedRegistry({
+      http: { timeoutMs: 1000, maxBytes: 65536 },
+      retries: 0,
+      readSecret: async () => undefined,
+      metricsRegistry: metrics,
+      now: () => now,
+    });
     const req = priceReq('/flaky');
     expect(await readSettled(reg, req)).toMatchObject({ ok: true, value: 80 });
     expect(await metrics.getSingleMetricAsString('minefleet_economics_feed_up')).toContain(`minefleet_economics_feed_up{source="${base}/flaky"} 1`);
@@ -125,7 +155,10 @@ describe('HTTP JSON feeds', () => {
   it('a static value is checked like a fetched one', () => {
     const reg = newRegistry();
     expect(reg.read({ ...priceReq('/x'), source: { value: 71.4 } })).toMatchObject({ ok: true, value: 71.4 });
-    expect(reg.read({ ...priceReq('/x'), kind: 'difficulty', source: { value: 0 } })).toMatchObject({ ok: false, error: 'static value is 0; a difficulty must be positive' });
+    expect(reg.read({ ...priceReq('/x'), kind: 'difficulty', source: { value: 0 } })).toMatchObject({
+      ok: false,
+      error: 'static value is 0; a difficulty must be positive',
+    });
   });
 });
 
@@ -148,7 +181,10 @@ describe('litecoind JSON-RPC feeds', () => {
   });
 
   it('reads difficulty from getmininginfo and the block reward from getblocktemplate, with the login from a Secret', async () => {
-    const secrets: Record<string, Record<string, string>> = { 'ns/rpc': { username: ltc.rpcUser, password: ltc.rpcPassword }, 'ns/wrong': { username: ltc.rpcUser, password: 'nope' } };
+    const secrets: Record<string, Record<string, string>> = {
+      'ns/rpc': { username: ltc.rpcUser, password: ltc.rpcPassword },
+      'ns/wrong': { username: ltc.rpcUser, password: 'nope' },
+    };
     const reg = new FeedRegistry({ http: { timeoutMs: 5000, maxBytes: 1 << 20 }, readSecret: async (ns, n) => secrets[`${ns}/${n}`] });
     const info = await ltc.rpc<{ difficulty: number }>('getmininginfo');
     const tpl = await ltc.rpc<{ coinbasevalue: number }>('getblocktemplate', [{ rules: ['segwit', 'mweb'] }]);

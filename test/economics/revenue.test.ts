@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { coinsPerDay, costPerDay, HASHES_PER_NETWORK_DIFFICULTY, HASHES_PER_SCRYPT_SHARE_DIFFICULTY, marginPercent, revenuePerDay } from '../../operator/src/economics/revenue.js';
+import {
+  coinsPerDay,
+  costPerDay,
+  HASHES_PER_NETWORK_DIFFICULTY,
+  HASHES_PER_SCRYPT_SHARE_DIFFICULTY,
+  marginPercent,
+  revenuePerDay,
+} from '../../operator/src/economics/revenue.js';
 import { computeWorkedExample, WORKED_EXAMPLE } from '../../operator/src/economics/worked-example.js';
 
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);

@@ -58,9 +58,21 @@ function startManager(identity: string, audit: MemoryAuditSink) {
     probePort: 0,
     metricsPort: 0,
     bindHost: '127.0.0.1',
-    leaderElection: { leaseName: 'econ-test', leaseNamespace: NS, identity, leaseDurationMs: 6000, renewDeadlineMs: 4000, retryPeriodMs: 1000, releaseOnCancel: false },
+    leaderElection: {
+      leaseName: 'econ-test',
+      leaseNamespace: NS,
+      identity,
+      leaseDurationMs: 6000,
+      renewDeadlineMs: 4000,
+      retryPeriodMs: 1000,
+      releaseOnCancel: false,
+    },
   });
-  const ctl = setupMinerFleetController(mgr, { minerImage: 'minefleet:test', concurrency: 2, backoffMaxMs: 2000, economics: { measurements, audit, feeds: { http: { timeoutMs: 1000 }, retries: 0 } } }, testLogger());
+  const ctl = setupMinerFleetController(
+    mgr,
+    { minerImage: 'minefleet:test', concurrency: 2, backoffMaxMs: 2000, economics: { measurements, audit, feeds: { http: { timeoutMs: 1000 }, retries: 0 } } },
+    testLogger(),
+  );
   const running = mgr.start();
   return { mgr, ctl, running };
 }
@@ -103,7 +115,12 @@ beforeAll(async () => {
   expect(w.code, w.stderr).toBe(0);
   await createNamespace(rest, NS);
   await rest.create(`/api/v1/namespaces/${NS}/secrets`, secret(NS, 'creds'));
-  await rest.create(`/api/v1/namespaces/${NS}/secrets`, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'ltc-rpc', namespace: NS }, stringData: { username: ltc.rpcUser, password: ltc.rpcPassword } });
+  await rest.create(`/api/v1/namespaces/${NS}/secrets`, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'ltc-rpc', namespace: NS },
+    stringData: { username: ltc.rpcUser, password: ltc.rpcPassword },
+  });
   await rest.create(`${G}/namespaces/${NS}/miningpools`, {
     apiVersion: 'minefleet.io/v1alpha1',
     kind: 'MiningPool',
@@ -145,29 +162,45 @@ describe('economic suspension', () => {
     const audit1 = new MemoryAuditSink();
     const first = startManager('op-1', audit1);
     measured.set(`${NS}/farm`, { hashrate: HASHRATE, miners: REPLICAS });
-    await rest.create(`${G}/namespaces/${NS}/minerfleets`, fleet('farm', economics({ http: { url: `${base}/price?key=APIKEY42`, fieldPath: 'litecoin.usd', refreshSeconds: 10 } })));
+    await rest.create(
+      `${G}/namespaces/${NS}/minerfleets`,
+      fleet('farm', economics({ http: { url: `${base}/price?key=APIKEY42`, fieldPath: 'litecoin.usd', refreshSeconds: 10 } })),
+    );
     // Two fleets behind a feed that answers HTML: Hold keeps mining, Suspend stops after the window.
     const badFeed = { http: { url: `${base}/broken`, fieldPath: 'litecoin.usd', refreshSeconds: 10 } };
-    for (const [n, policy] of [['stale-hold', 'Hold'], ['stale-suspend', 'Suspend']] as const) {
+    for (const [n, policy] of [
+      ['stale-hold', 'Hold'],
+      ['stale-suspend', 'Suspend'],
+    ] as const) {
       measured.set(`${NS}/${n}`, { hashrate: HASHRATE, miners: REPLICAS });
       await rest.create(`${G}/namespaces/${NS}/minerfleets`, fleet(n, economics(badFeed, policy)));
     }
     const badStarted = Date.now();
 
-    const profitable = await eventually(async () => {
-      const f = await mf('farm');
-      return cond(f, 'Profitable')?.status === 'True' ? f : undefined;
-    }, 'farm profitable', 60_000, 250);
+    const profitable = await eventually(
+      async () => {
+        const f = await mf('farm');
+        return cond(f, 'Profitable')?.status === 'True' ? f : undefined;
+      },
+      'farm profitable',
+      60_000,
+      250,
+    );
     expect(profitable.status.profitability.marginPercent).toBeCloseTo(100, 1);
     expect(profitable.status.profitability).toMatchObject({ currency: 'USD', hashratePerMiner: HASHRATE / REPLICAS, wattsPerMiner: WATTS });
     expect(profitable.status.profitability.costPerDay).toBeCloseTo(cost, 6);
     expect(profitable.status.suspended).toBe(false);
     expect((await eventually(() => dep('farm'), 'farm deployment')).spec.replicas).toBe(REPLICAS);
 
-    const hold = await eventually(async () => {
-      const f = await mf('stale-hold');
-      return f?.status?.profitability?.staleFeeds ? f : undefined;
-    }, 'stale-hold names its stale feed', 60_000, 250);
+    const hold = await eventually(
+      async () => {
+        const f = await mf('stale-hold');
+        return f?.status?.profitability?.staleFeeds ? f : undefined;
+      },
+      'stale-hold names its stale feed',
+      60_000,
+      250,
+    );
     expect(hold.status.profitability.staleFeeds).toEqual(['LTC.price']);
     expect(cond(hold, 'Profitable')).toMatchObject({ status: 'Unknown', reason: 'StaleFeed' });
     expect(cond(hold, 'Profitable').message).toMatch(/LTC\.price: http:\/\/127\.0\.0\.1:\d+\/broken: response is not JSON/);
@@ -175,10 +208,15 @@ describe('economic suspension', () => {
     // The price drops below break-even: suspended only after the 60 s window.
     price = priceForMargin(-50);
     const dropped = Date.now();
-    const suspended = await eventually(async () => {
-      const f = await mf('farm');
-      return f?.status?.suspended === true ? f : undefined;
-    }, 'farm suspended', 180_000, 500);
+    const suspended = await eventually(
+      async () => {
+        const f = await mf('farm');
+        return f?.status?.suspended === true ? f : undefined;
+      },
+      'farm suspended',
+      180_000,
+      500,
+    );
     expect(Date.now() - dropped).toBeGreaterThanOrEqual(55_000);
     expect(suspended.spec.replicas).toBe(REPLICAS);
     expect(cond(suspended, 'Suspended')).toMatchObject({ status: 'True', reason: 'MarginBelowThreshold' });
@@ -193,7 +231,9 @@ describe('economic suspension', () => {
 
     const ev = await rest.get<Any>(`/api/v1/namespaces/${NS}/events?fieldSelector=involvedObject.name=farm`);
     expect(ev.items.map((e: Any) => e.reason)).toContain('Suspended');
-    expect(audit1.events.filter((e) => e.fleet === 'farm')).toEqual([expect.objectContaining({ type: 'suspend', namespace: NS, fleet: 'farm', reason: 'MarginBelowThreshold', severity: 'warning' })]);
+    expect(audit1.events.filter((e) => e.fleet === 'farm')).toEqual([
+      expect.objectContaining({ type: 'suspend', namespace: NS, fleet: 'farm', reason: 'MarginBelowThreshold', severity: 'warning' }),
+    ]);
     const text = await first.mgr.metrics.registry.metrics();
     expect(text).toMatch(/minefleet_fleet_suspended\{namespace="econ",fleet="farm"\} 1/);
     expect(text).toMatch(/minefleet_fleet_margin_percent\{namespace="econ",fleet="farm"\} -50/);
@@ -205,10 +245,15 @@ describe('economic suspension', () => {
     expect(text).not.toContain(ltc.rpcPassword);
 
     // The bad feeds: both named, Hold still mining, Suspend suspended once the window passed.
-    const stopped = await eventually(async () => {
-      const f = await mf('stale-suspend');
-      return f?.status?.suspended === true ? f : undefined;
-    }, 'stale-suspend suspended', 120_000, 500);
+    const stopped = await eventually(
+      async () => {
+        const f = await mf('stale-suspend');
+        return f?.status?.suspended === true ? f : undefined;
+      },
+      'stale-suspend suspended',
+      120_000,
+      500,
+    );
     expect(cond(stopped, 'Suspended')).toMatchObject({ status: 'True', reason: 'StaleFeed' });
     expect(cond(stopped, 'Suspended').message).toMatch(/stale or malformed feed\(s\): LTC\.price for \d+s \(onStaleFeed Suspend\): suspending/);
     expect(audit1.events.filter((e) => e.fleet === 'stale-suspend')).toEqual([expect.objectContaining({ type: 'suspend', reason: 'StaleFeed' })]);
@@ -226,12 +271,17 @@ describe('economic suspension', () => {
     measured.delete(`${NS}/farm`); // no miners run: the collector reports nothing
     const audit2 = new MemoryAuditSink();
     const second = startManager('op-2', audit2);
-    const afterTakeover = await eventually(async () => {
-      const text2 = await second.mgr.metrics.registry.metrics();
-      if (!/minefleet_fleet_suspended\{namespace="econ",fleet="farm"\} 1/.test(text2)) return undefined;
-      const f = await mf('farm');
-      return f?.status?.profitability?.marginPercent !== undefined ? f : undefined;
-    }, 'new leader evaluated farm', 60_000, 500);
+    const afterTakeover = await eventually(
+      async () => {
+        const text2 = await second.mgr.metrics.registry.metrics();
+        if (!/minefleet_fleet_suspended\{namespace="econ",fleet="farm"\} 1/.test(text2)) return undefined;
+        const f = await mf('farm');
+        return f?.status?.profitability?.marginPercent !== undefined ? f : undefined;
+      },
+      'new leader evaluated farm',
+      60_000,
+      500,
+    );
     expect(afterTakeover.status.suspended).toBe(true);
     expect((await dep('farm')).spec.replicas).toBe(0);
     expect(audit2.events.filter((e) => e.fleet === 'farm')).toEqual([]);
@@ -241,10 +291,15 @@ describe('economic suspension', () => {
     // Mining pays again: resumed after the window, replicas restored.
     price = priceForMargin(100);
     const raised = Date.now();
-    const resumed = await eventually(async () => {
-      const f = await mf('farm');
-      return f?.status?.suspended === false ? f : undefined;
-    }, 'farm resumed', 180_000, 500);
+    const resumed = await eventually(
+      async () => {
+        const f = await mf('farm');
+        return f?.status?.suspended === false ? f : undefined;
+      },
+      'farm resumed',
+      180_000,
+      500,
+    );
     expect(Date.now() - raised).toBeGreaterThanOrEqual(55_000);
     expect(cond(resumed, 'Suspended')).toMatchObject({ status: 'False', reason: 'MarginRecovered' });
     expect(cond(resumed, 'Profitable')).toMatchObject({ status: 'True' });

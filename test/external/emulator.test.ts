@@ -22,11 +22,34 @@ const log = createLogger('warn', { component: 'emulator-test' });
 
 async function emulator(model: string, opts: { ambient?: number; tau?: number; privileged?: boolean; saveFile?: string; hashrate?: number } = {}) {
   const m = modelById(model)!;
-  const asic = new EmulatedAsic({ model: m, hashrate: opts.hashrate ?? 400, ambientCelsius: opts.ambient ?? 25, tauSeconds: opts.tau ?? 5, poolDeadMs: 2000, log });
-  const api = new AsicApiServer(asic, { host: '127.0.0.1', port: 0, quirks: m.quirks, allowPrivileged: opts.privileged ?? true, ...(opts.saveFile ? { saveFile: opts.saveFile } : {}) });
+  const asic = new EmulatedAsic({
+    model: m,
+    hashrate: opts.hashrate ?? 400,
+    ambientCelsius: opts.ambient ?? 25,
+    tauSeconds: opts.tau ?? 5,
+    poolDeadMs: 2000,
+    log,
+  });
+  const api = new AsicApiServer(asic, {
+    host: '127.0.0.1',
+    port: 0,
+    quirks: m.quirks,
+    allowPrivileged: opts.privileged ?? true,
+    ...(opts.saveFile ? { saveFile: opts.saveFile } : {}),
+  });
   const port = await api.start();
   const client = new CgminerClient({ host: '127.0.0.1', port, timeoutMs: 5000 });
-  return { asic, api, port, client, model: m, stop: async () => { await api.stop(); await asic.stop(); } };
+  return {
+    asic,
+    api,
+    port,
+    client,
+    model: m,
+    stop: async () => {
+      await api.stop();
+      await asic.stop();
+    },
+  };
 }
 
 function rawPlain(port: number, command: string): Promise<string> {
@@ -53,7 +76,8 @@ describe('emulate-asic', () => {
     await b?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
-  const accepted = (p: StratumPool, worker: string, after = 0) => p.shares.filter((s) => s.worker === worker && s.result === 'accepted' && s.receivedAt >= after).length;
+  const accepted = (p: StratumPool, worker: string, after = 0) =>
+    p.shares.filter((s) => s.worker === worker && s.result === 'accepted' && s.receivedAt >= after).length;
 
   it('mines real shares on the pools the API gives it; switchpool, asc disable/enable and restart act', async () => {
     const e = await emulator('antminer-l3plus', { saveFile: join(dir, 'l3.json') });
@@ -66,7 +90,13 @@ describe('emulate-asic', () => {
 
     // Rates are in the model's units ("GHS" keys carrying MH/s); normalised they are the real H/s.
     const snap = await waitFor('a 5 s rate', async () => {
-      const s = buildSnapshot({ model: e.model, summary: await e.client.summary(), pools: await e.client.pools(), devs: await e.client.devs(), stats: await e.client.stats() });
+      const s = buildSnapshot({
+        model: e.model,
+        summary: await e.client.summary(),
+        pools: await e.client.pools(),
+        devs: await e.client.devs(),
+        stats: await e.client.stats(),
+      });
       return s.rate5s > 0 ? s : null;
     });
     expect(snap.rate5s).toBeGreaterThan(50);
@@ -82,17 +112,24 @@ describe('emulate-asic', () => {
     await e.client.switchPool(1);
     await waitFor('shares at pool b after switchpool', () => accepted(b, 'farm.l3', t0) >= 2, 60_000);
     const pools = parseReply(await e.client.rawRequest('pools')).POOLS!;
-    expect(pools.map((p) => [p.POOL, p.Priority, p['Stratum Active']])).toEqual([[0, 1, false], [1, 0, true]]);
+    expect(pools.map((p) => [p.POOL, p.Priority, p['Stratum Active']])).toEqual([
+      [0, 1, false],
+      [1, 0, true],
+    ]);
     // cgminer refuses to remove the pool in use.
     await expect(e.client.removePool(1)).rejects.toThrow(/STATUS=E .*Cannot remove active pool 1/);
 
     for (let i = 0; i < 4; i++) await e.client.ascDisable(i);
     const devs = await e.client.devs();
     expect(devs.DEVS!.every((d) => d.Enabled === 'N')).toBe(true);
-    await waitFor('hashrate 0 while every chain is disabled', async () => {
-      const s = await e.client.summary();
-      return s.SUMMARY![0]!['GHS 5s'] === 0;
-    }, 30_000);
+    await waitFor(
+      'hashrate 0 while every chain is disabled',
+      async () => {
+        const s = await e.client.summary();
+        return s.SUMMARY![0]!['GHS 5s'] === 0;
+      },
+      30_000,
+    );
     const idle = parseSensors(await e.client.stats(), e.model);
     const sharesWhileOff = accepted(b, 'farm.l3');
     await waitFor('power falls toward idle', async () => (parseSensors(await e.client.stats(), e.model).powerWatts ?? 1e9) < e.model.wattsIdle + 1, 30_000);
@@ -149,10 +186,15 @@ describe('emulate-asic', () => {
     const e = await emulator('antminer-l3plus', { ambient: 60, tau: 0.3 });
     stops.push(e.stop);
     await e.client.addPool(a.url, 'farm.hot', 'x');
-    const st = await waitFor('throttling', async () => {
-      const s = (await e.client.stats()).STATS![1]!;
-      return (s.throttle as number) < 0.9 ? s : null;
-    }, 60_000, 250);
+    const st = await waitFor(
+      'throttling',
+      async () => {
+        const s = (await e.client.stats()).STATS![1]!;
+        return (s.throttle as number) < 0.9 ? s : null;
+      },
+      60_000,
+      250,
+    );
     expect(st.fan1).toBeGreaterThan(5000);
     expect(st.temp1).toBeGreaterThan(e.model.throttleCelsius - 5);
     const sum = (await e.client.summary()).SUMMARY![0]!;

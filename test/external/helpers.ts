@@ -32,7 +32,12 @@ export function startProc(args: string[], env: NodeJS.ProcessEnv = {}): Proc {
   });
   proc.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
   let exited = false;
-  const done = new Promise<void>((r) => proc.once('exit', () => { exited = true; r(); }));
+  const done = new Promise<void>((r) =>
+    proc.once('exit', () => {
+      exited = true;
+      r();
+    }),
+  );
   return {
     proc,
     logs,
@@ -52,11 +57,15 @@ export function startProc(args: string[], env: NodeJS.ProcessEnv = {}): Proc {
 /** Start `miner emulate-asic` and return the API ports it listens on. */
 export async function startEmulators(args: string[], count: number, env: NodeJS.ProcessEnv = {}): Promise<{ p: Proc; ports: number[] }> {
   const p = startProc(['emulate-asic', '--port', '0', '--count', String(count), ...args], env);
-  const ports = await waitFor('emulated ASICs listening', () => {
-    if (!p.alive()) throw new Error(`emulate-asic exited: ${p.stderr()}`);
-    const ls = p.logs.filter((l) => l.msg === 'emulated ASIC API listening');
-    return ls.length >= count ? ls.map((l) => l.port as number) : null;
-  }, 60_000);
+  const ports = await waitFor(
+    'emulated ASICs listening',
+    () => {
+      if (!p.alive()) throw new Error(`emulate-asic exited: ${p.stderr()}`);
+      const ls = p.logs.filter((l) => l.msg === 'emulated ASIC API listening');
+      return ls.length >= count ? ls.map((l) => l.port as number) : null;
+    },
+    60_000,
+  );
   return { p, ports };
 }
 

@@ -49,9 +49,14 @@ describe('reply parsing', () => {
   });
 
   it('parses the plain | format into the same shape', () => {
-    const r = parsePlain('STATUS=S,When=1,Code=7,Msg=2 Pool(s),Description=cgminer|POOL=0,URL=stratum+tcp://a:1,Status=Alive,Priority=0,Stratum Active=true|POOL=1,URL=stratum+tcp://b:2,Status=Dead,Priority=1,Stratum Active=false|\0');
+    const r = parsePlain(
+      'STATUS=S,When=1,Code=7,Msg=2 Pool(s),Description=cgminer|POOL=0,URL=stratum+tcp://a:1,Status=Alive,Priority=0,Stratum Active=true|POOL=1,URL=stratum+tcp://b:2,Status=Dead,Priority=1,Stratum Active=false|\0',
+    );
     expect(r.STATUS![0]!.STATUS).toBe('S');
-    expect(r.POOLS!.map((p) => [p.POOL, p.URL, p.Status])).toEqual([[0, 'stratum+tcp://a:1', 'Alive'], [1, 'stratum+tcp://b:2', 'Dead']]);
+    expect(r.POOLS!.map((p) => [p.POOL, p.URL, p.Status])).toEqual([
+      [0, 'stratum+tcp://a:1', 'Alive'],
+      [1, 'stratum+tcp://b:2', 'Dead'],
+    ]);
     expect(parseReply('STATUS=S,Code=11,Msg=Summary|SUMMARY,Elapsed=5,MHS av=1.5|').SUMMARY![0]!['MHS av']).toBe(1.5);
   });
 
@@ -84,7 +89,10 @@ describe('units per model', () => {
     const m = modelById('antminer-l3plus')!;
     const stats = parseReply(`{${OK},"STATS":[{"STATS":0}{"temp1":61,"temp2":0,"temp_pcb":50,"fan1":4320,"fan2":0,"chain_rate1":"126.5","Power":800}]}`);
     const s = parseSensors(stats, m);
-    expect(s.temperatures).toEqual([{ sensor: '1', celsius: 61 }, { sensor: 'pcb', celsius: 50 }]);
+    expect(s.temperatures).toEqual([
+      { sensor: '1', celsius: 61 },
+      { sensor: 'pcb', celsius: 50 },
+    ]);
     expect(s.fans).toEqual([{ fan: '1', rpm: 4320 }]);
     expect(s.chains[0]!.rate).toBeCloseTo(126.5e6);
     expect(s.powerWatts).toBe(800);
@@ -114,7 +122,18 @@ describe('planActions', () => {
     activePool,
     suspended,
   });
-  const pool = (id: number, url: string, o: Partial<DevicePool> = {}): DevicePool => ({ id, url, user: 'u.w', status: 'Alive', priority: id, active: false, accepted: 0, rejected: 0, stale: 0, ...o });
+  const pool = (id: number, url: string, o: Partial<DevicePool> = {}): DevicePool => ({
+    id,
+    url,
+    user: 'u.w',
+    status: 'Alive',
+    priority: id,
+    active: false,
+    accepted: 0,
+    rejected: 0,
+    stale: 0,
+    ...o,
+  });
   const asc = (id: number, enabled = true): DeviceUnit => ({ kind: 'ASC', id, enabled, status: 'Alive' });
 
   it('adds missing pools first (and the password never shows in descriptions)', () => {
@@ -129,7 +148,11 @@ describe('planActions', () => {
       { cmd: 'poolpriority', ids: [2, 1, 0] },
       { cmd: 'switchpool', id: 2, pool: 'b' },
     ]);
-    const after = [pool(0, 'stratum+tcp://old:3', { priority: 2 }), pool(1, 'stratum+tcp://a:1', { priority: 1 }), pool(2, 'stratum+tcp://b:2', { priority: 0, active: true })];
+    const after = [
+      pool(0, 'stratum+tcp://old:3', { priority: 2 }),
+      pool(1, 'stratum+tcp://a:1', { priority: 1 }),
+      pool(2, 'stratum+tcp://b:2', { priority: 0, active: true }),
+    ];
     expect(planActions(want('b'), after, [asc(0)])).toEqual([{ cmd: 'removepool', id: 0, pool: 'stratum+tcp://old:3' }]);
   });
 

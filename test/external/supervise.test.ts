@@ -68,7 +68,8 @@ describe('miner supervise: a farm of emulated ASICs', () => {
     renameSync(runtimePath + '.tmp', runtimePath);
   };
   const metrics = async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  const accepted = (p: StratumPool, d: string, after: number) => p.shares.filter((s) => s.worker === worker(d) && s.result === 'accepted' && s.receivedAt >= after).length;
+  const accepted = (p: StratumPool, d: string, after: number) =>
+    p.shares.filter((s) => s.worker === worker(d) && s.result === 'accepted' && s.receivedAt >= after).length;
   const clientFor = (d: string) => {
     const port = d === 'usb-0' ? usb.ports[0]! : asics.ports[ASICS.indexOf(d)]!;
     return new CgminerClient({ host: '127.0.0.1', port });
@@ -83,7 +84,11 @@ describe('miner supervise: a farm of emulated ASICs', () => {
       startStratumPool({ difficulty: 0.002 }),
     ]);
     // The ASICs come with a pool of their own (a previous owner's); the supervisor replaces it.
-    asics = await startEmulators(['--model', 'antminer-l3plus', '--hashrate', '200', '--pool-dead-seconds', '2', '--pool', stray.url, '--user', 'old.owner'], 5, { MINEFLEET_EMU_POOL_PASSWORD: 'old-pass' });
+    asics = await startEmulators(
+      ['--model', 'antminer-l3plus', '--hashrate', '200', '--pool-dead-seconds', '2', '--pool', stray.url, '--user', 'old.owner'],
+      5,
+      { MINEFLEET_EMU_POOL_PASSWORD: 'old-pass' },
+    );
     usb = await startEmulators(['--model', 'usb-stick', '--hashrate', '150', '--pool-dead-seconds', '2'], 1);
     for (const k of ['random', 'huge', 'silent'] as const) garbage.push(await garbageServer(k));
   });
@@ -125,30 +130,40 @@ describe('miner supervise: a farm of emulated ASICs', () => {
     });
     // The runtime state (a) overrides the static activePool (b) for every device.
     await waitFor('every device has accepted shares at pool a', () => DEVICES.every((d) => accepted(a, d, t0) >= 1), 120_000, 100);
-    figures.push(`${DEVICES.length} devices (5 x antminer-l3plus @ 200 H/s nominal, 1 x usb-stick @ 150 H/s) + 3 broken devices; all mining on the fleet pool ${((Date.now() - t0) / 1000).toFixed(1)} s after supervisor start`);
+    figures.push(
+      `${DEVICES.length} devices (5 x antminer-l3plus @ 200 H/s nominal, 1 x usb-stick @ 150 H/s) + 3 broken devices; all mining on the fleet pool ${((Date.now() - t0) / 1000).toFixed(1)} s after supervisor start`,
+    );
     // Credentials applied per device; the stray pool is gone from every ASIC.
     for (const d of DEVICES) expect(a.logins.some((l) => l.worker === worker(d) && l.password === POOL_PASSWORD)).toBe(true);
-    await waitFor('stray pools removed', async () => {
-      for (const d of ASICS) {
-        const urls = ((await clientFor(d).pools()).POOLS ?? []).map((p) => p.URL);
-        if (urls.sort().join() !== [a.url, b.url].sort().join()) return false;
-      }
-      return true;
-    }, 60_000);
+    await waitFor(
+      'stray pools removed',
+      async () => {
+        for (const d of ASICS) {
+          const urls = ((await clientFor(d).pools()).POOLS ?? []).map((p) => p.URL);
+          if (urls.sort().join() !== [a.url, b.url].sort().join()) return false;
+        }
+        return true;
+      },
+      60_000,
+    );
 
-    const text = await waitFor('hashrate, pool and sensor metrics for every device', async () => {
-      const t = await metrics();
-      const has = (name: string, d: string, l: Record<string, string> = {}) => (metricValue(t, name, { device: d, ...l }) ?? 0) > 0;
-      return DEVICES.every(
-        (d) =>
-          has('minefleet_miner_hashrate_hashes_per_second', d, { window: '5s' }) &&
-          has('minefleet_miner_active_pool', d, { pool: 'a' }) &&
-          has('minefleet_miner_device_up', d) &&
-          has('minefleet_miner_device_temperature_celsius', d),
-      )
-        ? t
-        : null;
-    }, 60_000);
+    const text = await waitFor(
+      'hashrate, pool and sensor metrics for every device',
+      async () => {
+        const t = await metrics();
+        const has = (name: string, d: string, l: Record<string, string> = {}) => (metricValue(t, name, { device: d, ...l }) ?? 0) > 0;
+        return DEVICES.every(
+          (d) =>
+            has('minefleet_miner_hashrate_hashes_per_second', d, { window: '5s' }) &&
+            has('minefleet_miner_active_pool', d, { pool: 'a' }) &&
+            has('minefleet_miner_device_up', d) &&
+            has('minefleet_miner_device_temperature_celsius', d),
+        )
+          ? t
+          : null;
+      },
+      60_000,
+    );
     const rates: string[] = [];
     for (const d of DEVICES) {
       const r = metricValue(text, 'minefleet_miner_hashrate_hashes_per_second', { device: d, window: '5s' })!;
@@ -165,14 +180,20 @@ describe('miner supervise: a farm of emulated ASICs', () => {
     }
     figures.push(`hashrate per device (5 s window, normalised): ${rates.join(', ')}`);
     // The silent device fails only once its request timeout has passed: wait for that too.
-    const t2 = await waitFor('accepted shares and every broken device counted in metrics', async () => {
-      const t = await metrics();
-      const errs = (device: string, kind: string) => metricValue(t, 'minefleet_miner_device_api_errors_total', { device, kind }) ?? 0;
-      return DEVICES.every((d) => (metricValue(t, 'minefleet_miner_shares_total', { device: d, pool: 'a', result: 'accepted' }) ?? 0) >= 1) &&
-        errs('garbage-random', 'malformed') > 0 && errs('garbage-huge', 'too_large') > 0 && errs('garbage-silent', 'timeout') > 0
-        ? t
-        : null;
-    }, 60_000);
+    const t2 = await waitFor(
+      'accepted shares and every broken device counted in metrics',
+      async () => {
+        const t = await metrics();
+        const errs = (device: string, kind: string) => metricValue(t, 'minefleet_miner_device_api_errors_total', { device, kind }) ?? 0;
+        return DEVICES.every((d) => (metricValue(t, 'minefleet_miner_shares_total', { device: d, pool: 'a', result: 'accepted' }) ?? 0) >= 1) &&
+          errs('garbage-random', 'malformed') > 0 &&
+          errs('garbage-huge', 'too_large') > 0 &&
+          errs('garbage-silent', 'timeout') > 0
+          ? t
+          : null;
+      },
+      60_000,
+    );
     // Broken devices: down, each failure of its own kind, and they did not hold anyone back.
     expect(metricValue(t2, 'minefleet_miner_device_up', { device: 'garbage-random' })).toBe(0);
     expect(metricValue(t2, 'minefleet_miner_device_api_errors_total', { device: 'garbage-random', kind: 'malformed' })).toBeGreaterThan(0);
@@ -187,10 +208,14 @@ describe('miner supervise: a farm of emulated ASICs', () => {
     setRuntime({ activePool: 'b', revision: 2 });
     await waitFor('every device authorized at b', () => DEVICES.every((d) => b.authorizedWorkers().includes(worker(d))), 60_000, 20);
     const follow = Date.now() - t0;
-    const switchLogs = sup.logs.filter((l) => l.msg === 'device command applied' && String(l.action).startsWith('switchpool') && Date.parse(String(l.time)) >= t0);
+    const switchLogs = sup.logs.filter(
+      (l) => l.msg === 'device command applied' && String(l.action).startsWith('switchpool') && Date.parse(String(l.time)) >= t0,
+    );
     const lastSwitchCmd = Math.max(...switchLogs.map((l) => Date.parse(String(l.time)))) - t0;
     await waitFor('every device has accepted shares at b', () => DEVICES.every((d) => accepted(b, d, t0) >= 1), 120_000, 50);
-    figures.push(`fleet pool switch a -> b (runtime.json): switchpool sent to the last device after ${lastSwitchCmd} ms, all ${DEVICES.length} devices authorized at b after ${follow} ms, all with accepted shares at b after ${Date.now() - t0} ms`);
+    figures.push(
+      `fleet pool switch a -> b (runtime.json): switchpool sent to the last device after ${lastSwitchCmd} ms, all ${DEVICES.length} devices authorized at b after ${follow} ms, all with accepted shares at b after ${Date.now() - t0} ms`,
+    );
     const text = await metrics();
     for (const d of DEVICES) expect(metricValue(text, 'minefleet_miner_pool_switches_total', { device: d, from: 'a', to: 'b', cause: 'runtime' })).toBe(1);
   });
@@ -205,31 +230,43 @@ describe('miner supervise: a farm of emulated ASICs', () => {
     setRuntime({ activePool: 'a', revision: 3 });
     await waitFor('accepted shares at a after the failure', () => DEVICES.every((d) => accepted(a, d, t0) >= 1), 120_000, 50);
     figures.push(`pool b killed: all ${DEVICES.length} devices mining at a after ${moved} ms (device failover after 2 s dead + reconnect)`);
-    await waitFor('metrics show every device on a', async () => {
-      const text = await metrics();
-      return DEVICES.every((d) => metricValue(text, 'minefleet_miner_active_pool', { device: d, pool: 'a' }) === 1);
-    }, 60_000);
+    await waitFor(
+      'metrics show every device on a',
+      async () => {
+        const text = await metrics();
+        return DEVICES.every((d) => metricValue(text, 'minefleet_miner_active_pool', { device: d, pool: 'a' }) === 1);
+      },
+      60_000,
+    );
   });
 
   it('suspended in the runtime state pauses every device; resume starts them again', async () => {
     setRuntime({ activePool: 'a', revision: 4, suspended: true });
-    await waitFor('every device suspended', async () => {
-      const t = await metrics();
-      return DEVICES.every((d) => metricValue(t, 'minefleet_miner_device_suspended', { device: d }) === 1);
-    }, 60_000);
+    await waitFor(
+      'every device suspended',
+      async () => {
+        const t = await metrics();
+        return DEVICES.every((d) => metricValue(t, 'minefleet_miner_device_suspended', { device: d }) === 1);
+      },
+      60_000,
+    );
     for (const d of DEVICES) {
       const devs = (await clientFor(d).devs()).DEVS!;
       expect(devs.length).toBeGreaterThan(0);
       expect(devs.every((u) => u.Enabled === 'N')).toBe(true);
     }
-    await waitFor('every device reports 0 H/s', async () => {
-      for (const d of DEVICES) {
-        const s = (await clientFor(d).summary()).SUMMARY![0]!;
-        const rate = Object.entries(s).find(([k]) => k.endsWith(' 5s'))?.[1];
-        if (rate !== 0) return false;
-      }
-      return true;
-    }, 60_000);
+    await waitFor(
+      'every device reports 0 H/s',
+      async () => {
+        for (const d of DEVICES) {
+          const s = (await clientFor(d).summary()).SUMMARY![0]!;
+          const rate = Object.entries(s).find(([k]) => k.endsWith(' 5s'))?.[1];
+          if (rate !== 0) return false;
+        }
+        return true;
+      },
+      60_000,
+    );
     const t0 = Date.now();
     setRuntime({ activePool: 'a', revision: 5, suspended: false });
     await waitFor('accepted shares from every device after resume', () => DEVICES.every((d) => accepted(a, d, t0) >= 1), 120_000, 50);

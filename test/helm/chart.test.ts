@@ -15,7 +15,18 @@ import { renderCrdFiles } from '../../operator/src/api/crd/definitions.js';
 import { envName, loadConfig, usage } from '../../operator/src/config/config.js';
 import { MinerFleets, MiningPools } from '../../operator/src/controllers/minerfleet/controller.js';
 import { fleetNames, MINER_COMMAND, MINER_UID } from '../../operator/src/controllers/minerfleet/desired/index.js';
-import { ConfigMaps, Deployments, Events, Leases, RoleBindings, Roles, Secrets, ServiceAccounts, Services, type ResourceType } from '../../operator/src/runtime/resource.js';
+import {
+  ConfigMaps,
+  Deployments,
+  Events,
+  Leases,
+  RoleBindings,
+  Roles,
+  Secrets,
+  ServiceAccounts,
+  Services,
+  type ResourceType,
+} from '../../operator/src/runtime/resource.js';
 import { isNotFound, KubeRest } from '../../operator/src/runtime/rest.js';
 import {
   binPath,
@@ -78,7 +89,10 @@ async function render(namespace: string, extra: string[] = [], release = 'minefl
 
 function only(objs: KObj[], kind: string, name?: string): KObj {
   const found = objs.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
-  expect(found.map((o) => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`), `exactly one ${kind} ${name ?? ''}`).toHaveLength(1);
+  expect(
+    found.map((o) => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`),
+    `exactly one ${kind} ${name ?? ''}`,
+  ).toHaveLength(1);
   return found[0]!;
 }
 
@@ -94,7 +108,8 @@ function containerEnv(c: V1Container, namespace: string): Record<string, string>
   const env: Record<string, string> = {};
   for (const e of c.env ?? []) {
     if (e.value !== undefined) env[e.name] = e.value;
-    else if (!e.valueFrom) env[e.name] = ''; // the API server drops `value: ""`
+    else if (!e.valueFrom)
+      env[e.name] = ''; // the API server drops `value: ""`
     else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace') env[e.name] = namespace;
     else throw new Error(`env ${e.name}: unexpected source ${JSON.stringify(e.valueFrom)}`);
   }
@@ -122,7 +137,8 @@ function assertOperatorRules(rules: V1PolicyRule[]): void {
   }
   for (const rt of OWNED) {
     for (const verb of ['create', 'patch']) expect(grants(rules, groupOf(rt), rt.plural, verb), `${verb} ${rt.plural}`).toBe(true);
-    for (const verb of ['update', 'delete', 'deletecollection', '*']) expect(grants(rules, groupOf(rt), rt.plural, verb), `no ${verb} ${rt.plural}`).toBe(false);
+    for (const verb of ['update', 'delete', 'deletecollection', '*'])
+      expect(grants(rules, groupOf(rt), rt.plural, verb), `no ${verb} ${rt.plural}`).toBe(false);
   }
   for (const rt of READ_ONLY) {
     for (const verb of ['create', 'update', 'patch', 'delete', '*']) expect(grants(rules, groupOf(rt), rt.plural, verb), `no ${verb} ${rt.plural}`).toBe(false);
@@ -134,18 +150,27 @@ function assertOperatorRules(rules: V1PolicyRule[]): void {
   // The miner Role the operator creates grants get/list/watch on a ConfigMap; RBAC only lets
   // the operator create it if it holds those itself (checked above), never via escalate/bind.
   for (const r of rules) {
-    expect(r.verbs.filter((v) => ['*', 'escalate', 'bind', 'impersonate', 'delete', 'deletecollection'].includes(v)), JSON.stringify(r)).toEqual([]);
+    expect(
+      r.verbs.filter((v) => ['*', 'escalate', 'bind', 'impersonate', 'delete', 'deletecollection'].includes(v)),
+      JSON.stringify(r),
+    ).toEqual([]);
     expect(r.resources?.filter((x) => x === '*' || x === 'nodes') ?? []).toEqual([]);
     expect(r.apiGroups?.includes('*') ?? false).toBe(false);
   }
   // Nothing beyond the kinds above.
-  const known = new Set([...READ_ONLY, ...OWNED].map((rt) => rt.plural).concat(['minerfleets/status', 'miningpools/status', 'minerfleets/finalizers', Events.plural]));
+  const known = new Set(
+    [...READ_ONLY, ...OWNED].map((rt) => rt.plural).concat(['minerfleets/status', 'miningpools/status', 'minerfleets/finalizers', Events.plural]),
+  );
   expect(rules.flatMap((r) => r.resources ?? []).filter((x) => !known.has(x))).toEqual([]);
 }
 
 describe('helm chart: lint and render', () => {
   it('helm lint --strict passes with default values and with watchNamespaces', async () => {
-    for (const extra of [[], ['--set', 'watchNamespaces={team-a,team-b}'], ['--set', 'serviceMonitor.enabled=true,minerPodMonitor.enabled=true,prometheusRule.enabled=true']]) {
+    for (const extra of [
+      [],
+      ['--set', 'watchNamespaces={team-a,team-b}'],
+      ['--set', 'serviceMonitor.enabled=true,minerPodMonitor.enabled=true,prometheusRule.enabled=true'],
+    ]) {
       const r = await helm(['lint', '--strict', CHART, ...extra]);
       expect(r.code, `${extra.join(' ')}\n${r.stdout}${r.stderr}`).toBe(0);
       expect(r.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
@@ -169,7 +194,19 @@ describe('helm chart: lint and render', () => {
   it('default values: cluster-wide RBAC with exactly the verbs the operator uses, lease Role in the release namespace', async () => {
     const objs = await render('minefleet-system');
     // The four ConfigMaps are the Grafana dashboards (test/monitoring/generation.test.ts).
-    expect(objs.map((o) => o.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'ConfigMap', 'ConfigMap', 'ConfigMap', 'Deployment', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
+    expect(objs.map((o) => o.kind).sort()).toEqual([
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'ConfigMap',
+      'ConfigMap',
+      'ConfigMap',
+      'ConfigMap',
+      'Deployment',
+      'Role',
+      'RoleBinding',
+      'Service',
+      'ServiceAccount',
+    ]);
     const sa = only(objs, 'ServiceAccount');
     expect(sa.metadata).toMatchObject({ name: 'minefleet', namespace: 'minefleet-system' });
 
@@ -198,7 +235,9 @@ describe('helm chart: lint and render', () => {
     expect(dep.spec!.replicas).toBe(2);
     const pod = dep.spec!.template.spec!;
     expect(pod.serviceAccountName).toBe('minefleet');
-    expect(dep.spec!.selector.matchLabels).toEqual(Object.fromEntries(Object.entries(dep.spec!.template.metadata!.labels!).filter(([k]) => k in dep.spec!.selector.matchLabels!)));
+    expect(dep.spec!.selector.matchLabels).toEqual(
+      Object.fromEntries(Object.entries(dep.spec!.template.metadata!.labels!).filter(([k]) => k in dep.spec!.selector.matchLabels!)),
+    );
     const c = operatorContainer(objs);
     expect(c.image).toBe(DEFAULT_IMAGE);
     expect(c.command).toEqual(['node', 'dist/operator/src/main.js']);
@@ -208,7 +247,8 @@ describe('helm chart: lint and render', () => {
     // parse into the configuration the values describe.
     const env = containerEnv(c, 'minefleet-system');
     const known = usage();
-    for (const name of Object.keys(env).filter((n) => n.startsWith('MINEFLEET_'))) expect(known, `${name} is not an operator setting`).toContain(` env ${name}\n`);
+    for (const name of Object.keys(env).filter((n) => n.startsWith('MINEFLEET_')))
+      expect(known, `${name} is not an operator setting`).toContain(` env ${name}\n`);
     expect(c.env!.find((e) => e.name === 'POD_NAMESPACE')?.valueFrom).toEqual({ fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } });
     const config = loadConfig(c.args!, env);
     expect(config).toMatchObject({
@@ -259,10 +299,25 @@ describe('helm chart: lint and render', () => {
   });
 
   it('watchNamespaces: a Role and RoleBinding per namespace, no cluster-scoped RBAC, the operator watches exactly those', async () => {
-    const objs = await render('ops', ['--set', 'watchNamespaces={team-a,team-b}', '--set', 'minerImage.tag=0.2.0-rc.1,minerImage.pullPolicy=Always', '--set', 'leaderElection.leaseName=mf-lease'], 'mf');
+    const objs = await render(
+      'ops',
+      [
+        '--set',
+        'watchNamespaces={team-a,team-b}',
+        '--set',
+        'minerImage.tag=0.2.0-rc.1,minerImage.pullPolicy=Always',
+        '--set',
+        'leaderElection.leaseName=mf-lease',
+      ],
+      'mf',
+    );
     expect(objs.filter((o) => o.kind.startsWith('Cluster'))).toEqual([]);
     const roles = objs.filter((o) => o.kind === 'Role') as unknown as V1Role[];
-    expect(roles.map((r) => `${r.metadata!.namespace}/${r.metadata!.name}`).sort()).toEqual(['ops/mf-minefleet-leader-election', 'team-a/mf-minefleet', 'team-b/mf-minefleet']);
+    expect(roles.map((r) => `${r.metadata!.namespace}/${r.metadata!.name}`).sort()).toEqual([
+      'ops/mf-minefleet-leader-election',
+      'team-a/mf-minefleet',
+      'team-b/mf-minefleet',
+    ]);
     for (const ns of ['team-a', 'team-b']) {
       const role = roles.find((r) => r.metadata!.namespace === ns)!;
       assertOperatorRules(role.rules!);
@@ -299,7 +354,12 @@ describe('helm chart: lint and render', () => {
   });
 
   it('monitoring objects are off by default; when on, promtool accepts the alert rules (unit-tested in test/monitoring/alerts.test.ts)', async () => {
-    const objs = await render('ops', ['--set', 'serviceMonitor.enabled=true,minerPodMonitor.enabled=true,prometheusRule.enabled=true', '--set', 'serviceMonitor.labels.release=prom']);
+    const objs = await render('ops', [
+      '--set',
+      'serviceMonitor.enabled=true,minerPodMonitor.enabled=true,prometheusRule.enabled=true',
+      '--set',
+      'serviceMonitor.labels.release=prom',
+    ]);
     const sm = only(objs, 'ServiceMonitor') as KObj & { spec: Record<string, any> };
     const svc = only(objs, 'Service') as KObj & { spec: { selector: Record<string, string> } };
     expect(sm.metadata.labels?.release).toBe('prom');
@@ -347,7 +407,8 @@ describe('helm chart: lint and render', () => {
     expect(entrypoint).toEqual(['node', 'dist/operator/src/main.js']);
     expect(MINER_COMMAND.slice(0, 2)).toEqual(['node', 'dist/miner/src/main.js']);
     expect(MINER_COMMAND.slice(2)).toEqual(['run', '--config', '/etc/minefleet/miner.yaml']);
-    const outDir = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'tsconfig.json'), 'utf8')) as { compilerOptions: { outDir: string; rootDir: string } }).compilerOptions;
+    const outDir = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'tsconfig.json'), 'utf8')) as { compilerOptions: { outDir: string; rootDir: string } })
+      .compilerOptions;
     expect(outDir).toMatchObject({ outDir: 'dist', rootDir: '.' });
     for (const src of ['operator/src/main.ts', 'miner/src/main.ts']) expect(existsSync(path.join(REPO_ROOT, src)), src).toBe(true);
   });
@@ -422,14 +483,19 @@ describe('helm install into a real API server', () => {
     expect(r.stdout).toContain(`minefleet ${APP_VERSION} is installed as release "${RELEASE}" in namespace "${RELEASE_NS}"`);
 
     await kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', 'crd/minerfleets.minefleet.io', 'crd/miningpools.minefleet.io']);
-    const crds = JSON.parse(await kubectlOk(['get', 'crd', '-o', 'json'])) as { items: Array<{ metadata: { name: string }; spec: { versions: Array<{ name: string; served: boolean; storage: boolean }> } }> };
+    const crds = JSON.parse(await kubectlOk(['get', 'crd', '-o', 'json'])) as {
+      items: Array<{ metadata: { name: string }; spec: { versions: Array<{ name: string; served: boolean; storage: boolean }> } }>;
+    };
     expect(crds.items.map((c) => c.metadata.name).sort()).toEqual(['minerfleets.minefleet.io', 'miningpools.minefleet.io']);
     for (const crd of crds.items) expect(crd.spec.versions).toEqual([expect.objectContaining({ name: 'v1alpha1', served: true, storage: true })]);
     // The category and the short names resolve (once API discovery has caught up).
-    const listed = await waitFor(async () => {
-      const g = await cp.kubectl(['get', 'mining', '-A']);
-      return g.code === 0 ? g : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 1_000, description: 'kubectl get mining (CRD category in discovery)' });
+    const listed = await waitFor(
+      async () => {
+        const g = await cp.kubectl(['get', 'mining', '-A']);
+        return g.code === 0 ? g : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 1_000, description: 'kubectl get mining (CRD category in discovery)' },
+    );
     expect(listed.stdout).toBe('');
     expect(listed.stderr).toContain('No resources found');
     expect((await kubectlOk(['explain', 'mf.spec.replicas'])).toLowerCase()).toContain('replicas');
@@ -444,11 +510,18 @@ describe('helm install into a real API server', () => {
     expect(dep.spec!.template.spec!.serviceAccountName).toBe('minefleet');
     expect(dep.spec!.template.spec!.containers[0]!.image).toBe(DEFAULT_IMAGE);
     // kube-controller-manager took it: a ReplicaSet with the operator's pods (Pending: no kubelet).
-    await waitFor(async () => ((await rest.get<V1Deployment>(`/apis/apps/v1/namespaces/${RELEASE_NS}/deployments/minefleet`)).status?.replicas === 2) || undefined, {
-      timeoutMs: 60_000,
-      description: 'the operator Deployment to get its 2 pods',
-    });
-    const rl = JSON.parse(await cp.helm(['list', '-n', RELEASE_NS, '-o', 'json']).then((x) => x.stdout)) as Array<{ name: string; status: string; app_version: string }>;
+    await waitFor(
+      async () => (await rest.get<V1Deployment>(`/apis/apps/v1/namespaces/${RELEASE_NS}/deployments/minefleet`)).status?.replicas === 2 || undefined,
+      {
+        timeoutMs: 60_000,
+        description: 'the operator Deployment to get its 2 pods',
+      },
+    );
+    const rl = JSON.parse(await cp.helm(['list', '-n', RELEASE_NS, '-o', 'json']).then((x) => x.stdout)) as Array<{
+      name: string;
+      status: string;
+      app_version: string;
+    }>;
     expect(rl).toEqual([expect.objectContaining({ name: RELEASE, status: 'deployed', app_version: APP_VERSION })]);
   });
 
@@ -543,22 +616,34 @@ describe('helm install into a real API server', () => {
       intervalMs: 200,
       description: 'the operator (as the chart SA) to sync its caches',
     });
-    const lease = await waitFor(async () => {
-      const l = await rest.get<{ spec?: { holderIdentity?: string } }>(`/apis/coordination.k8s.io/v1/namespaces/${RELEASE_NS}/leases/minefleet-operator`).catch(() => undefined);
-      return l?.spec?.holderIdentity === 'chart-sa-test' ? l : undefined;
-    }, { timeoutMs: 30_000, description: 'the operator to take the lease in the release namespace' });
+    const lease = await waitFor(
+      async () => {
+        const l = await rest
+          .get<{ spec?: { holderIdentity?: string } }>(`/apis/coordination.k8s.io/v1/namespaces/${RELEASE_NS}/leases/minefleet-operator`)
+          .catch(() => undefined);
+        return l?.spec?.holderIdentity === 'chart-sa-test' ? l : undefined;
+      },
+      { timeoutMs: 30_000, description: 'the operator to take the lease in the release namespace' },
+    );
     expect(lease.spec!.holderIdentity).toBe('chart-sa-test');
 
     // The samples: Secrets, both pools, the cpu fleet.
     const samples = path.join(REPO_ROOT, 'k8s', 'samples');
-    for (const f of ['00-secrets.yaml', 'miningpool-merged.yaml', 'miningpool-ltc-tls.yaml', 'minerfleet-cpu.yaml']) await kubectlOk(['apply', '-n', FLEET_NS, '-f', path.join(samples, f)]);
+    for (const f of ['00-secrets.yaml', 'miningpool-merged.yaml', 'miningpool-ltc-tls.yaml', 'minerfleet-cpu.yaml'])
+      await kubectlOk(['apply', '-n', FLEET_NS, '-f', path.join(samples, f)]);
     const names = fleetNames('cpu-fleet');
     const G = `/apis/minefleet.io/v1alpha1/namespaces/${FLEET_NS}`;
-    type FleetView = { metadata: { generation: number }; status?: { observedGeneration?: number; activePool?: string; conditions?: Array<{ type: string; status: string }> } };
-    const fleet = await waitFor(async () => {
-      const f = await rest.get<FleetView>(`${G}/minerfleets/cpu-fleet`);
-      return f.status?.observedGeneration === f.metadata.generation && f.status.activePool ? f : undefined;
-    }, { timeoutMs: 60_000, description: 'the fleet status written by the operator' });
+    type FleetView = {
+      metadata: { generation: number };
+      status?: { observedGeneration?: number; activePool?: string; conditions?: Array<{ type: string; status: string }> };
+    };
+    const fleet = await waitFor(
+      async () => {
+        const f = await rest.get<FleetView>(`${G}/minerfleets/cpu-fleet`);
+        return f.status?.observedGeneration === f.metadata.generation && f.status.activePool ? f : undefined;
+      },
+      { timeoutMs: 60_000, description: 'the fleet status written by the operator' },
+    );
     expect(['merged-ltc-doge', 'ltc-tls']).toContain(fleet.status!.activePool);
     expect(fleet.status!.conditions?.map((x) => x.type)).toEqual(expect.arrayContaining(['Ready', 'PoolAvailable']));
 
@@ -592,11 +677,14 @@ describe('helm install into a real API server', () => {
       [false, ['get', 'secrets/ltc-pool-credentials', '-n', FLEET_NS]],
     ]);
     // Events recorded on the fleet (create permission in the fleet's namespace).
-    const events = await waitFor(async () => {
-      const list = await rest.get<{ items: Array<{ reason: string; involvedObject: { name: string } }> }>(`${core}/events`);
-      const mine = list.items.filter((e) => e.involvedObject.name === 'cpu-fleet');
-      return mine.some((e) => e.reason === 'Created') ? mine : undefined;
-    }, { timeoutMs: 30_000, description: 'a Created event on the fleet' });
+    const events = await waitFor(
+      async () => {
+        const list = await rest.get<{ items: Array<{ reason: string; involvedObject: { name: string } }> }>(`${core}/events`);
+        const mine = list.items.filter((e) => e.involvedObject.name === 'cpu-fleet');
+        return mine.some((e) => e.reason === 'Created') ? mine : undefined;
+      },
+      { timeoutMs: 30_000, description: 'a Created event on the fleet' },
+    );
     expect(events.length).toBeGreaterThan(0);
 
     const log = readFileSync(path.join(logDir, 'operator.log'), 'utf8');
@@ -646,10 +734,13 @@ describe('helm install into a real API server', () => {
       `/apis/rbac.authorization.k8s.io/v1/namespaces/${RELEASE_NS}/roles/minefleet-leader-election`,
       `/apis/rbac.authorization.k8s.io/v1/namespaces/${RELEASE_NS}/rolebindings/minefleet-leader-election`,
     ];
-    await waitFor(async () => {
-      const left = (await Promise.all(gone.map(async (p) => ((await exists(p)) ? p : undefined)))).filter(Boolean);
-      return left.length === 0 || undefined;
-    }, { timeoutMs: 60_000, description: 'the release objects to be deleted' });
+    await waitFor(
+      async () => {
+        const left = (await Promise.all(gone.map(async (p) => ((await exists(p)) ? p : undefined)))).filter(Boolean);
+        return left.length === 0 || undefined;
+      },
+      { timeoutMs: 60_000, description: 'the release objects to be deleted' },
+    );
     expect(await canI(SA, ['list', 'minerfleets.minefleet.io', '--all-namespaces'])).toBe(false);
     expect(await exists('/apis/apiextensions.k8s.io/v1/customresourcedefinitions/minerfleets.minefleet.io')).toBe(true);
     expect(await exists(`/apis/minefleet.io/v1alpha1/namespaces/${FLEET_NS}/minerfleets/cpu-fleet`)).toBe(true);

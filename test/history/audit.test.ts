@@ -11,7 +11,12 @@ let spill: { dir: string; remove(): void };
 beforeAll(async () => {
   fdb = await startFerretDB();
   spill = tempDir('audit');
-  ({ store } = await openStore({ uri: fdb.uri, dbName: uniqueDbName('audit'), buffer: { spillDir: spill.dir }, writer: { batchSize: 10, flushIntervalMs: 50, retryInitialMs: 50, retryMaxMs: 500 } }));
+  ({ store } = await openStore({
+    uri: fdb.uri,
+    dbName: uniqueDbName('audit'),
+    buffer: { spillDir: spill.dir },
+    writer: { batchSize: 10, flushIntervalMs: 50, retryInitialMs: 50, retryMaxMs: 500 },
+  }));
 }, 120_000);
 
 afterAll(async () => {
@@ -38,7 +43,14 @@ describe('AuditSink', () => {
         time: t,
       });
     }
-    sink.record({ type: 'missing-reference', namespace: 'mining', fleet: 'alpha', reason: 'PoolNotFound', message: 'MiningPool mining/ghost not found', time: t });
+    sink.record({
+      type: 'missing-reference',
+      namespace: 'mining',
+      fleet: 'alpha',
+      reason: 'PoolNotFound',
+      message: 'MiningPool mining/ghost not found',
+      time: t,
+    });
     sink.probe({ namespace: 'mining', pool: 'pool-a', time: t, ok: false, circuit: 'Open', error: 'connect ECONNREFUSED' });
     await sink.drain();
     expect(await store.flush(30_000)).toBe(true);

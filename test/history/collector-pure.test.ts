@@ -39,7 +39,9 @@ describe('exposition parsing of the real miner metrics', () => {
 
   it('names what is wrong in bad input', () => {
     expect(() => parseMinerMetrics('# TYPE foo counter\nfoo 1\n')).toThrow(/minefleet_miner_hashes_total is missing/);
-    expect(() => parseMinerMetrics('minefleet_miner_hashes_total 1\nminefleet_miner_shares_total{pool="p",result="weird",reason=""} 1\n')).toThrow(ExpositionError);
+    expect(() => parseMinerMetrics('minefleet_miner_hashes_total 1\nminefleet_miner_shares_total{pool="p",result="weird",reason=""} 1\n')).toThrow(
+      ExpositionError,
+    );
   });
 });
 

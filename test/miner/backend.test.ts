@@ -8,7 +8,17 @@ import { waitFor } from './helpers.js';
 
 const job = (id: string, difficulty: number) =>
   new Job(
-    { jobId: id, prevhash: '11'.repeat(32), coinb1: '0100', coinb2: 'ffffffff', merkleBranch: ['22'.repeat(32)], version: '20000000', nbits: '1e0ffff0', ntime: '6b000000', cleanJobs: true },
+    {
+      jobId: id,
+      prevhash: '11'.repeat(32),
+      coinb1: '0100',
+      coinb2: 'ffffffff',
+      merkleBranch: ['22'.repeat(32)],
+      version: '20000000',
+      nbits: '1e0ffff0',
+      ntime: '6b000000',
+      cleanJobs: true,
+    },
     { extranonce1: 'abcdef01', extranonce2Size: 4, difficulty },
   );
 
@@ -22,7 +32,13 @@ describe('CPU backend (worker threads)', () => {
   it('two threads hash distinct work; every found share really meets the target', async () => {
     const found: FoundShare[] = [];
     const hashes = [0, 0];
-    backend = new CpuBackend({ threads: 2, kernel: 'node-crypto', log: pino({ level: 'silent' }), onHashes: (t, n) => (hashes[t]! += n), onFound: (s) => found.push(s) });
+    backend = new CpuBackend({
+      threads: 2,
+      kernel: 'node-crypto',
+      log: pino({ level: 'silent' }),
+      onHashes: (t, n) => (hashes[t]! += n),
+      onFound: (s) => found.push(s),
+    });
     await backend.start();
     backend.setJob(job('j1', 0.002));
     await waitFor('shares from both threads', () => new Set(found.map((f) => f.thread)).size === 2 && found.length >= 6, 90_000);

@@ -21,7 +21,14 @@ activePool: a
 describe('miner config', () => {
   it('applies defaults and env identity', () => {
     const cfg = loadConfigText(base, { MINEFLEET_FLEET: 'f1', POD_NAME: 'p-0', POD_NAMESPACE: 'ns' });
-    expect(cfg.failover).toEqual({ fallbackAfterSeconds: 3, jobTimeoutSeconds: 5, submitTimeoutSeconds: 5, maxConsecutiveRejects: 10, idleTimeoutSeconds: 120, backoff: { initialMs: 1000, maxMs: 60000 } });
+    expect(cfg.failover).toEqual({
+      fallbackAfterSeconds: 3,
+      jobTimeoutSeconds: 5,
+      submitTimeoutSeconds: 5,
+      maxConsecutiveRejects: 10,
+      idleTimeoutSeconds: 120,
+      backoff: { initialMs: 1000, maxMs: 60000 },
+    });
     expect(cfg.metrics).toEqual({ host: '0.0.0.0', port: 9100, shareHistory: 10_000 });
     expect(cfg.backend.kind).toBe('cpu');
     expect(cfg.logLevel).toBe('info');
@@ -59,7 +66,11 @@ describe('miner config', () => {
   });
 
   it('schema exports are usable by the operator (input type with defaults omitted)', () => {
-    const parsed = MinerConfigSchema.parse({ pools: [{ name: 'p', url: 'stratum+tcp://h:3333', userEnv: 'U' }], activePool: 'p', runtime: { kubernetes: { namespace: 'n', configMapName: 'f-runtime' } } });
+    const parsed = MinerConfigSchema.parse({
+      pools: [{ name: 'p', url: 'stratum+tcp://h:3333', userEnv: 'U' }],
+      activePool: 'p',
+      runtime: { kubernetes: { namespace: 'n', configMapName: 'f-runtime' } },
+    });
     expect(parsed.runtime).toEqual({ kubernetes: { namespace: 'n', configMapName: 'f-runtime', key: 'runtime.json' } });
   });
 });

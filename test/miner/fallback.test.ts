@@ -9,7 +9,14 @@ import { startStratumPool, type StratumPool } from '../support/stratum/index.js'
 import { baseConfig, poolEntry, POOL_PASSWORD, startMiner, waitFor, type MinerProcess } from './helpers.js';
 
 const DIFF = 0.001;
-const FAILOVER = { fallbackAfterSeconds: 2, jobTimeoutSeconds: 3, submitTimeoutSeconds: 3, maxConsecutiveRejects: 5, idleTimeoutSeconds: 60, backoff: { initialMs: 200, maxMs: 1000 } };
+const FAILOVER = {
+  fallbackAfterSeconds: 2,
+  jobTimeoutSeconds: 3,
+  submitTimeoutSeconds: 3,
+  maxConsecutiveRejects: 5,
+  idleTimeoutSeconds: 60,
+  backoff: { initialMs: 200, maxMs: 1000 },
+};
 
 describe('miner local fallback', () => {
   let good: StratumPool;
@@ -22,16 +29,29 @@ describe('miner local fallback', () => {
     await good?.stop();
   });
 
-  const acceptedFor = (pool: StratumPool, pod: string, after = 0) => pool.shares.filter((s) => s.result === 'accepted' && s.worker === `tester.testfleet.${pod}` && s.receivedAt >= after);
+  const acceptedFor = (pool: StratumPool, pod: string, after = 0) =>
+    pool.shares.filter((s) => s.result === 'accepted' && s.worker === `tester.testfleet.${pod}` && s.receivedAt >= after);
 
   async function runCase(pod: string, bad: { url: string; tls?: Record<string, string> }, reason: string, before?: (m: MinerProcess) => Promise<void>) {
     const cfg = { ...baseConfig([poolEntry('bad', bad.url, bad.tls ? { tls: bad.tls } : {}), poolEntry('good', good.url)], 'bad'), pod, failover: FAILOVER };
     const miner = await startMiner(cfg);
     miners.push(miner);
-    onTestFailed(() => console.log(miner.logs.filter((l) => l.msg !== 'share accepted').slice(-40).map((l) => JSON.stringify(l)).join('\n')));
+    onTestFailed(() =>
+      console.log(
+        miner.logs
+          .filter((l) => l.msg !== 'share accepted')
+          .slice(-40)
+          .map((l) => JSON.stringify(l))
+          .join('\n'),
+      ),
+    );
     if (before) await before(miner);
     await waitFor(`${pod}: shares at the good pool`, () => acceptedFor(good, pod).length >= 2, 90_000);
-    await waitFor(`${pod}: fallback metric`, async () => (await miner.metric('minefleet_miner_pool_fallbacks_total', { from: 'bad', to: 'good', reason })) >= 1, 10_000);
+    await waitFor(
+      `${pod}: fallback metric`,
+      async () => (await miner.metric('minefleet_miner_pool_fallbacks_total', { from: 'bad', to: 'good', reason })) >= 1,
+      10_000,
+    );
     expect(await miner.metric('minefleet_miner_local_fallback')).toBe(1);
     expect(await miner.metric('minefleet_miner_active_pool', { pool: 'good' })).toBe(1);
     expect(miner.rawStdout()).not.toContain(POOL_PASSWORD);
@@ -109,8 +129,17 @@ describe('miner local fallback', () => {
       // The pool recovers; the fleet (runtime channel) says "bad" again with a new revision.
       p.setBehavior({ stall: false });
       const rt = m.writeFile('runtime.json', JSON.stringify({ activePool: 'bad', revision: 1 }));
-      m.writeConfig({ ...baseConfig([poolEntry('bad', p.url), poolEntry('good', good.url)], 'bad'), pod: 'stall', failover: FAILOVER, runtime: { file: { path: rt } } });
-      await waitFor('runtime revision 1 applied (still on good: runtime said bad before, no change)', () => m.logs.some((l) => l.msg === 'runtime state received'), 20_000);
+      m.writeConfig({
+        ...baseConfig([poolEntry('bad', p.url), poolEntry('good', good.url)], 'bad'),
+        pod: 'stall',
+        failover: FAILOVER,
+        runtime: { file: { path: rt } },
+      });
+      await waitFor(
+        'runtime revision 1 applied (still on good: runtime said bad before, no change)',
+        () => m.logs.some((l) => l.msg === 'runtime state received'),
+        20_000,
+      );
       const t0 = Date.now();
       m.writeFile('runtime.json', JSON.stringify({ activePool: 'bad', revision: 2 }));
       await waitFor('back at the first pool', () => acceptedFor(p, 'stall', t0).length >= 2, 60_000);

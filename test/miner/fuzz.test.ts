@@ -37,22 +37,35 @@ function corpus(count: number, seed = 42): string[] {
     // not JSON at all
     () => Array.from({ length: 1 + Math.floor(r() * 60) }, () => String.fromCharCode(32 + Math.floor(r() * 95))).join(''),
     // truncated JSON
-    () => { const s = JSON.stringify(pick(templates)()); return s.slice(0, Math.floor(r() * (s.length - 1))); },
+    () => {
+      const s = JSON.stringify(pick(templates)());
+      return s.slice(0, Math.floor(r() * (s.length - 1)));
+    },
     // valid JSON, not an object
     () => JSON.stringify(pick([42, 'mining.notify', null, [1, 2, 3], true, [{ id: 1 }]])),
     // unknown methods
     () => JSON.stringify({ id: pick([null, 7, 'x']), method: pick(['mining.explode', 'client.nope', 'x'.repeat(200), 'mining.set_target', '']), params: [] }),
     // wrong types in mining.notify
-    () => { const p = notify(); p[Math.floor(r() * p.length)] = pick(wrongValues); return JSON.stringify({ id: null, method: 'mining.notify', params: p }); },
+    () => {
+      const p = notify();
+      p[Math.floor(r() * p.length)] = pick(wrongValues);
+      return JSON.stringify({ id: null, method: 'mining.notify', params: p });
+    },
     // out-of-range hex / sizes
-    () => { const p = notify(); const i = pick([1, 2, 3, 5, 6, 7]); p[i] = pick(['zz'.repeat(32), hex(7), hex(9), 'x', hex(65)]); return JSON.stringify({ id: null, method: 'mining.notify', params: p }); },
+    () => {
+      const p = notify();
+      const i = pick([1, 2, 3, 5, 6, 7]);
+      p[i] = pick(['zz'.repeat(32), hex(7), hex(9), 'x', hex(65)]);
+      return JSON.stringify({ id: null, method: 'mining.notify', params: p });
+    },
     () => JSON.stringify({ id: null, method: 'mining.notify', params: notify().slice(0, Math.floor(r() * 8)) }),
     () => JSON.stringify({ id: null, method: 'mining.set_difficulty', params: [pick([-1, 0, 'big', null, 1e300, [], {}])] }),
     () => JSON.stringify({ id: null, method: 'mining.set_extranonce', params: [pick(['zz', hex(3), 12, null, hex(100)]), pick([99, -1, 'x', 1.5])] }),
     () => JSON.stringify({ id: null, method: 'client.reconnect', params: [pick([{}, [], true]), pick(['x', -5, 99999]), pick([-1, 'soon'])] }),
     () => JSON.stringify({ id: null, method: 'mining.notify', params: pick([null, 'x', 5, {}]) }),
     // responses with odd ids/errors
-    () => JSON.stringify({ id: pick([{}, [], true, 1e9, -3, 'abc']), result: pick([true, false, null, 'ok']), error: pick([null, [1], 'x', { code: 'a' }, 5]) }),
+    () =>
+      JSON.stringify({ id: pick([{}, [], true, 1e9, -3, 'abc']), result: pick([true, false, null, 'ok']), error: pick([null, [1], 'x', { code: 'a' }, 5]) }),
     // byte-level mutations of valid messages
     () => {
       const s = JSON.stringify(pick(templates)());
@@ -97,10 +110,22 @@ describe('malformed pool input', () => {
     // Nearly every line is bad (a mutation can by chance still be valid).
     await waitFor('bad lines counted', async () => (await miner.metric('minefleet_miner_bad_messages_total')) >= 9_000, 90_000, 250);
     // The huge lines come last.
-    await waitFor('over-long lines dropped', async () => (await miner.metric('minefleet_miner_bad_messages_total', { kind: 'line_too_long' })) >= 2, 90_000, 250);
+    await waitFor(
+      'over-long lines dropped',
+      async () => (await miner.metric('minefleet_miner_bad_messages_total', { kind: 'line_too_long' })) >= 2,
+      90_000,
+      250,
+    );
     expect(miner.alive()).toBe(true);
     // Each kind of bad line is reported with a clear reason (stdout may trail the metric a bit).
-    for (const re of [/bad message from pool: not valid JSON/, /mining\.notify params invalid: .*must be .*hex/, /unknown method/, /line exceeds 262144 bytes/, /expected a JSON object/, /mining\.set_difficulty params invalid/]) {
+    for (const re of [
+      /bad message from pool: not valid JSON/,
+      /mining\.notify params invalid: .*must be .*hex/,
+      /unknown method/,
+      /line exceeds 262144 bytes/,
+      /expected a JSON object/,
+      /mining\.set_difficulty params invalid/,
+    ]) {
       await waitFor(`log line matching ${re}`, () => miner.logs.some((l) => l.level >= 50 && re.test(String(l.msg))), 30_000);
     }
     expect(await miner.metric('minefleet_miner_bad_messages_total', { kind: 'line_too_long' })).toBeGreaterThanOrEqual(2);

@@ -9,7 +9,12 @@ import type { MinerConfigInput } from '../../miner/src/config/schema.js';
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const MINER_MAIN = join(REPO_ROOT, 'dist/miner/src/main.js');
 
-export async function waitFor<T>(what: string, fn: () => T | undefined | false | null | Promise<T | undefined | false | null>, timeoutMs = 60_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => T | undefined | false | null | Promise<T | undefined | false | null>,
+  timeoutMs = 60_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastErr: unknown;
   for (;;) {
@@ -24,7 +29,11 @@ export async function waitFor<T>(what: string, fn: () => T | undefined | false |
   }
 }
 
-export interface LogLine { level: number; msg: string; [k: string]: unknown }
+export interface LogLine {
+  level: number;
+  msg: string;
+  [k: string]: unknown;
+}
 
 export interface MinerProcess {
   proc: ChildProcess;
@@ -98,16 +107,25 @@ export async function startMiner(cfg: MinerConfigInput, env: NodeJS.ProcessEnv =
   });
   proc.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
   let exitCode: number | null | undefined;
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => { exitCode = code; r(code); }));
+  const exited = new Promise<number | null>((r) =>
+    proc.once('exit', (code) => {
+      exitCode = code;
+      r(code);
+    }),
+  );
   const metricsPort = () => {
     const l = logs.find((x) => x.msg === 'metrics server listening');
     if (!l) throw new Error('metrics server not up yet');
     return l.port as number;
   };
-  const port = await waitFor('miner metrics server', () => {
-    if (exitCode !== undefined) throw new Error(`miner exited with ${exitCode}: ${err}`);
-    return logs.find((x) => x.msg === 'metrics server listening')?.port as number | undefined;
-  }, 60_000);
+  const port = await waitFor(
+    'miner metrics server',
+    () => {
+      if (exitCode !== undefined) throw new Error(`miner exited with ${exitCode}: ${err}`);
+      return logs.find((x) => x.msg === 'metrics server listening')?.port as number | undefined;
+    },
+    60_000,
+  );
   const metrics = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const metric = async (name: string, labels: Record<string, string> = {}) => {
     const text = await metrics();

@@ -20,7 +20,13 @@ function reference(header: Uint8Array): Promise<Buffer> {
   return new Promise((resolve, reject) => scrypt(header, header, 32, OPTS, (e, k) => (e ? reject(e) : resolve(k))));
 }
 
-interface Case { header: Buffer; start: number; hashes: Buffer; target: Uint8Array; found: number[] }
+interface Case {
+  header: Buffer;
+  start: number;
+  hashes: Buffer;
+  target: Uint8Array;
+  found: number[];
+}
 
 /** Random headers and nonce ranges (every 8th starts just below 2^32 and wraps), hashed by OpenSSL. */
 async function makeCases(): Promise<Case[]> {
@@ -111,7 +117,9 @@ describe.each(kernels.map((k) => [k.label, k] as const))('kernel %s', (_label, k
       const got = Buffer.from(kernel.hashRange(c.header, c.start, PER_RANGE));
       if (!got.equals(c.hashes)) {
         const i = [...Array(PER_RANGE).keys()].find((k) => !got.subarray(32 * k, 32 * k + 32).equals(c.hashes.subarray(32 * k, 32 * k + 32)))!;
-        expect.fail(`header ${c.header.toString('hex')} nonce ${(c.start + i) >>> 0}: ${got.subarray(32 * i, 32 * i + 32).toString('hex')} != ${c.hashes.subarray(32 * i, 32 * i + 32).toString('hex')}`);
+        expect.fail(
+          `header ${c.header.toString('hex')} nonce ${(c.start + i) >>> 0}: ${got.subarray(32 * i, 32 * i + 32).toString('hex')} != ${c.hashes.subarray(32 * i, 32 * i + 32).toString('hex')}`,
+        );
       }
       const r = kernel.scanNonces(c.header, c.start, PER_RANGE, c.target);
       expect(r.hashes).toBe(PER_RANGE);

@@ -20,8 +20,7 @@ describe('miner against a Stratum pool', () => {
     await pool?.stop();
   });
 
-  const accepted = (pred: (s: StratumPool['shares'][number]) => boolean = () => true) =>
-    pool.shares.filter((s) => s.result === 'accepted' && pred(s));
+  const accepted = (pred: (s: StratumPool['shares'][number]) => boolean = () => true) => pool.shares.filter((s) => s.result === 'accepted' && pred(s));
 
   it('subscribes, authorizes as user.worker, gets shares accepted; probes and metrics follow', async () => {
     await waitFor('3 accepted shares', () => accepted().length >= 3, 60_000);
@@ -131,7 +130,11 @@ describe('misbehaving pools', () => {
     cleanups.push(() => pool.stop());
     const miner = await startMiner(baseConfig([poolEntry('p', pool.url)], 'p'));
     cleanups.push(() => miner.stop());
-    await waitFor('rejected shares metric', async () => (await miner.metric('minefleet_miner_shares_total', { pool: 'p', result: 'rejected', reason: 'low difficulty share' })) >= 3, 60_000);
+    await waitFor(
+      'rejected shares metric',
+      async () => (await miner.metric('minefleet_miner_shares_total', { pool: 'p', result: 'rejected', reason: 'low difficulty share' })) >= 3,
+      60_000,
+    );
     expect(miner.logs.some((l) => l.msg === 'share rejected' && l.code === 23 && l.reason === 'Low difficulty share')).toBe(true);
     expect(await miner.metric('minefleet_miner_shares_total', { pool: 'p', result: 'accepted' })).toBe(0);
   });
@@ -150,7 +153,11 @@ describe('misbehaving pools', () => {
     cleanups.push(() => pool.stop());
     const miner = await startMiner(baseConfig([poolEntry('tls', pool.url, { tls: { caFile: pool.caFile, serverName: 'wrong.example' } })], 'tls'));
     cleanups.push(() => miner.stop());
-    await waitFor('TLS error logged', () => miner.logs.find((l) => l.msg === 'connection error' && /wrong\.example|altnames|certificate/i.test(String(l.err))), 30_000);
+    await waitFor(
+      'TLS error logged',
+      () => miner.logs.find((l) => l.msg === 'connection error' && /wrong\.example|altnames|certificate/i.test(String(l.err))),
+      30_000,
+    );
     expect(pool.logins.length).toBe(0);
   });
 });

@@ -57,7 +57,7 @@ describe('GET /shares on a real miner', () => {
     await pool?.stop();
   });
 
-  it('serves every share the pool judged, with the pool\'s verdict, exactly once across pages', async () => {
+  it("serves every share the pool judged, with the pool's verdict, exactly once across pages", async () => {
     pool = await startStratumPool({ difficulty: 0.0005 });
     miner = await startMiner(baseConfig([poolEntry('p1', pool.url)], 'p1'));
     await waitFor('12 shares at the pool', () => pool.shares.length >= 12, 120_000, 200);

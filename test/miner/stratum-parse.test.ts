@@ -5,8 +5,15 @@ import { BadMessageError, NotifyParamsSchema, parseLine, sessionIdFromSubscripti
 describe('stratum line parsing', () => {
   it('parses responses and notifications', () => {
     expect(parseLine('{"id":4,"result":true,"error":null}')).toEqual({ kind: 'response', id: 4, result: true, error: null });
-    expect(parseLine('{"id":5,"result":null,"error":[23,"Low difficulty share",null]}')).toMatchObject({ error: { code: 23, message: 'Low difficulty share' } });
-    expect(parseLine('{"id":null,"method":"mining.set_difficulty","params":[0.5]}')).toEqual({ kind: 'notification', id: null, method: 'mining.set_difficulty', params: [0.5] });
+    expect(parseLine('{"id":5,"result":null,"error":[23,"Low difficulty share",null]}')).toMatchObject({
+      error: { code: 23, message: 'Low difficulty share' },
+    });
+    expect(parseLine('{"id":null,"method":"mining.set_difficulty","params":[0.5]}')).toEqual({
+      kind: 'notification',
+      id: null,
+      method: 'mining.set_difficulty',
+      params: [0.5],
+    });
   });
   it.each([
     ['{not json', /not valid JSON/],
@@ -31,14 +38,23 @@ describe('stratum line parsing', () => {
     expect(NotifyParamsSchema.safeParse(badBranch).success).toBe(false);
   });
   it('finds the session id for resume', () => {
-    expect(sessionIdFromSubscriptions([['mining.set_difficulty', 'a1'], ['mining.notify', 'deadbeef']])).toBe('deadbeef');
+    expect(
+      sessionIdFromSubscriptions([
+        ['mining.set_difficulty', 'a1'],
+        ['mining.notify', 'deadbeef'],
+      ]),
+    ).toBe('deadbeef');
     expect(sessionIdFromSubscriptions(['mining.notify', 'ab12'])).toBe('ab12');
     expect(sessionIdFromSubscriptions(null)).toBeUndefined();
   });
   it('splits lines, caps length, recovers after an over-long line', () => {
     const lines: string[] = [];
     const tooLong: number[] = [];
-    const s = new LineSplitter(10, (l) => lines.push(l), (n) => tooLong.push(n));
+    const s = new LineSplitter(
+      10,
+      (l) => lines.push(l),
+      (n) => tooLong.push(n),
+    );
     s.push('abc\r\nde');
     s.push('f\n\n');
     s.push('x'.repeat(25));

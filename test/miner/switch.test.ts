@@ -56,7 +56,11 @@ describe('live pool switch', () => {
     // A broken config edit is rejected with a clear error and mining goes on.
     const tBad = Date.now();
     miner.writeFile('miner.yaml', 'pools: []\nactivePool: b\n');
-    await waitFor('reload error logged', () => miner.logs.find((l) => /config reload rejected, keeping the running config: [\s\S]*pools/.test(String(l.msg))), 10_000);
+    await waitFor(
+      'reload error logged',
+      () => miner.logs.find((l) => /config reload rejected, keeping the running config: [\s\S]*pools/.test(String(l.msg))),
+      10_000,
+    );
     await waitFor('shares continue at B', () => acceptedAt(b, tBad).length >= 2, 30_000);
     expect(miner.alive()).toBe(true);
     await miner.stop();
@@ -67,7 +71,15 @@ describe('live pool switch', () => {
     // The runtime channel is configured by a config reload, pointing at a file next to the config.
     const miner = await startMiner(cfg);
     miners.push(miner);
-    onTestFailed(() => console.log(`alive=${miner.alive()} stderr=${miner.stderr()}\n` + miner.logs.filter((l) => l.msg !== 'share accepted' && !String(l.msg).startsWith('block candidate')).map((l) => JSON.stringify(l)).join('\n')));
+    onTestFailed(() =>
+      console.log(
+        `alive=${miner.alive()} stderr=${miner.stderr()}\n` +
+          miner.logs
+            .filter((l) => l.msg !== 'share accepted' && !String(l.msg).startsWith('block candidate'))
+            .map((l) => JSON.stringify(l))
+            .join('\n'),
+      ),
+    );
     const rtPath = miner.writeFile('runtime.json', JSON.stringify({ activePool: 'a', revision: 1 }));
     miner.writeConfig({ ...cfg, runtime: { file: { path: rtPath } } });
     await waitFor('mining at A', () => acceptedAt(a, Date.now() - 2000).length >= 2, 60_000);

@@ -65,7 +65,17 @@ describe('merkle root and jobs', () => {
 
   it('work units: coinbase = coinb1+en1+en2+coinb2, distinct extranonce2 and nonce slices per thread', () => {
     const job = new Job(
-      { jobId: 'j1', prevhash: '11'.repeat(32), coinb1: 'aabb', coinb2: 'ccdd', merkleBranch: ['22'.repeat(32)], version: '20000000', nbits: '207fffff', ntime: '5f5e1000', cleanJobs: true },
+      {
+        jobId: 'j1',
+        prevhash: '11'.repeat(32),
+        coinb1: 'aabb',
+        coinb2: 'ccdd',
+        merkleBranch: ['22'.repeat(32)],
+        version: '20000000',
+        nbits: '207fffff',
+        ntime: '5f5e1000',
+        cleanJobs: true,
+      },
       { extranonce1: 'f0f1f2f3', extranonce2Size: 4, difficulty: 0.001 },
     );
     const w0 = job.workFor(0, 2, 0);

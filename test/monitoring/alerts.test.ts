@@ -188,7 +188,10 @@ const CASES: Case[] = [
   },
   {
     alert: 'HistorySpillGrowing',
-    bad: [s(`minefleet_store_buffered_documents{${OP},instance="a",location="spill"}`, '0+10x40'), s(`minefleet_store_buffered_documents{${OP},instance="a",location="memory"}`, '5000x40')],
+    bad: [
+      s(`minefleet_store_buffered_documents{${OP},instance="a",location="spill"}`, '0+10x40'),
+      s(`minefleet_store_buffered_documents{${OP},instance="a",location="memory"}`, '5000x40'),
+    ],
     // A spill file that is being replayed (shrinking) is fine.
     good: [s(`minefleet_store_buffered_documents{${OP},instance="a",location="spill"}`, '400-10x40')],
     early: '10m',
@@ -199,10 +202,12 @@ const CASES: Case[] = [
 
 /** The annotation text Prometheus should render: labels and value put into the rule's templates. */
 function rendered(template: string, labels: Record<string, string>, value: string | undefined): string {
-  return template.replace(/\{\{ \$labels\.([a-z_]+) \}\}/g, (_m, l: string) => labels[l] ?? '').replace(/\{\{ \$value( \| humanize(Percentage)?)? \}\}/g, () => {
-    if (value === undefined) throw new Error(`template ${template} shows $value: give it in the case`);
-    return value;
-  });
+  return template
+    .replace(/\{\{ \$labels\.([a-z_]+) \}\}/g, (_m, l: string) => labels[l] ?? '')
+    .replace(/\{\{ \$value( \| humanize(Percentage)?)? \}\}/g, () => {
+      if (value === undefined) throw new Error(`template ${template} shows $value: give it in the case`);
+      return value;
+    });
 }
 
 function promtoolTests(): object {
@@ -220,12 +225,21 @@ function promtoolTests(): object {
           alertname: c.alert,
           exp_alerts: c.fires.map((f) => ({
             exp_labels: { severity: a.severity, ...f.labels },
-            exp_annotations: { summary: rendered(a.summary, f.labels, f.value), description: rendered(a.description, f.labels, f.value), runbook: runbookAnchor(a.alert) },
+            exp_annotations: {
+              summary: rendered(a.summary, f.labels, f.value),
+              description: rendered(a.description, f.labels, f.value),
+              runbook: runbookAnchor(a.alert),
+            },
           })),
         },
       ],
     });
-    tests.push({ name: `${c.alert} healthy`, interval: '1m', input_series: c.good, alert_rule_test: [{ eval_time: c.late, alertname: c.alert, exp_alerts: [] }] });
+    tests.push({
+      name: `${c.alert} healthy`,
+      interval: '1m',
+      input_series: c.good,
+      alert_rule_test: [{ eval_time: c.late, alertname: c.alert, exp_alerts: [] }],
+    });
   }
   return { rule_files: [RULES], evaluation_interval: '1m', tests };
 }
@@ -260,7 +274,22 @@ describe('alert rules under promtool', () => {
   it('promtool test rules fails when an alert does not fire as expected (the harness is not vacuous)', async () => {
     const file = path.join(dir, 'wrong.yaml');
     const c = CASES.find((x) => x.alert === 'PoolDown')!;
-    writeFileSync(file, stringify({ rule_files: [RULES], evaluation_interval: '1m', tests: [{ interval: '1m', input_series: c.good, alert_rule_test: [{ eval_time: c.late, alertname: 'PoolDown', exp_alerts: [{ exp_labels: { severity: 'warning', namespace: 'mining', pool: 'ltc-a' } }] }] }] }));
+    writeFileSync(
+      file,
+      stringify({
+        rule_files: [RULES],
+        evaluation_interval: '1m',
+        tests: [
+          {
+            interval: '1m',
+            input_series: c.good,
+            alert_rule_test: [
+              { eval_time: c.late, alertname: 'PoolDown', exp_alerts: [{ exp_labels: { severity: 'warning', namespace: 'mining', pool: 'ltc-a' } }] },
+            ],
+          },
+        ],
+      }),
+    );
     const r = await runTool(systemBinPath('promtool'), ['test', 'rules', file]);
     expect(r.code).not.toBe(0);
     expect(r.stdout + r.stderr).toMatch(/FAILED/);

@@ -143,8 +143,10 @@ describe('monitoring as code', () => {
     expect(JSON.parse(fromChart)).toEqual(plain);
 
     const tuned = await helmTemplate([
-      '--set', 'prometheusRule.enabled=true,prometheusRule.for.PoolDown=7m,prometheusRule.thresholds.rejectRatio=0.2,leaderElection.leaseName=my-lease',
-      '--set-json', 'prometheusRule.extraRules=[{"alert":"Custom","expr":"vector(1)"}]',
+      '--set',
+      'prometheusRule.enabled=true,prometheusRule.for.PoolDown=7m,prometheusRule.thresholds.rejectRatio=0.2,leaderElection.leaseName=my-lease',
+      '--set-json',
+      'prometheusRule.extraRules=[{"alert":"Custom","expr":"vector(1)"}]',
     ]);
     const groups = tuned.find((o) => o.kind === 'PrometheusRule')!.spec.groups as Array<{ name: string; rules: Array<Record<string, any>> }>;
     const rules = groups.flatMap((g) => g.rules);
@@ -166,7 +168,10 @@ describe('monitoring as code', () => {
       const [[file, text]] = Object.entries(cm.data as Record<string, string>) as [[string, string]];
       expect(text).toBe(json[file]!.trimEnd());
     }
-    const custom = await helmTemplate(['--set', 'grafanaDashboards.label=my_dash,grafanaDashboards.labelValue=yes,grafanaDashboards.namespace=monitoring,grafanaDashboards.annotations.grafana_folder=Mining']);
+    const custom = await helmTemplate([
+      '--set',
+      'grafanaDashboards.label=my_dash,grafanaDashboards.labelValue=yes,grafanaDashboards.namespace=monitoring,grafanaDashboards.annotations.grafana_folder=Mining',
+    ]);
     for (const cm of custom.filter((o) => o.kind === 'ConfigMap')) {
       expect(cm.metadata.labels.my_dash).toBe('yes');
       expect(cm.metadata.labels.grafana_dashboard).toBeUndefined();
@@ -176,7 +181,9 @@ describe('monitoring as code', () => {
     const off = await helmTemplate(['--set', 'grafanaDashboards.enabled=false']);
     expect(off.filter((o) => o.kind === 'ConfigMap')).toEqual([]);
 
-    const k8s = parseAllDocuments(await readFile(path.join(REPO_ROOT, 'k8s', 'monitoring', 'grafana-dashboards.yaml'), 'utf8')).map((d) => d.toJS() as Record<string, any>);
+    const k8s = parseAllDocuments(await readFile(path.join(REPO_ROOT, 'k8s', 'monitoring', 'grafana-dashboards.yaml'), 'utf8')).map(
+      (d) => d.toJS() as Record<string, any>,
+    );
     expect(k8s.map((c) => [c.kind, c.metadata.labels.grafana_dashboard])).toEqual(DASHBOARDS.map(() => ['ConfigMap', '1']));
     for (const c of k8s) for (const [file, text] of Object.entries(c.data as Record<string, string>)) expect(text).toBe(json[file]);
   });

@@ -14,7 +14,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DASHBOARDS } from '../../monitoring/dashboards/index.js';
 import { METRICS } from '../../monitoring/metrics.js';
 import { KubeRest } from '../../operator/src/runtime/rest.js';
-import { freePort, makeTempDir, REPO_ROOT, spawnProcess, startControlPlane, startPrometheus, type ControlPlane, type ManagedProcess, type Prometheus } from '../support/index.js';
+import {
+  freePort,
+  makeTempDir,
+  REPO_ROOT,
+  spawnProcess,
+  startControlPlane,
+  startPrometheus,
+  type ControlPlane,
+  type ManagedProcess,
+  type Prometheus,
+} from '../support/index.js';
 import { startStratumPool, type StratumPool } from '../support/stratum/index.js';
 import { baseConfig, poolEntry, startMiner, waitFor, type MinerProcess } from '../miner/helpers.js';
 import { createNamespace, fleet, secret } from '../operator/fixtures.js';
@@ -81,10 +91,15 @@ beforeAll(async () => {
   const rest = new KubeRest(cp.kubeConfig);
   const r = await cp.kubectl(['apply', '-f', path.join(REPO_ROOT, 'crds')]);
   expect(r.code, r.stderr).toBe(0);
-  expect((await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/minerfleets.minefleet.io', 'crd/miningpools.minefleet.io'])).code).toBe(0);
+  expect(
+    (await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/minerfleets.minefleet.io', 'crd/miningpools.minefleet.io'])).code,
+  ).toBe(0);
   await createNamespace(rest, NS);
   await rest.create(`/api/v1/namespaces/${NS}/secrets`, secret(NS, 'creds'));
-  for (const [name, p] of [['pool-a', poolA], ['pool-b', poolB]] as const) {
+  for (const [name, p] of [
+    ['pool-a', poolA],
+    ['pool-b', poolB],
+  ] as const) {
     await rest.create(`${G}/namespaces/${NS}/miningpools`, {
       apiVersion: 'minefleet.io/v1alpha1',
       kind: 'MiningPool',
@@ -92,14 +107,22 @@ beforeAll(async () => {
       spec: { url: p.url, coins: ['LTC'], credentialsSecretRef: { name: 'creds' } },
     });
   }
-  await rest.create(`${G}/namespaces/${NS}/minerfleets`, fleet(NS, 'alpha', 'cpu', [{ name: 'pool-a', priority: 0 }, { name: 'pool-b', priority: 1 }]));
+  await rest.create(
+    `${G}/namespaces/${NS}/minerfleets`,
+    fleet(NS, 'alpha', 'cpu', [
+      { name: 'pool-a', priority: 0 },
+      { name: 'pool-b', priority: 1 },
+    ]),
+  );
   // beta evaluates economics: its LTC price from a real HTTP feed on 127.0.0.1, the rest static.
   const beta = fleet(NS, 'beta', 'cpu', [{ name: 'pool-b', priority: 0 }]) as { spec: Record<string, unknown> };
   beta.spec.economics = {
     enabled: true,
     power: { wattsPerMiner: 65 },
     electricityPrice: { perKWh: 0.12, currency: 'USD' },
-    feeds: { LTC: { price: { http: { url: `${priceFeedUrl}/price`, fieldPath: 'litecoin.usd' } }, difficulty: { value: 20000000 }, blockReward: { value: 6.25 } } },
+    feeds: {
+      LTC: { price: { http: { url: `${priceFeedUrl}/price`, fieldPath: 'litecoin.usd' } }, difficulty: { value: 20000000 }, blockReward: { value: 6.25 } },
+    },
   };
   await rest.create(`${G}/namespaces/${NS}/minerfleets`, beta);
 
@@ -107,7 +130,15 @@ beforeAll(async () => {
   operator = spawnProcess({
     name: 'operator-monitoring',
     command: process.execPath,
-    args: [MAIN, '--identity=op-0', `--lease-namespace=${NS}`, `--metrics-port=${metricsPort}`, `--probe-port=${probePort}`, '--bind-address=127.0.0.1', '--miner-image=minefleet:monitoring'],
+    args: [
+      MAIN,
+      '--identity=op-0',
+      `--lease-namespace=${NS}`,
+      `--metrics-port=${metricsPort}`,
+      `--probe-port=${probePort}`,
+      '--bind-address=127.0.0.1',
+      '--miner-image=minefleet:monitoring',
+    ],
     env: { ...process.env, KUBECONFIG: cp.kubeconfigPath },
     logFile: path.join(dir, 'operator.log'),
   });
@@ -115,7 +146,10 @@ beforeAll(async () => {
   // Two fleets' miners as the PodMonitor would see them: alpha-0 on pool-a (falls back to pool-b), beta-0 on pool-b.
   miners.push(await startMiner({ ...baseConfig([poolEntry('pool-a', poolA.url), poolEntry('pool-b', poolB.url)], 'pool-a'), fleet: 'alpha', pod: 'alpha-0' }));
   miners.push(await startMiner({ ...baseConfig([poolEntry('pool-b', poolB.url)], 'pool-b'), fleet: 'beta', pod: 'beta-0' }));
-  const target = (m: MinerProcess, fleetName: string, pod: string) => ({ targets: [`127.0.0.1:${m.metricsPort()}`], labels: { namespace: NS, fleet: fleetName, pod } });
+  const target = (m: MinerProcess, fleetName: string, pod: string) => ({
+    targets: [`127.0.0.1:${m.metricsPort()}`],
+    labels: { namespace: NS, fleet: fleetName, pod },
+  });
   prom = await startPrometheus({
     scrapeConfigs: [
       { job_name: 'minefleet-miners', static_configs: [target(miners[0]!, 'alpha', 'alpha-0'), target(miners[1]!, 'beta', 'beta-0')] },
@@ -125,7 +159,12 @@ beforeAll(async () => {
 
   // Real events behind the counters the Miner dashboard shows: shares on both pools, a malformed
   // line, a dropped connection (reconnect), and pool-a dying (fallback and pool switch).
-  await waitFor('accepted shares on both pools', () => poolA.shares.some((s) => s.result === 'accepted') && poolB.shares.some((s) => s.result === 'accepted'), 120_000, 200);
+  await waitFor(
+    'accepted shares on both pools',
+    () => poolA.shares.some((s) => s.result === 'accepted') && poolB.shares.some((s) => s.result === 'accepted'),
+    120_000,
+    200,
+  );
   poolA.sendRaw('this is not json');
   await waitFor('bad message counted', async () => (await miners[0]!.metric('minefleet_miner_bad_messages_total')) > 0, 30_000, 200);
   poolB.disconnectAll();
@@ -148,10 +187,15 @@ describe('every dashboard query on a real Prometheus', () => {
     const queries = allPanelQueries();
     const vars = new Map<string, Record<string, string>>();
     for (const d of DASHBOARDS) {
-      const resolved = await waitFor(`variables of ${d.title}`, async () => {
-        const r = await resolveVariables(d.title);
-        return Object.values(r).every((v) => v.values.length > 0) ? r : undefined;
-      }, 120_000, 500);
+      const resolved = await waitFor(
+        `variables of ${d.title}`,
+        async () => {
+          const r = await resolveVariables(d.title);
+          return Object.values(r).every((v) => v.values.length > 0) ? r : undefined;
+        },
+        120_000,
+        500,
+      );
       if (d.file !== 'minefleet-operator') {
         expect(resolved.namespace!.values).toEqual([NS]);
         expect(resolved.fleet!.values).toEqual(['alpha', 'beta']);
@@ -175,7 +219,12 @@ describe('every dashboard query on a real Prometheus', () => {
       results = await run();
     }
 
-    if (missing().length) console.log(`no series:\n${missing().map((r) => `${r.q.dashboard} / ${r.q.panel}: ${r.expr} ${r.answer.error ?? ''}`).join('\n')}`);
+    if (missing().length)
+      console.log(
+        `no series:\n${missing()
+          .map((r) => `${r.q.dashboard} / ${r.q.panel}: ${r.expr} ${r.answer.error ?? ''}`)
+          .join('\n')}`,
+      );
     for (const r of results) expect(r.answer.error, `${r.q.dashboard} / ${r.q.panel} ${r.q.refId}: ${r.expr}`).toBeUndefined();
     expect(missing().map((r) => `${r.q.dashboard} / ${r.q.panel} ${r.q.refId}: ${r.expr}`)).toEqual([]);
 
@@ -185,13 +234,16 @@ describe('every dashboard query on a real Prometheus', () => {
       const mine = results.filter((r) => r.q.dashboard === d.title);
       const panels = new Set(mine.filter((r) => r.q.kind === 'panel').map((r) => r.q.panel)).size;
       const proven = mine.filter((r) => r.answer.series > 0).length;
-      lines.push(`${d.title}: ${panels} panels, ${mine.length} queries (${mine.filter((r) => r.q.kind === 'annotation').length} annotations), ${proven} proven with >= 1 series, ${mine.filter((r) => r.pending.length).length} waiting for unlanded metrics`);
+      lines.push(
+        `${d.title}: ${panels} panels, ${mine.length} queries (${mine.filter((r) => r.q.kind === 'annotation').length} annotations), ${proven} proven with >= 1 series, ${mine.filter((r) => r.pending.length).length} waiting for unlanded metrics`,
+      );
     }
     const waiting = results.filter((r) => r.pending.length > 0);
-    for (const r of waiting) lines.push(`  waiting: ${r.q.dashboard} / ${r.q.panel} ${r.q.refId} (series now: ${r.answer.series}) needs ${r.pending.join(', ')}`);
+    for (const r of waiting)
+      lines.push(`  waiting: ${r.q.dashboard} / ${r.q.panel} ${r.q.refId} (series now: ${r.answer.series}) needs ${r.pending.join(', ')}`);
     console.log(`dashboard query proof\n${lines.join('\n')}`);
     // Every metric marked landed that a query reads was seen by Prometheus.
-    const seen = new Set((await (await fetch(`${prom.url}/api/v1/label/__name__/values`)).json() as { data: string[] }).data);
+    const seen = new Set(((await (await fetch(`${prom.url}/api/v1/label/__name__/values`)).json()) as { data: string[] }).data);
     const landedUnseen = METRICS.filter((m) => m.landed && ![m.name, `${m.name}_bucket`].some((n) => seen.has(n))).map((m) => m.name);
     expect(landedUnseen).toEqual([]);
     expect(results.filter((r) => r.answer.series > 0).length).toBeGreaterThan(40);

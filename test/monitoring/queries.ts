@@ -28,12 +28,18 @@ interface GrafanaVariable {
 export function allPanelQueries(): PanelQuery[] {
   const out: PanelQuery[] = [];
   for (const [file, text] of Object.entries(dashboardJson())) {
-    const json = JSON.parse(text) as { title: string; panels: Array<{ type: string; title: string; targets?: Array<{ expr: string; refId: string; instant?: boolean }> }>; annotations?: { list?: Array<{ name: string; expr: string }> } };
+    const json = JSON.parse(text) as {
+      title: string;
+      panels: Array<{ type: string; title: string; targets?: Array<{ expr: string; refId: string; instant?: boolean }> }>;
+      annotations?: { list?: Array<{ name: string; expr: string }> };
+    };
     void file;
     for (const p of json.panels) {
-      for (const t of p.targets ?? []) out.push({ dashboard: json.title, panel: p.title, refId: t.refId, expr: t.expr, instant: t.instant === true, kind: 'panel' });
+      for (const t of p.targets ?? [])
+        out.push({ dashboard: json.title, panel: p.title, refId: t.refId, expr: t.expr, instant: t.instant === true, kind: 'panel' });
     }
-    for (const a of json.annotations?.list ?? []) out.push({ dashboard: json.title, panel: `annotation: ${a.name}`, refId: 'annotation', expr: a.expr, instant: false, kind: 'annotation' });
+    for (const a of json.annotations?.list ?? [])
+      out.push({ dashboard: json.title, panel: `annotation: ${a.name}`, refId: 'annotation', expr: a.expr, instant: false, kind: 'annotation' });
   }
   return out;
 }

@@ -26,7 +26,9 @@ describe('operator config (env + flags, zod)', () => {
   });
 
   it('names every bad setting by flag and env var', () => {
-    expect(() => loadConfig(['--metrics-port=70000', '--concurrency=0'], {})).toThrow(/--metrics-port \(MINEFLEET_METRICS_PORT\): metrics port must be between 0 and 65535[\s\S]*--concurrency/);
+    expect(() => loadConfig(['--metrics-port=70000', '--concurrency=0'], {})).toThrow(
+      /--metrics-port \(MINEFLEET_METRICS_PORT\): metrics port must be between 0 and 65535[\s\S]*--concurrency/,
+    );
     expect(() => loadConfig(['--lease-duration=5', '--renew-deadline=6'], {})).toThrow(/lease duration \(5s\) must be greater than renew deadline \(6s\)/);
     expect(() => loadConfig(['--watch-namespaces=Bad_NS'], {})).toThrow(/watch namespace "Bad_NS" is not a valid namespace name/);
     expect(() => loadConfig(['--log-level=loud'], {})).toThrow(/--log-level/);

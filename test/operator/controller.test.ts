@@ -6,7 +6,9 @@ import { eventually } from './helpers.js';
 
 const value = async (m: RuntimeMetrics, name: string, labels: Record<string, string>) => {
   const metric = (await m.registry.getMetricsAsJSON()).find((x) => x.name === name);
-  return (metric?.values as Array<{ labels: Record<string, string>; value: number }> | undefined)?.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
+  return (metric?.values as Array<{ labels: Record<string, string>; value: number }> | undefined)?.find((v) =>
+    Object.entries(labels).every(([k, l]) => v.labels[k] === l),
+  )?.value;
 };
 
 describe('Controller', () => {
@@ -29,12 +31,20 @@ describe('Controller', () => {
     c.start();
     c.queue.add('ns/flaky');
     c.queue.add('ns/periodic');
-    await eventually(() => calls.filter((x) => x.req.name === 'flaky').length === 3 && calls.filter((x) => x.req.name === 'periodic').length === 3, 'reconciles', 10_000, 10);
+    await eventually(
+      () => calls.filter((x) => x.req.name === 'flaky').length === 3 && calls.filter((x) => x.req.name === 'periodic').length === 3,
+      'reconciles',
+      10_000,
+      10,
+    );
     const flaky = calls.filter((x) => x.req.name === 'flaky');
     expect(flaky[0]!.req).toEqual({ namespace: 'ns', name: 'flaky' });
     expect(flaky[1]!.at - flaky[0]!.at).toBeGreaterThanOrEqual(15); // 20 ms back-off
     expect(flaky[2]!.at - flaky[1]!.at).toBeGreaterThanOrEqual(35); // 40 ms back-off
-    await eventually(async () => (await value(metrics, 'controller_runtime_reconcile_total', { controller: 'test', result: 'success' })) === 2, 'success count');
+    await eventually(
+      async () => (await value(metrics, 'controller_runtime_reconcile_total', { controller: 'test', result: 'success' })) === 2,
+      'success count',
+    );
     expect(await value(metrics, 'controller_runtime_reconcile_errors_total', { controller: 'test' })).toBe(2);
     expect(await value(metrics, 'controller_runtime_reconcile_total', { controller: 'test', result: 'error' })).toBe(2);
     expect(await value(metrics, 'controller_runtime_reconcile_total', { controller: 'test', result: 'requeue_after' })).toBe(2);
@@ -42,7 +52,13 @@ describe('Controller', () => {
     expect(await value(metrics, 'workqueue_adds_total', { name: 'test' })).toBeGreaterThanOrEqual(6);
     expect(await value(metrics, 'controller_runtime_max_concurrent_reconciles', { controller: 'test' })).toBe(2);
     const text = await metrics.registry.metrics();
-    for (const n of ['controller_runtime_reconcile_time_seconds_bucket', 'workqueue_queue_duration_seconds_bucket', 'workqueue_work_duration_seconds_bucket', 'workqueue_depth']) expect(text).toContain(n);
+    for (const n of [
+      'controller_runtime_reconcile_time_seconds_bucket',
+      'workqueue_queue_duration_seconds_bucket',
+      'workqueue_work_duration_seconds_bucket',
+      'workqueue_depth',
+    ])
+      expect(text).toContain(n);
     await c.stop();
     c.queue.add('ns/after-stop');
     expect(c.queue.length).toBe(0);
@@ -54,7 +70,8 @@ describe('Controller', () => {
     expect(await value(metrics, 'controller_runtime_reconcile_errors_total', { controller: 'idle' })).toBeUndefined();
     c.start();
     expect(await value(metrics, 'controller_runtime_reconcile_errors_total', { controller: 'idle' })).toBe(0);
-    for (const result of ['success', 'error', 'requeue', 'requeue_after']) expect(await value(metrics, 'controller_runtime_reconcile_total', { controller: 'idle', result })).toBe(0);
+    for (const result of ['success', 'error', 'requeue', 'requeue_after'])
+      expect(await value(metrics, 'controller_runtime_reconcile_total', { controller: 'idle', result })).toBe(0);
     expect(await value(metrics, 'workqueue_retries_total', { name: 'idle', controller: 'idle' })).toBe(0);
     expect(await value(metrics, 'workqueue_adds_total', { name: 'idle', controller: 'idle' })).toBe(0);
     await c.stop();

@@ -7,7 +7,13 @@ export async function createNamespace(rest: KubeRest, name: string): Promise<voi
 }
 
 export function secret(ns: string, name: string) {
-  return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns }, type: 'Opaque', stringData: { username: 'wallet-abc', password: SECRET_PASSWORD } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace: ns },
+    type: 'Opaque',
+    stringData: { username: 'wallet-abc', password: SECRET_PASSWORD },
+  };
 }
 
 export function pool(ns: string, name: string, secretName: string, port = 3333) {

@@ -20,7 +20,12 @@ afterAll(async () => {
   await cp?.stop();
 });
 
-const cm = (ns: string, name: string, data: Record<string, string> = {}) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns, labels: { app: 'informer-test' } }, data });
+const cm = (ns: string, name: string, data: Record<string, string> = {}) => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name, namespace: ns, labels: { app: 'informer-test' } },
+  data,
+});
 
 describe('Informer on a real kube-apiserver', () => {
   it('lists (paged), watches adds/updates/deletes, indexes, and only sees its namespaces', async () => {
@@ -42,7 +47,12 @@ describe('Informer on a real kube-apiserver', () => {
     inf.start();
     try {
       await inf.waitForSync();
-      expect(inf.store.list(NS).map((o) => o.metadata.name).sort()).toEqual(['pre-0', 'pre-1', 'pre-2', 'pre-3', 'pre-4', 'pre-5', 'pre-6']);
+      expect(
+        inf.store
+          .list(NS)
+          .map((o) => o.metadata.name)
+          .sort(),
+      ).toEqual(['pre-0', 'pre-1', 'pre-2', 'pre-3', 'pre-4', 'pre-5', 'pre-6']);
       expect(inf.store.getByName(OTHER, 'elsewhere')).toBeUndefined();
       expect(inf.store.byIndex('byValue', '3').map((o) => o.metadata.name)).toEqual(['pre-3']);
       expect(inf.store.get(`${NS}/pre-0`)?.kind).toBe('ConfigMap');

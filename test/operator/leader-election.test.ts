@@ -74,7 +74,9 @@ beforeAll(async () => {
   rest = new KubeRest(cp.kubeConfig);
   const r = await cp.kubectl(['apply', '-f', path.join(REPO_ROOT, 'crds')]);
   expect(r.code, r.stderr).toBe(0);
-  expect((await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/minerfleets.minefleet.io', 'crd/miningpools.minefleet.io'])).code).toBe(0);
+  expect(
+    (await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/minerfleets.minefleet.io', 'crd/miningpools.minefleet.io'])).code,
+  ).toBe(0);
   await createNamespace(rest, NS);
   await rest.create(`/api/v1/namespaces/${NS}/secrets`, secret(NS, 'creds'));
   await rest.create(`${G}/namespaces/${NS}/miningpools`, pool(NS, 'primary', 'creds'));

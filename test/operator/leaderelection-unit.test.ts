@@ -43,7 +43,9 @@ describe('LeaderElector (coordination.k8s.io/v1 Lease)', () => {
     // b must stay standby while a renews (several lease durations)
     await new Promise((r) => setTimeout(r, 4000));
     expect(bLeads).toBe(false);
-    const lease = await rest.get<{ spec: { holderIdentity: string; leaseTransitions: number } }>(`/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/release`);
+    const lease = await rest.get<{ spec: { holderIdentity: string; leaseTransitions: number } }>(
+      `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/release`,
+    );
     expect(lease.spec.holderIdentity).toBe('a');
     const t0 = Date.now();
     await a.stop();
@@ -51,7 +53,9 @@ describe('LeaderElector (coordination.k8s.io/v1 Lease)', () => {
     await bAcq;
     expect(bLeads).toBe(true);
     expect(Date.now() - t0).toBeLessThan(2500); // released: no need to wait for expiry
-    const after = await rest.get<{ spec: { holderIdentity: string; leaseTransitions: number } }>(`/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/release`);
+    const after = await rest.get<{ spec: { holderIdentity: string; leaseTransitions: number } }>(
+      `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/release`,
+    );
     expect(after.spec.holderIdentity).toBe('b');
     await b.stop();
   });
@@ -66,7 +70,10 @@ describe('LeaderElector (coordination.k8s.io/v1 Lease)', () => {
     const waited = Date.now() - t0;
     expect(waited).toBeGreaterThanOrEqual(2500);
     expect(waited).toBeLessThan(3000 + 5000);
-    const lease = await eventually(() => rest.get<{ spec: { holderIdentity: string; leaseTransitions: number } }>(`/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/expire`), 'lease');
+    const lease = await eventually(
+      () => rest.get<{ spec: { holderIdentity: string; leaseTransitions: number } }>(`/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/expire`),
+      'lease',
+    );
     expect(lease.spec).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1 });
     await b.stop();
   });

@@ -49,7 +49,12 @@ beforeAll(async () => {
   expect(w.code, w.stderr).toBe(0);
   await createNamespace(rest, NS);
   // gpu fleets name a RuntimeClass; pods naming a missing one are rejected at admission.
-  await rest.create('/apis/node.k8s.io/v1/runtimeclasses', { apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass', metadata: { name: 'nvidia' }, handler: 'nvidia' });
+  await rest.create('/apis/node.k8s.io/v1/runtimeclasses', {
+    apiVersion: 'node.k8s.io/v1',
+    kind: 'RuntimeClass',
+    metadata: { name: 'nvidia' },
+    handler: 'nvidia',
+  });
   await rest.create(`/api/v1/namespaces/${NS}/secrets`, secret(NS, 'creds'));
   await rest.create(`${G}/namespaces/${NS}/miningpools`, pool(NS, 'primary', 'creds', 3333));
   await rest.create(`${G}/namespaces/${NS}/miningpools`, pool(NS, 'backup', 'creds', 4444));
@@ -68,7 +73,19 @@ describe('MinerFleet controller', () => {
   for (const kind of ['cpu', 'gpu', 'usb'] as DeviceKind[]) {
     it(`creates, updates, scales and deletes a ${kind} fleet`, async () => {
       const name = `${kind}-fleet`;
-      await rest.create(`${G}/namespaces/${NS}/minerfleets`, fleet(NS, name, kind, [{ name: 'primary', priority: 0 }, { name: 'backup', priority: 10 }], 2));
+      await rest.create(
+        `${G}/namespaces/${NS}/minerfleets`,
+        fleet(
+          NS,
+          name,
+          kind,
+          [
+            { name: 'primary', priority: 0 },
+            { name: 'backup', priority: 10 },
+          ],
+          2,
+        ),
+      );
       const f = await eventually(() => reconciled(name), `${name} reconciled`);
       const uid = f.metadata.uid;
 
@@ -89,7 +106,9 @@ describe('MinerFleet controller', () => {
       const sas = (await rest.get<Any>(`/api/v1/namespaces/${NS}/serviceaccounts`)).items.filter((s: Any) => s.metadata.ownerReferences?.[0]?.uid === uid);
       expect(sas.length).toBe(1);
       expect(pod.serviceAccountName).toBe(sas[0].metadata.name);
-      const roles = (await rest.get<Any>(`/apis/rbac.authorization.k8s.io/v1/namespaces/${NS}/roles`)).items.filter((s: Any) => s.metadata.ownerReferences?.[0]?.uid === uid);
+      const roles = (await rest.get<Any>(`/apis/rbac.authorization.k8s.io/v1/namespaces/${NS}/roles`)).items.filter(
+        (s: Any) => s.metadata.ownerReferences?.[0]?.uid === uid,
+      );
       expect(roles.length).toBe(1);
       // the miner may read only its own runtime ConfigMap
       expect(roles[0].rules).toEqual([expect.objectContaining({ resources: ['configmaps'], resourceNames: [`${name}-runtime`] })]);
@@ -157,13 +176,23 @@ describe('MinerFleet controller', () => {
 
       // delete: the garbage collector removes everything the fleet owned
       await rest.delete(fleetPath(name));
-      await eventually(async () => !(await dep(name)) && !(await cmap(`${name}-config`)) && !(await cmap(`${name}-runtime`)), `${name} owned objects garbage-collected`, 90_000);
+      await eventually(
+        async () => !(await dep(name)) && !(await cmap(`${name}-config`)) && !(await cmap(`${name}-runtime`)),
+        `${name} owned objects garbage-collected`,
+        90_000,
+      );
     });
   }
 
   it('publishes a pool priority change in the runtime ConfigMap and the miner config', async () => {
     const name = 'switcher';
-    await rest.create(`${G}/namespaces/${NS}/minerfleets`, fleet(NS, name, 'cpu', [{ name: 'primary', priority: 0 }, { name: 'backup', priority: 10 }]));
+    await rest.create(
+      `${G}/namespaces/${NS}/minerfleets`,
+      fleet(NS, name, 'cpu', [
+        { name: 'primary', priority: 0 },
+        { name: 'backup', priority: 10 },
+      ]),
+    );
     await eventually(() => reconciled(name), 'switcher reconciled');
     const before = await eventually(() => runtimeOf(name), 'runtime ConfigMap');
     expect(before.activePool).toBe('primary');
@@ -171,7 +200,16 @@ describe('MinerFleet controller', () => {
 
     // backup becomes preferred
     await rest.request('PATCH', fleetPath(name), {
-      body: [{ op: 'replace', path: '/spec/pools', value: [{ name: 'primary', priority: 20 }, { name: 'backup', priority: 10 }] }],
+      body: [
+        {
+          op: 'replace',
+          path: '/spec/pools',
+          value: [
+            { name: 'primary', priority: 20 },
+            { name: 'backup', priority: 10 },
+          ],
+        },
+      ],
       contentType: 'application/json-patch+json',
     });
     const after = await eventually(async () => {
@@ -204,14 +242,19 @@ describe('MinerFleet controller', () => {
 
     // idempotent: once the cache holds what was applied, reconciling again writes nothing
     const { controller, reconciler } = fleetController;
-    await eventually(async () => {
-      const before = reconciler.stats.applies;
-      const total = () => mgr.metrics.reconcileTotal.get().then((m) => m.values.reduce((a, v) => a + v.value, 0));
-      const reconciles = await total();
-      controller.queue.add(`${NS}/${name}`);
-      await eventually(async () => (await total()) > reconciles, 'forced reconcile ran', 10_000, 20);
-      return reconciler.stats.applies === before;
-    }, 'a forced reconcile of an unchanged fleet applies nothing', 30_000, 500);
+    await eventually(
+      async () => {
+        const before = reconciler.stats.applies;
+        const total = () => mgr.metrics.reconcileTotal.get().then((m) => m.values.reduce((a, v) => a + v.value, 0));
+        const reconciles = await total();
+        controller.queue.add(`${NS}/${name}`);
+        await eventually(async () => (await total()) > reconciles, 'forced reconcile ran', 10_000, 20);
+        return reconciler.stats.applies === before;
+      },
+      'a forced reconcile of an unchanged fleet applies nothing',
+      30_000,
+      500,
+    );
 
     const image = d.spec.template.spec.containers[0].image;
     await rest.mergePatch(`/apis/apps/v1/namespaces/${NS}/deployments/${name}`, { spec: { replicas: 7 } });

@@ -10,7 +10,16 @@ const fleet = (over: Partial<MinerFleet> = {}): MinerFleet =>
     apiVersion: 'minefleet.io/v1alpha1',
     kind: 'MinerFleet',
     metadata: { name: 'f', namespace: 'ns', generation: 3, uid: 'u1' },
-    spec: { replicas: 2, device: { kind: 'cpu', perPod: 1 }, miner: { backend: 'cpu' }, pools: [{ name: 'a', priority: 0, weight: 1 }, { name: 'b', priority: 1, weight: 1 }], failover: { strategy: 'Priority', failbackAfterSeconds: 300 } },
+    spec: {
+      replicas: 2,
+      device: { kind: 'cpu', perPod: 1 },
+      miner: { backend: 'cpu' },
+      pools: [
+        { name: 'a', priority: 0, weight: 1 },
+        { name: 'b', priority: 1, weight: 1 },
+      ],
+      failover: { strategy: 'Priority', failbackAfterSeconds: 300 },
+    },
     ...over,
   }) as MinerFleet;
 describe('conditions', () => {
@@ -54,7 +63,12 @@ describe('computeStatus', () => {
   });
   it('Progressing and not Ready while pods are missing; Degraded with missing refs or apply errors', () => {
     const d = { metadata: { generation: 4 }, status: { observedGeneration: 4, replicas: 2, readyReplicas: 1, updatedReplicas: 2, availableReplicas: 1 } };
-    const s = computeStatus({ ...base, fleet: fleet(), deployment: d, missing: [{ kind: 'MiningPool', name: 'b', pool: 'b', message: 'MiningPool "b" not found in namespace "ns"' }] });
+    const s = computeStatus({
+      ...base,
+      fleet: fleet(),
+      deployment: d,
+      missing: [{ kind: 'MiningPool', name: 'b', pool: 'b', message: 'MiningPool "b" not found in namespace "ns"' }],
+    });
     const by = Object.fromEntries(s.conditions!.map((c) => [c.type, c]));
     expect(by.Ready).toMatchObject({ status: 'False', message: '1/2 miner pods ready' });
     expect(by.Progressing).toMatchObject({ status: 'True', reason: 'RollingOut' });

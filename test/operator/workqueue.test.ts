@@ -148,11 +148,15 @@ describe('WorkQueue', () => {
 describe('isSubset (drift check)', () => {
   it('ignores fields the server adds but catches changed or removed ones', () => {
     const desired = { metadata: { name: 'a', labels: { x: '1' } }, spec: { replicas: 2, template: { containers: [{ name: 'm', image: 'i' }] } } };
-    const actual = { metadata: { name: 'a', uid: 'u', labels: { x: '1', extra: 'y' } }, spec: { replicas: 2, strategy: {}, template: { containers: [{ name: 'm', image: 'i', imagePullPolicy: 'Always' }] } }, status: {} };
+    const actual = {
+      metadata: { name: 'a', uid: 'u', labels: { x: '1', extra: 'y' } },
+      spec: { replicas: 2, strategy: {}, template: { containers: [{ name: 'm', image: 'i', imagePullPolicy: 'Always' }] } },
+      status: {},
+    };
     expect(isSubset(desired, actual)).toBe(true);
     expect(isSubset(desired, { ...actual, spec: { ...actual.spec, replicas: 3 } })).toBe(false);
     expect(isSubset(desired, { ...actual, metadata: { name: 'a' } })).toBe(false);
     expect(isSubset({ a: [1, 2] }, { a: [1, 2, 3] })).toBe(false);
-    expect(isSubset({ a: {} , b: [] }, {})).toBe(true);
+    expect(isSubset({ a: {}, b: [] }, {})).toBe(true);
   });
 });

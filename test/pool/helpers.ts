@@ -4,10 +4,7 @@ import { StratumTestClient } from './stratum-test-client.js';
 
 /** Connects (TLS when the pool has a CA), subscribes, authorizes and waits for the first job. */
 export async function readyClient(pool: StratumPool, worker = 'tester.w1'): Promise<StratumTestClient> {
-  const client = await StratumTestClient.connect(
-    pool.port,
-    pool.caFile ? { tls: { ca: await readFile(pool.caFile), servername: pool.serverName! } } : {},
-  );
+  const client = await StratumTestClient.connect(pool.port, pool.caFile ? { tls: { ca: await readFile(pool.caFile), servername: pool.serverName! } } : {});
   const sub = await client.subscribe();
   if (sub.error) throw new Error(`subscribe failed: ${JSON.stringify(sub.error)}`);
   const auth = await client.authorize(worker);

@@ -94,10 +94,14 @@ describe('stratum test pool on litecoind -regtest', () => {
     const c = await client('miner.txs');
     const txid = await ltc.rpc<string>('sendtoaddress', [await ltc.newAddress(), 1.5]);
     // litecoind rebuilds a template for new mempool contents only after 5 s; ask until it has.
-    await until('a template with the transaction', async () => {
-      await pool.sendNewJob({ clean: false });
-      return pool.currentJob()!.txids.some((t) => Buffer.from(t).reverse().toString('hex') === txid);
-    }, 60_000);
+    await until(
+      'a template with the transaction',
+      async () => {
+        await pool.sendNewJob({ clean: false });
+        return pool.currentJob()!.txids.some((t) => Buffer.from(t).reverse().toString('hex') === txid);
+      },
+      60_000,
+    );
     const job = await c.waitFor('a job carrying the transaction', () => {
       const j = c.latestJob();
       return j && j.branch.length > 0 && j.jobId === pool.currentJob()?.id ? j : undefined;
@@ -170,7 +174,10 @@ describe('stratum test pool on litecoind -regtest', () => {
     for (const x of submitted.filter((y) => !y.accepted)) expect(['inconclusive', 'duplicate']).toContain(x.reason);
     expect(await ltc.rpc<number>('getblockcount')).toBe(start + 1);
     // Both carry on on the new tip.
-    for (const [c, w] of [[a, 'race.a'], [b, 'race.b']] as const) {
+    for (const [c, w] of [
+      [a, 'race.a'],
+      [b, 'race.b'],
+    ] as const) {
       expect((await c.submit(w, c.findShare(await tipJob(c)))).result).toBe(true);
     }
   });

@@ -189,7 +189,12 @@ describe('stratum test pool: shares and error codes', () => {
     const garbage: string[] = [];
     for (let i = 0; i < 3000; i++) {
       const kind = i % 10;
-      if (kind === 0) garbage.push(Buffer.from(Array.from({ length: 40 }, () => Math.floor(Math.random() * 256))).toString('latin1').replace(/\n/g, ''));
+      if (kind === 0)
+        garbage.push(
+          Buffer.from(Array.from({ length: 40 }, () => Math.floor(Math.random() * 256)))
+            .toString('latin1')
+            .replace(/\n/g, ''),
+        );
       else if (kind === 1) garbage.push('{"id":1,"method":');
       else if (kind === 2) garbage.push('[1,2,3]');
       else if (kind === 3) garbage.push('{"id":2,"method":42,"params":[]}');

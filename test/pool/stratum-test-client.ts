@@ -76,10 +76,7 @@ export class StratumTestClient {
     });
   }
 
-  static connect(
-    port: number,
-    opts: { host?: string; tls?: { ca: Buffer | string; servername: string } } = {},
-  ): Promise<StratumTestClient> {
+  static connect(port: number, opts: { host?: string; tls?: { ca: Buffer | string; servername: string } } = {}): Promise<StratumTestClient> {
     const host = opts.host ?? '127.0.0.1';
     return new Promise((resolve, reject) => {
       const socket = opts.tls
@@ -230,8 +227,13 @@ export class StratumTestClient {
     const below = opts.below ?? true;
     for (let nonce = opts.startNonce ?? 0; nonce < 2 ** 32; nonce++) {
       const h = this.header(job, extranonce2, job.ntime, nonce);
-      const pow = BigInt('0x' + Buffer.from(scryptSync(h, h, 32, { N: 1024, r: 1, p: 1 })).reverse().toString('hex'));
-      if ((pow <= target) === below) {
+      const pow = BigInt(
+        '0x' +
+          Buffer.from(scryptSync(h, h, 32, { N: 1024, r: 1, p: 1 }))
+            .reverse()
+            .toString('hex'),
+      );
+      if (pow <= target === below) {
         return {
           jobId: job.jobId,
           extranonce2,

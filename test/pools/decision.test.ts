@@ -1,6 +1,13 @@
 /** Unit tests of the pure fleet failover decision (Priority, Weighted, failback, flapping). */
 import { describe, expect, it } from 'vitest';
-import { decideFailover, rendezvousScore, weightedQuotas, type FailoverInput, type PoolHealth, type PreviousDecision } from '../../operator/src/controllers/minerfleet/failover.js';
+import {
+  decideFailover,
+  rendezvousScore,
+  weightedQuotas,
+  type FailoverInput,
+  type PoolHealth,
+  type PreviousDecision,
+} from '../../operator/src/controllers/minerfleet/failover.js';
 
 const pools = [
   { name: 'a', priority: 0, weight: 1 },
@@ -78,7 +85,14 @@ describe('Weighted', () => {
 
   it('quotas are exact and within one miner of the weights', () => {
     for (let n = 0; n <= 40; n++) {
-      const q = weightedQuotas([{ name: 'a', priority: 0, weight: 5 }, { name: 'b', priority: 1, weight: 3 }, { name: 'c', priority: 2, weight: 2 }], n);
+      const q = weightedQuotas(
+        [
+          { name: 'a', priority: 0, weight: 5 },
+          { name: 'b', priority: 1, weight: 3 },
+          { name: 'c', priority: 2, weight: 2 },
+        ],
+        n,
+      );
       expect(q.a! + q.b! + q.c!).toBe(n);
       expect(Math.abs(q.a! - (n * 5) / 10)).toBeLessThan(1);
       expect(Math.abs(q.b! - (n * 3) / 10)).toBeLessThan(1);
@@ -101,11 +115,15 @@ describe('Weighted', () => {
     const ps = pods(11);
     const d1 = decideFailover(input({ strategy: 'Weighted', pools: wpools, health: all, pods: ps }));
     const ps2 = [...ps, 'fleet-abc-newpod'];
-    const d2 = decideFailover(input({ strategy: 'Weighted', pools: wpools, health: all, pods: ps2, previous: { activePool: d1.activePool!, assignments: d1.assignments } }));
+    const d2 = decideFailover(
+      input({ strategy: 'Weighted', pools: wpools, health: all, pods: ps2, previous: { activePool: d1.activePool!, assignments: d1.assignments } }),
+    );
     expect(d2.moved).toBeLessThanOrEqual(1);
     expect(d2.counts).toEqual({ a: 9, b: 3 });
     const ps3 = ps2.filter((p) => p !== ps[4]);
-    const d3 = decideFailover(input({ strategy: 'Weighted', pools: wpools, health: all, pods: ps3, previous: { activePool: d2.activePool!, assignments: d2.assignments } }));
+    const d3 = decideFailover(
+      input({ strategy: 'Weighted', pools: wpools, health: all, pods: ps3, previous: { activePool: d2.activePool!, assignments: d2.assignments } }),
+    );
     expect(d3.moved).toBeLessThanOrEqual(1);
     expect(Math.abs(d3.counts.a! - (11 * 3) / 4)).toBeLessThan(1);
   });
@@ -114,13 +132,41 @@ describe('Weighted', () => {
     const ps = pods(12);
     const d1 = decideFailover(input({ strategy: 'Weighted', pools: wpools, health: all, pods: ps }));
     const onA = ps.filter((p) => d1.assignments[p] === 'a');
-    const d2 = decideFailover(input({ strategy: 'Weighted', pools: wpools, health: { a: up(0), b: down }, pods: ps, previous: { activePool: d1.activePool!, assignments: d1.assignments } }));
+    const d2 = decideFailover(
+      input({
+        strategy: 'Weighted',
+        pools: wpools,
+        health: { a: up(0), b: down },
+        pods: ps,
+        previous: { activePool: d1.activePool!, assignments: d1.assignments },
+      }),
+    );
     expect(d2).toMatchObject({ counts: { a: 12 }, reason: 'Failover', switched: true, moved: 3 });
     for (const p of onA) expect(d2.assignments[p]).toBe('a');
     const now = 1_000_000;
-    const d3 = decideFailover(input({ strategy: 'Weighted', nowMs: now, failbackAfterSeconds: 60, pools: wpools, health: { a: up(0), b: up(now - 30_000) }, pods: ps, previous: { activePool: d2.activePool!, assignments: d2.assignments } }));
+    const d3 = decideFailover(
+      input({
+        strategy: 'Weighted',
+        nowMs: now,
+        failbackAfterSeconds: 60,
+        pools: wpools,
+        health: { a: up(0), b: up(now - 30_000) },
+        pods: ps,
+        previous: { activePool: d2.activePool!, assignments: d2.assignments },
+      }),
+    );
     expect(d3).toMatchObject({ counts: { a: 12 }, reason: 'Steady', switched: false, recheckAtMs: now + 30_000 });
-    const d4 = decideFailover(input({ strategy: 'Weighted', nowMs: now + 30_000, failbackAfterSeconds: 60, pools: wpools, health: { a: up(0), b: up(now - 30_000) }, pods: ps, previous: { activePool: d3.activePool!, assignments: d3.assignments } }));
+    const d4 = decideFailover(
+      input({
+        strategy: 'Weighted',
+        nowMs: now + 30_000,
+        failbackAfterSeconds: 60,
+        pools: wpools,
+        health: { a: up(0), b: up(now - 30_000) },
+        pods: ps,
+        previous: { activePool: d3.activePool!, assignments: d3.assignments },
+      }),
+    );
     expect(d4).toMatchObject({ counts: { a: 9, b: 3 }, reason: 'Failback', moved: 3 });
   });
 
@@ -135,7 +181,15 @@ describe('Weighted', () => {
   it('no pool available: everyone stays put', () => {
     const ps = pods(4);
     const d1 = decideFailover(input({ strategy: 'Weighted', pools: wpools, health: all, pods: ps }));
-    const d2 = decideFailover(input({ strategy: 'Weighted', pools: wpools, health: { a: down, b: down }, pods: ps, previous: { activePool: d1.activePool!, assignments: d1.assignments } }));
+    const d2 = decideFailover(
+      input({
+        strategy: 'Weighted',
+        pools: wpools,
+        health: { a: down, b: down },
+        pods: ps,
+        previous: { activePool: d1.activePool!, assignments: d1.assignments },
+      }),
+    );
     expect(d2).toMatchObject({ poolAvailable: false, reason: 'NoPoolAvailable', switched: false, moved: 0 });
     expect(d2.assignments).toEqual(d1.assignments);
   });

@@ -8,7 +8,13 @@ import { startStratumPool, type StratumPool } from '../support/stratum/index.js'
 
 const log = pino({ level: 'silent' });
 const PASSWORD = 'probe-secret-pw-123';
-const target = (p: { url: string }, extra: Partial<ProbeTarget> = {}): ProbeTarget => ({ poolName: 'p', url: p.url, login: 'wallet.probe', password: PASSWORD, ...extra });
+const target = (p: { url: string }, extra: Partial<ProbeTarget> = {}): ProbeTarget => ({
+  poolName: 'p',
+  url: p.url,
+  login: 'wallet.probe',
+  password: PASSWORD,
+  ...extra,
+});
 
 describe('probePool', () => {
   const pools: StratumPool[] = [];

@@ -3,15 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import {
-  livePids,
-  pidAlive,
-  startControlPlane,
-  startFerretDB,
-  startLitecoind,
-  startPrometheus,
-  waitFor,
-} from '../support/index.js';
+import { livePids, pidAlive, startControlPlane, startFerretDB, startLitecoind, startPrometheus, waitFor } from '../support/index.js';
 
 const FIXTURE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'hold-components.ts');
 

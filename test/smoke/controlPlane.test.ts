@@ -116,7 +116,10 @@ describe('control plane (etcd + kube-apiserver + controller-manager + scheduler)
     const denied = await asServiceAccount
       .makeApiClient(CoreV1Api)
       .listNamespacedSecret({ namespace: 'default' })
-      .then(() => undefined, (err: unknown) => err as { code?: number });
+      .then(
+        () => undefined,
+        (err: unknown) => err as { code?: number },
+      );
     expect(denied?.code).toBe(403);
   });
 

@@ -15,7 +15,10 @@ describe('FerretDB (MongoDB wire protocol, SQLite backend)', () => {
   });
 
   afterAll(async () => {
-    await client?.db(dbName).dropDatabase().catch(() => undefined);
+    await client
+      ?.db(dbName)
+      .dropDatabase()
+      .catch(() => undefined);
     await client?.close();
     await db?.stop();
   });
@@ -27,7 +30,10 @@ describe('FerretDB (MongoDB wire protocol, SQLite backend)', () => {
       { fleet: 'a', pod: 'a-2', hashrate: 150 },
       { fleet: 'b', pod: 'b-1', hashrate: 40 },
     ]);
-    const found = await samples.find({ fleet: 'a' }, { projection: { _id: 0 } }).sort({ pod: 1 }).toArray();
+    const found = await samples
+      .find({ fleet: 'a' }, { projection: { _id: 0 } })
+      .sort({ pod: 1 })
+      .toArray();
     expect(found).toEqual([
       { fleet: 'a', pod: 'a-1', hashrate: 100 },
       { fleet: 'a', pod: 'a-2', hashrate: 150 },
@@ -35,10 +41,7 @@ describe('FerretDB (MongoDB wire protocol, SQLite backend)', () => {
     // FerretDB v1.24 computes only the FIRST accumulator of a $group (later ones come back 0)
     // and implements only $sum and $count there: one accumulator per $group stage.
     const perFleet = await samples
-      .aggregate<{ _id: string; total: number }>([
-        { $group: { _id: '$fleet', total: { $sum: '$hashrate' } } },
-        { $sort: { _id: 1 } },
-      ])
+      .aggregate<{ _id: string; total: number }>([{ $group: { _id: '$fleet', total: { $sum: '$hashrate' } } }, { $sort: { _id: 1 } }])
       .toArray();
     expect(perFleet).toEqual([
       { _id: 'a', total: 250 },
@@ -67,9 +70,10 @@ describe('FerretDB (MongoDB wire protocol, SQLite backend)', () => {
     const events = client.db(dbName).collection('events');
     await events.insertOne({ kind: 'before-outage' });
     await db.stopServer();
-    const duringOutage = await events
-      .insertOne({ kind: 'during-outage' }, { timeoutMS: 1_500 })
-      .then(() => 'written', (err: unknown) => (err as Error).name);
+    const duringOutage = await events.insertOne({ kind: 'during-outage' }, { timeoutMS: 1_500 }).then(
+      () => 'written',
+      (err: unknown) => (err as Error).name,
+    );
     expect(duringOutage).not.toBe('written');
     await db.startServer();
     const kinds = (await events.find({}, { projection: { _id: 0, kind: 1 } }).toArray()).map((d) => d.kind as string);

@@ -46,7 +46,7 @@ describe('Prometheus scraping a prom-client endpoint', () => {
     expect(up[0]?.value[1]).toBe('1');
   });
 
-  it('rejects an invalid PromQL query with Prometheus\'s error', async () => {
+  it("rejects an invalid PromQL query with Prometheus's error", async () => {
     await expect(prom.query('sum(')).rejects.toThrow(/prometheus query "sum\(" failed: .*parse error/);
   });
 });

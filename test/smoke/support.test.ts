@@ -78,10 +78,7 @@ describe('harness building blocks', () => {
     const dir = makeTempDir('support');
     const port = await freePort();
     const script = path.join(dir, 'stubborn.cjs');
-    writeFileSync(
-      script,
-      `process.on('SIGTERM', () => {}); require('net').createServer().listen(${port}, '127.0.0.1', () => console.log('listening'));`,
-    );
+    writeFileSync(script, `process.on('SIGTERM', () => {}); require('net').createServer().listen(${port}, '127.0.0.1', () => console.log('listening'));`);
     const proc = spawnProcess({ name: 'stubborn', command: process.execPath, args: [script], logFile: path.join(dir, 'stubborn.log') });
     await proc.waitUntilReady(() => proc.listensOn(port), { timeoutMs: 30_000 });
     expect(proc.listensOn(port + 1)).toBe(false);

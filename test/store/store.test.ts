@@ -55,13 +55,23 @@ async function connected(over: Partial<StoreConfigInput> = {}) {
 
 /** Collections with their type and indexes, plus migration records: what "same state" means. */
 async function schemaSnapshot(db: Db): Promise<unknown> {
-  const cols = (await db.listCollections().toArray()).map((c) => ({ name: c.name, type: (c as { type?: string }).type })).sort((a, b) => a.name.localeCompare(b.name));
+  const cols = (await db.listCollections().toArray())
+    .map((c) => ({ name: c.name, type: (c as { type?: string }).type }))
+    .sort((a, b) => a.name.localeCompare(b.name));
   const out: Record<string, unknown> = {};
   for (const c of cols) {
     const idx = await db.collection(c.name).listIndexes().toArray();
-    out[c.name] = { type: c.type, indexes: idx.map((i) => ({ name: i.name, key: i.key, unique: i.unique ?? false, ttl: i.expireAfterSeconds })).sort((a, b) => String(a.name).localeCompare(String(b.name))) };
+    out[c.name] = {
+      type: c.type,
+      indexes: idx
+        .map((i) => ({ name: i.name, key: i.key, unique: i.unique ?? false, ttl: i.expireAfterSeconds }))
+        .sort((a, b) => String(a.name).localeCompare(String(b.name))),
+    };
   }
-  out['records'] = await db.collection('mf_migrations').find({}, { sort: { _id: 1 } }).toArray();
+  out['records'] = await db
+    .collection('mf_migrations')
+    .find({}, { sort: { _id: 1 } })
+    .toArray();
   return out;
 }
 
@@ -142,16 +152,32 @@ describe('history store against FerretDB', () => {
     expect(await store.flush(30_000)).toBe(true);
 
     expect(await db.collection('mf_samples').countDocuments()).toBe(40);
-    const s5 = await db.collection('mf_samples').findOne({ namespace: 'mining', fleet: 'alpha', pod: 'alpha-1', windowStart: samples[5]!.windowStart }, { projection: { _id: 0 } });
+    const s5 = await db
+      .collection('mf_samples')
+      .findOne({ namespace: 'mining', fleet: 'alpha', pod: 'alpha-1', windowStart: samples[5]!.windowStart }, { projection: { _id: 0 } });
     expect(s5).toMatchObject({ ...samples[5], windowStart: samples[5]!.windowStart });
     expect(s5?.expireAt).toEqual(new Date(samples[5]!.windowStart.getTime() + 30 * 86_400_000));
     expect(await db.collection('mf_rollups').countDocuments()).toBe(2);
     expect(await db.collection('mf_rollups').findOne({ windowStart: rollup(1).windowStart }, { projection: { _id: 0, expireAt: 0 } })).toEqual(rollup(1));
     expect(await db.collection('mf_shares').countDocuments()).toBe(2);
-    expect(await db.collection('mf_shares').findOne({ nonce: share(1).nonce }, { projection: { _id: 0, expireAt: 0 } })).toEqual(share(1, { result: 'rejected', reason: 'low difficulty' }));
-    expect(await db.collection('mf_probes').findOne({}, { projection: { _id: 0, expireAt: 0 } })).toEqual({ namespace: 'mining', pool: 'pool-a', time: T0, ok: true, latencyMs: 12.5, circuit: 'Closed' });
+    expect(await db.collection('mf_shares').findOne({ nonce: share(1).nonce }, { projection: { _id: 0, expireAt: 0 } })).toEqual(
+      share(1, { result: 'rejected', reason: 'low difficulty' }),
+    );
+    expect(await db.collection('mf_probes').findOne({}, { projection: { _id: 0, expireAt: 0 } })).toEqual({
+      namespace: 'mining',
+      pool: 'pool-a',
+      time: T0,
+      ok: true,
+      latencyMs: 12.5,
+      circuit: 'Closed',
+    });
     const ev = await db.collection('mf_events').findOne({ eventId }, { projection: { _id: 0, expireAt: 0 } });
-    expect(ev).toMatchObject({ type: 'failover', severity: 'warning', details: { from: 'pool-a', to: 'pool-b' }, resolution: { by: 'operator', note: 'failed back', resolvedAt: new Date(T0.getTime() + 60_000) } });
+    expect(ev).toMatchObject({
+      type: 'failover',
+      severity: 'warning',
+      details: { from: 'pool-a', to: 'pool-b' },
+      resolution: { by: 'operator', note: 'failed back', resolvedAt: new Date(T0.getTime() + 60_000) },
+    });
 
     // A record is final once written: a later write of the same key is a no-op (first write wins).
     await store.writeSamples([sample(0, { hashrate: 1 })]);
@@ -168,7 +194,11 @@ describe('history store against FerretDB', () => {
     const { store } = await connected({ shares: { record: 'rejected' } });
     await store.writeShares([share(0), share(1, { result: 'rejected', reason: 'duplicate' }), share(2, { result: 'stale' })]);
     expect(await store.flush()).toBe(true);
-    const got = await store.database().collection('mf_shares').find({}, { sort: { time: 1 } }).toArray();
+    const got = await store
+      .database()
+      .collection('mf_shares')
+      .find({}, { sort: { time: 1 } })
+      .toArray();
     expect(got.map((s) => s.result)).toEqual(['rejected', 'stale']);
   });
 
@@ -177,7 +207,9 @@ describe('history store against FerretDB', () => {
     await expect(store.writeSamples([sample(0), { ...sample(1), pool: '' }])).rejects.toThrow(StoreValidationError);
     await expect(store.writeSamples([sample(0), { ...sample(1), pool: '' }])).rejects.toThrow(/invalid samples document #1: pool: /);
     await expect(store.writeRollups([{ ...rollup(0), hashrate: -5 }])).rejects.toThrow(/invalid rollups document #0: hashrate: /);
-    await expect(store.recordEvent({ namespace: 'mining', fleet: 'a', type: 'explode' as never, severity: 'info', reason: 'R', message: 'm', time: T0 })).rejects.toThrow(/type: /);
+    await expect(
+      store.recordEvent({ namespace: 'mining', fleet: 'a', type: 'explode' as never, severity: 'info', reason: 'R', message: 'm', time: T0 }),
+    ).rejects.toThrow(/type: /);
     expect(await store.flush()).toBe(true);
     expect(await store.database().collection('mf_samples').countDocuments()).toBe(0);
   });
@@ -185,7 +217,9 @@ describe('history store against FerretDB', () => {
   it('answers the queries: downsampled history, share acceptance, paginated events', async () => {
     const { store } = await connected();
     // 120 one-minute rollups; minute 50 missing.
-    await store.writeRollups(Array.from({ length: 120 }, (_, m) => rollup(m, { pods: m % 7 })).filter((r) => r.windowStart.getTime() !== T0.getTime() + 50 * 60_000));
+    await store.writeRollups(
+      Array.from({ length: 120 }, (_, m) => rollup(m, { pods: m % 7 })).filter((r) => r.windowStart.getTime() !== T0.getTime() + 50 * 60_000),
+    );
     await store.writeRollups([rollup(0, { fleet: 'other', hashrate: 1e9 })]);
     const reasons = ['low difficulty', 'low difficulty', 'duplicate', 'job not found', 'low difficulty', 'duplicate'];
     await store.writeShares([
@@ -231,11 +265,24 @@ describe('history store against FerretDB', () => {
     expect(viaClient.points).toEqual(h.points);
     if (!process.env.MONGODB_URI) expect(h.method).toBe('client'); // FerretDB v1 lacks $floor/$divide/$avg in $group
     // A narrow window: only buckets with data come back.
-    const narrow = await store.queryFleetHistory({ namespace: 'mining', fleet: 'alpha', from: new Date(T0.getTime() + 49 * 60_000), to: new Date(T0.getTime() + 52 * 60_000), points: 3 });
+    const narrow = await store.queryFleetHistory({
+      namespace: 'mining',
+      fleet: 'alpha',
+      from: new Date(T0.getTime() + 49 * 60_000),
+      to: new Date(T0.getTime() + 52 * 60_000),
+      points: 3,
+    });
     expect(narrow.points.map((p) => p.windows)).toEqual([1, 1]);
     await expect(store.queryFleetHistory({ namespace: 'mining', fleet: 'alpha', from: to, to: from, points: 8 })).rejects.toThrow(/to: to must be after from/);
 
-    const stats = await store.queryShareStats({ namespace: 'mining', fleet: 'alpha', pool: 'pool-a', from: T0, to: new Date(T0.getTime() + 86_400_000), topReasons: 2 });
+    const stats = await store.queryShareStats({
+      namespace: 'mining',
+      fleet: 'alpha',
+      pool: 'pool-a',
+      from: T0,
+      to: new Date(T0.getTime() + 86_400_000),
+      topReasons: 2,
+    });
     expect(stats).toEqual({
       accepted: 14,
       rejected: 6,
@@ -291,7 +338,12 @@ describe('history store against FerretDB', () => {
     const dbName = uniqueDbName('restart');
     const deadPort = await freePort();
     const a = await HistoryStore.connect(
-      config({ uri: `mongodb://127.0.0.1:${deadPort}/`, dbName, buffer: { spillDir: spill.dir, maxMemoryDocuments: 50 }, timeouts: { serverSelectionTimeoutMS: 300, connectTimeoutMS: 300, socketTimeoutMS: 1000 } }),
+      config({
+        uri: `mongodb://127.0.0.1:${deadPort}/`,
+        dbName,
+        buffer: { spillDir: spill.dir, maxMemoryDocuments: 50 },
+        timeouts: { serverSelectionTimeoutMS: 300, connectTimeoutMS: 300, socketTimeoutMS: 1000 },
+      }),
       { registry: new (await import('prom-client')).Registry() },
     );
     expect(a.available).toBe(false);
@@ -309,7 +361,9 @@ describe('history store against FerretDB', () => {
     expect(await b.store.flush(60_000)).toBe(true);
     const col = b.store.database().collection('mf_samples');
     expect(await col.countDocuments()).toBe(230);
-    const keys = (await col.find({}, { projection: { _id: 0, pod: 1, windowStart: 1 } }).toArray()).map((d) => `${d.pod}@${(d.windowStart as Date).toISOString()}`);
+    const keys = (await col.find({}, { projection: { _id: 0, pod: 1, windowStart: 1 } }).toArray()).map(
+      (d) => `${d.pod}@${(d.windowStart as Date).toISOString()}`,
+    );
     expect(new Set(keys).size).toBe(230);
     expect(keys.sort()).toEqual(docs.map((d) => `${d.pod}@${d.windowStart.toISOString()}`).sort());
     expect((await b.store.health()).buffered).toEqual({ memory: 0, spill: 0 });
@@ -320,9 +374,9 @@ describe('history store when the server is not usable', () => {
   it('a config that fails validation throws a StoreConfigError naming the field', async () => {
     const t = tempDir('cfg');
     dirs.push(t.remove);
-    await expect(HistoryStore.connect({ uri: 'postgres://x', buffer: { spillDir: t.dir } }, { registry: new (await import('prom-client')).Registry() })).rejects.toThrow(
-      StoreConfigError,
-    );
+    await expect(
+      HistoryStore.connect({ uri: 'postgres://x', buffer: { spillDir: t.dir } }, { registry: new (await import('prom-client')).Registry() }),
+    ).rejects.toThrow(StoreConfigError);
   });
 
   it('a URI the driver refuses: unavailable with a clear, redacted error; writes still go to disk', async () => {
@@ -355,7 +409,9 @@ describe('history store when the server is not usable', () => {
     expect(store.available).toBe(false);
     const h = await store.health();
     expect(h.lastError).toMatch(new RegExp(`MongoDB at mongodb://127.0.0.1:${port}/ is unreachable: .*ECONNREFUSED`));
-    await expect(store.queryShareStats({ namespace: 'm', from: T0, to: new Date(T0.getTime() + 1) })).rejects.toThrow(/history store is unavailable: MongoDB at/);
+    await expect(store.queryShareStats({ namespace: 'm', from: T0, to: new Date(T0.getTime() + 1) })).rejects.toThrow(
+      /history store is unavailable: MongoDB at/,
+    );
     await store.writeSamples([sample(0)]);
     await waitFor(async () => (await store.health()).lastError, { timeoutMs: 5_000 });
     expect((await store.health()).buffered.memory).toBe(1);

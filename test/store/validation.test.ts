@@ -65,7 +65,9 @@ describe('document validation', () => {
     const { fleet: _fleet, ...noFleet } = sample(0);
     expect(() => validateDocuments('samples', [noFleet])).toThrow(/fleet: /);
     expect(() =>
-      validateDocuments('events', [{ eventId: 'e1', namespace: 'mining', type: 'failover', severity: 'info', reason: 'PoolDown', message: 'm', time: new Date() }]),
+      validateDocuments('events', [
+        { eventId: 'e1', namespace: 'mining', type: 'failover', severity: 'info', reason: 'PoolDown', message: 'm', time: new Date() },
+      ]),
     ).toThrow(/fleet: an event names a fleet, a pool or both/);
     expect(() => validateDocuments('probes', [{ namespace: 'mining', pool: 'p', time: 'yesterday', ok: true }])).toThrow(/time: /);
   });

@@ -125,8 +125,36 @@ async function generate(dir: string): Promise<void> {
   await run(['req', '-x509', ...common, ...newKey, '-keyout', f('ca.key'), '-out', f('ca.crt'), '-subj', '/CN=minefleet-test-ca', '-extensions', 'ca_ext']);
   const signed = ['-CA', f('ca.crt'), '-CAkey', f('ca.key')];
   await Promise.all([
-    run(['req', '-x509', ...common, ...newKey, ...signed, '-keyout', f('apiserver.key'), '-out', f('apiserver.crt'), '-subj', '/CN=kube-apiserver', '-extensions', 'serving_ext']),
-    run(['req', '-x509', ...common, ...newKey, ...signed, '-keyout', f('admin.key'), '-out', f('admin.crt'), '-subj', '/O=system:masters/CN=minefleet-admin', '-extensions', 'client_ext']),
+    run([
+      'req',
+      '-x509',
+      ...common,
+      ...newKey,
+      ...signed,
+      '-keyout',
+      f('apiserver.key'),
+      '-out',
+      f('apiserver.crt'),
+      '-subj',
+      '/CN=kube-apiserver',
+      '-extensions',
+      'serving_ext',
+    ]),
+    run([
+      'req',
+      '-x509',
+      ...common,
+      ...newKey,
+      ...signed,
+      '-keyout',
+      f('admin.key'),
+      '-out',
+      f('admin.crt'),
+      '-subj',
+      '/O=system:masters/CN=minefleet-admin',
+      '-extensions',
+      'client_ext',
+    ]),
     (async () => {
       await run(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', f('sa.key')]);
       await run(['pkey', '-in', f('sa.key'), '-pubout', '-out', f('sa.pub')]);

@@ -111,11 +111,14 @@ async function startControlPlaneOnce(opts: ControlPlaneOptions = {}): Promise<Co
     // until etcd answers), so both start together; etcd's own check gives the clearer error.
     apiserver = launchApiServer();
     processes.push(apiserver);
-    await etcd.waitUntilReady(async () => {
-      if (!etcd.listensOn(etcdClientPort)) return false;
-      const res = await fetch(`${etcdUrl}/health`, { signal: AbortSignal.timeout(2_000) });
-      return res.ok && ((await res.json()) as { health?: string }).health === 'true';
-    }, { timeoutMs: 60_000, intervalMs: 25, description: `etcd health at ${etcdUrl}/health` });
+    await etcd.waitUntilReady(
+      async () => {
+        if (!etcd.listensOn(etcdClientPort)) return false;
+        const res = await fetch(`${etcdUrl}/health`, { signal: AbortSignal.timeout(2_000) });
+        return res.ok && ((await res.json()) as { health?: string }).health === 'true';
+      },
+      { timeoutMs: 60_000, intervalMs: 25, description: `etcd health at ${etcdUrl}/health` },
+    );
     timings.etcdReadyMs = Date.now() - started;
 
     await waitApiServerReady(apiserver);
@@ -143,13 +146,15 @@ async function startControlPlaneOnce(opts: ControlPlaneOptions = {}): Promise<Co
       });
       processes.push(kcm);
       optional.push(
-        kcm.waitUntilReady(async () => (await api.get('/api/v1/namespaces/default/serviceaccounts/default')).status === 200, {
-          timeoutMs: READY_TIMEOUT_MS,
-          intervalMs: 100,
-          description: 'kube-controller-manager to create the default ServiceAccount',
-        }).then(() => {
-          timings.controllerManagerReadyMs = Date.now() - started;
-        }),
+        kcm
+          .waitUntilReady(async () => (await api.get('/api/v1/namespaces/default/serviceaccounts/default')).status === 200, {
+            timeoutMs: READY_TIMEOUT_MS,
+            intervalMs: 100,
+            description: 'kube-controller-manager to create the default ServiceAccount',
+          })
+          .then(() => {
+            timings.controllerManagerReadyMs = Date.now() - started;
+          }),
       );
     }
     if (opts.scheduler) {
@@ -163,13 +168,15 @@ async function startControlPlaneOnce(opts: ControlPlaneOptions = {}): Promise<Co
       // Without a Node the scheduler has no API-visible sign of life; its Pod informer having
       // synced (logged at -v=2) means it sees and will schedule Pods.
       optional.push(
-        scheduler.waitUntilReady(() => /Caches populated" type="\*v1\.Pod"/.test(scheduler.tail(400)), {
-          timeoutMs: READY_TIMEOUT_MS,
-          intervalMs: 100,
-          description: 'kube-scheduler to sync its Pod informer',
-        }).then(() => {
-          timings.schedulerReadyMs = Date.now() - started;
-        }),
+        scheduler
+          .waitUntilReady(() => /Caches populated" type="\*v1\.Pod"/.test(scheduler.tail(400)), {
+            timeoutMs: READY_TIMEOUT_MS,
+            intervalMs: 100,
+            description: 'kube-scheduler to sync its Pod informer',
+          })
+          .then(() => {
+            timings.schedulerReadyMs = Date.now() - started;
+          }),
       );
     }
     await Promise.all(optional);
@@ -266,7 +273,9 @@ function kubeApiServerArgs(dir: string, certs: ControlPlaneCerts, etcdUrl: strin
     `--etcd-servers=${etcdUrl}`,
     '--bind-address=127.0.0.1',
     `--advertise-address=${node ? NODE_ADVERTISE_ADDRESS : '127.0.0.1'}`,
-    ...(node ? ['--kubelet-preferred-address-types=InternalIP', `--kubelet-client-certificate=${certs.adminCert}`, `--kubelet-client-key=${certs.adminKey}`] : []),
+    ...(node
+      ? ['--kubelet-preferred-address-types=InternalIP', `--kubelet-client-certificate=${certs.adminCert}`, `--kubelet-client-key=${certs.adminKey}`]
+      : []),
     `--secure-port=${port}`,
     `--cert-dir=${path.join(dir, 'apiserver-certs')}`,
     `--tls-cert-file=${certs.apiserverCert}`,
@@ -313,7 +322,10 @@ class ApiProbe {
   private readonly cert: string;
   private readonly key: string;
 
-  constructor(private readonly server: string, certs: ControlPlaneCerts) {
+  constructor(
+    private readonly server: string,
+    certs: ControlPlaneCerts,
+  ) {
     this.ca = readPem(certs.caCert);
     this.cert = readPem(certs.adminCert);
     this.key = readPem(certs.adminKey);
@@ -321,19 +333,14 @@ class ApiProbe {
 
   get(urlPath: string): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
-      const req = https.get(
-        `${this.server}${urlPath}`,
-        { ca: this.ca, cert: this.cert, key: this.key, agent: false, timeout: 5_000 },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', reject);
-        },
-      );
+      const req = https.get(`${this.server}${urlPath}`, { ca: this.ca, cert: this.cert, key: this.key, agent: false, timeout: 5_000 }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
       req.on('timeout', () => req.destroy(new Error(`GET ${urlPath} timed out`)));
       req.on('error', reject);
     });
   }
 }
-

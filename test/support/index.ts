@@ -3,17 +3,7 @@
 export { binPath, cacheDir, systemBinPath, REPO_ROOT, type CachedBinary } from './paths.js';
 export { freePort, retryOnPortClash } from './ports.js';
 export { waitFor, sleep, GiveUp, type WaitForOptions } from './wait.js';
-export {
-  spawnProcess,
-  makeTempDir,
-  removeTempDir,
-  livePids,
-  pidAlive,
-  listeningPorts,
-  ManagedProcess,
-  type SpawnOptions,
-  type ExitInfo,
-} from './process.js';
+export { spawnProcess, makeTempDir, removeTempDir, livePids, pidAlive, listeningPorts, ManagedProcess, type SpawnOptions, type ExitInfo } from './process.js';
 export { runTool, type ToolResult } from './tools.js';
 export { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './controlPlane.js';
 export { startFerretDB, type FerretDB } from './ferretdb.js';

@@ -24,7 +24,11 @@ export interface Litecoind {
 
 /** A JSON-RPC error answered by litecoind (`code` as in Litecoin Core, e.g. -8 invalid parameter). */
 export class LitecoinRpcError extends Error {
-  constructor(readonly method: string, readonly code: number, message: string) {
+  constructor(
+    readonly method: string,
+    readonly code: number,
+    message: string,
+  ) {
     super(`litecoind ${method}: ${message} (code ${code})`);
   }
 }
@@ -92,8 +96,14 @@ async function startLitecoindOnce(): Promise<Litecoind> {
     const client2 = new RpcClient(`http://127.0.0.1:${rpc2}/`, rpcUser, rpcPassword);
     const ready = { timeoutMs: 90_000, intervalMs: 100 };
     await Promise.all([
-      node1.waitUntilReady(async () => node1.listensOn(rpc1) && node1.listensOn(p2p1) && (await client1.call('getblockchaininfo').then(() => true)), { ...ready, description: 'litecoind node 1 RPC' }),
-      node2.waitUntilReady(async () => node2.listensOn(rpc2) && (await client2.call('getblockchaininfo').then(() => true)), { ...ready, description: 'litecoind node 2 RPC' }),
+      node1.waitUntilReady(async () => node1.listensOn(rpc1) && node1.listensOn(p2p1) && (await client1.call('getblockchaininfo').then(() => true)), {
+        ...ready,
+        description: 'litecoind node 1 RPC',
+      }),
+      node2.waitUntilReady(async () => node2.listensOn(rpc2) && (await client2.call('getblockchaininfo').then(() => true)), {
+        ...ready,
+        description: 'litecoind node 2 RPC',
+      }),
     ]);
     await client1.call('createwallet', [WALLET]);
     await node1.waitUntilReady(async () => (await client1.call<number>('getconnectioncount')) >= 1, {
@@ -134,7 +144,11 @@ class RpcClient {
   private readonly auth: string;
   private nextId = 1;
 
-  constructor(readonly url: string, user: string, password: string) {
+  constructor(
+    readonly url: string,
+    user: string,
+    password: string,
+  ) {
     this.auth = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
   }
 

@@ -146,10 +146,13 @@ export async function startNode(cp: ControlPlane, opts: { images?: string[] } = 
     });
     processes.push(kubeProxy);
 
-    await kubelet.waitUntilReady(async () => {
-      const r = await cp.kubectl(['get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
-      return r.code === 0 && r.stdout === 'True';
-    }, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 250, description: `node ${NODE_NAME} to be Ready` });
+    await kubelet.waitUntilReady(
+      async () => {
+        const r = await cp.kubectl(['get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
+        return r.code === 0 && r.stdout === 'True';
+      },
+      { timeoutMs: READY_TIMEOUT_MS, intervalMs: 250, description: `node ${NODE_NAME} to be Ready` },
+    );
     timings.nodeReadyMs = Date.now() - started;
     await kubeProxy.waitUntilReady(async () => (await sh('iptables-save', ['-t', 'nat'], { allowFail: true })).includes('default/kubernetes:https'), {
       timeoutMs: READY_TIMEOUT_MS,

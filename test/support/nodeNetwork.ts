@@ -109,7 +109,10 @@ export async function setUpNodeNetwork(): Promise<void> {
 /** Packets counted by the DROP rules of the containment chains (mangle FORWARD and Service). */
 export async function containmentDropCounters(): Promise<{ rule: string; packets: number }[]> {
   const rows: { rule: string; packets: number }[] = [];
-  for (const [table, chain] of [['mangle', CONTAIN_CHAIN], ['filter', SERVICE_CHAIN]] as const) {
+  for (const [table, chain] of [
+    ['mangle', CONTAIN_CHAIN],
+    ['filter', SERVICE_CHAIN],
+  ] as const) {
     const out = await ipt(['-t', table, '-L', chain, '-v', '-n', '-x']);
     for (const line of out.split('\n').slice(2)) {
       const f = line.trim().split(/\s+/);

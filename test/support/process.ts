@@ -170,7 +170,10 @@ export class ManagedProcess {
   readonly exited: Promise<ExitInfo>;
   private exitInfo: ExitInfo | undefined;
 
-  constructor(private readonly child: ChildProcess, opts: SpawnOptions) {
+  constructor(
+    private readonly child: ChildProcess,
+    opts: SpawnOptions,
+  ) {
     this.name = opts.name;
     this.logFile = opts.logFile;
     this.pid = child.pid ?? -1;
@@ -218,7 +221,11 @@ export class ManagedProcess {
   /** The last `lines` lines of the child's output. */
   tail(lines = 30): string {
     try {
-      return readFileTail(this.logFile, 64 * 1024).split('\n').slice(-lines - 1).join('\n').trimEnd();
+      return readFileTail(this.logFile, 64 * 1024)
+        .split('\n')
+        .slice(-lines - 1)
+        .join('\n')
+        .trimEnd();
     } catch {
       return '(no output)';
     }
@@ -235,10 +242,7 @@ export class ManagedProcess {
    * Waits until `check` is truthy. Fails fast if the process exits meanwhile, and on timeout; both
    * errors carry the last lines of the process log.
    */
-  async waitUntilReady(
-    check: () => Promise<unknown> | unknown,
-    opts: { timeoutMs?: number; intervalMs?: number; description?: string } = {},
-  ): Promise<void> {
+  async waitUntilReady(check: () => Promise<unknown> | unknown, opts: { timeoutMs?: number; intervalMs?: number; description?: string } = {}): Promise<void> {
     const description = opts.description ?? `${this.name} to become ready`;
     try {
       await waitFor(

@@ -51,19 +51,15 @@ async function startPrometheusOnce(opts: PrometheusOptions): Promise<Prometheus>
   const proc = spawnProcess({
     name: 'prometheus',
     command: systemBinPath('prometheus'),
-    args: [
-      `--config.file=${configFile}`,
-      `--storage.tsdb.path=${path.join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--log.level=warn',
-    ],
+    args: [`--config.file=${configFile}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
     logFile: path.join(dir, 'prometheus.log'),
   });
   try {
-    await proc.waitUntilReady(
-      async () => proc.listensOn(port) && (await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(2_000) })).ok,
-      { timeoutMs: 60_000, intervalMs: 50, description: `prometheus ${url}/-/ready` },
-    );
+    await proc.waitUntilReady(async () => proc.listensOn(port) && (await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(2_000) })).ok, {
+      timeoutMs: 60_000,
+      intervalMs: 50,
+      description: `prometheus ${url}/-/ready`,
+    });
   } catch (err) {
     await proc.stop();
     await removeTempDir(dir);

@@ -15,10 +15,7 @@ export class GiveUp extends Error {}
  * value. A throw counts as "not yet" (except GiveUp, which ends the wait with that error); the
  * last error is reported when the deadline passes.
  */
-export async function waitFor<T>(
-  fn: () => T | Promise<T>,
-  opts: WaitForOptions = {},
-): Promise<Exclude<T, false | null | undefined>> {
+export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitForOptions = {}): Promise<Exclude<T, false | null | undefined>> {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const intervalMs = opts.intervalMs ?? 100;
   const deadline = Date.now() + timeoutMs;

@@ -24,7 +24,12 @@ export function createRuntimeSource(channel: RuntimeChannel, log: Logger, onStat
 export class FileRuntimeSource implements RuntimeSource {
   private watcher: FileWatcher;
 
-  constructor(private readonly path: string, private readonly log: Logger, private readonly onState: RuntimeListener, private readonly onError: (msg: string) => void) {
+  constructor(
+    private readonly path: string,
+    private readonly log: Logger,
+    private readonly onState: RuntimeListener,
+    private readonly onError: (msg: string) => void,
+  ) {
     this.watcher = new FileWatcher(path, 100, (text) => this.handle(text));
   }
 
@@ -118,10 +123,13 @@ export class KubeRuntimeSource implements RuntimeSource {
     const delay = Math.min(30_000, 500 * 2 ** Math.min(this.failures, 6)) * (0.5 + Math.random() / 2);
     this.failures++;
     if (err) this.log.warn({ err: err instanceof Error ? err.message : String(err), delayMs: Math.round(delay) }, 'runtime ConfigMap watch ended; relisting');
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      void this.cycle();
-    }, err ? delay : 200);
+    this.retryTimer = setTimeout(
+      () => {
+        this.retryTimer = null;
+        void this.cycle();
+      },
+      err ? delay : 200,
+    );
   }
 
   stop(): void {

@@ -23,17 +23,24 @@ export const PoolConfigSchema = z
     url: z
       .string()
       .regex(POOL_URL_PATTERN, { error: 'must be stratum+tcp://host:port or stratum+ssl://host:port' })
-      .refine((u) => {
-        const port = Number(POOL_URL_PATTERN.exec(u)?.[3]);
-        return port >= 1 && port <= 65535;
-      }, { error: 'port must be 1..65535' })
+      .refine(
+        (u) => {
+          const port = Number(POOL_URL_PATTERN.exec(u)?.[3]);
+          return port >= 1 && port <= 65535;
+        },
+        { error: 'port must be 1..65535' },
+      )
       .meta({ description: 'Stratum URL' }),
-    userEnv: z.string().regex(ENV_NAME_PATTERN, { error: 'must be an environment variable name' })
+    userEnv: z
+      .string()
+      .regex(ENV_NAME_PATTERN, { error: 'must be an environment variable name' })
       .meta({ description: 'Name of the env var holding the pool username' }),
-    passwordEnv: z.string().regex(ENV_NAME_PATTERN, { error: 'must be an environment variable name' }).optional()
+    passwordEnv: z
+      .string()
+      .regex(ENV_NAME_PATTERN, { error: 'must be an environment variable name' })
+      .optional()
       .meta({ description: 'Name of the env var holding the pool password' }),
-    workerNameTemplate: z.string().optional()
-      .meta({ description: "Worker name template, e.g. '{{fleet}}.{{pod}}'; login = `${user}.${worker}`" }),
+    workerNameTemplate: z.string().optional().meta({ description: "Worker name template, e.g. '{{fleet}}.{{pod}}'; login = `${user}.${worker}`" }),
     tls: PoolTlsSchema.optional(),
   })
   .strict();
@@ -43,16 +50,28 @@ export const FailoverConfigSchema = z
     // Defaults keep a dead connection to <= 5 s: a refused/reset connection, a TLS failure or a
     // refused login falls over after fallbackAfterSeconds; a session that never yields a usable
     // job after jobTimeoutSeconds; unanswered or all-rejected submits at once.
-    fallbackAfterSeconds: z.number().positive().default(3)
+    fallbackAfterSeconds: z
+      .number()
+      .positive()
+      .default(3)
       .meta({ description: 'Fall to the next pool after the connection has been unusable (down, TLS failure, login refused) this long' }),
-    jobTimeoutSeconds: z.number().positive().default(5)
+    jobTimeoutSeconds: z
+      .number()
+      .positive()
+      .default(5)
       .meta({ description: 'Fall to the next pool when a session gives no valid job this long after connecting (no job, only invalid jobs)' }),
-    submitTimeoutSeconds: z.number().positive().default(5)
+    submitTimeoutSeconds: z
+      .number()
+      .positive()
+      .default(5)
       .meta({ description: 'A share submit unanswered this long means the pool stalled: fall to the next pool' }),
-    maxConsecutiveRejects: z.number().int().positive().default(10)
+    maxConsecutiveRejects: z
+      .number()
+      .int()
+      .positive()
+      .default(10)
       .meta({ description: 'Fall to the next pool after this many shares in a row were rejected (not stale)' }),
-    idleTimeoutSeconds: z.number().positive().default(120)
-      .meta({ description: 'Reconnect when no work arrives for this long' }),
+    idleTimeoutSeconds: z.number().positive().default(120).meta({ description: 'Reconnect when no work arrives for this long' }),
     backoff: z
       .object({
         initialMs: z.number().int().positive().default(1000),
@@ -103,7 +122,9 @@ export const RuntimeChannelSchema = z.union([
 /** `miner supervise`: the external miners (cgminer API) this process drives. */
 export const ExternalDeviceSchema = z
   .object({
-    name: z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/, { error: 'must be a DNS-label-like name (lower case, digits, - and .)' })
+    name: z
+      .string()
+      .regex(/^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/, { error: 'must be a DNS-label-like name (lower case, digits, - and .)' })
       .meta({ description: 'Device name: the `device` metric label and part of its worker name' }),
     host: z.string().min(1).meta({ description: 'Host or IP of the device API' }),
     port: z.number().int().min(1).max(65535).default(4028).meta({ description: 'cgminer API port' }),
@@ -116,7 +137,12 @@ export const ExternalConfigSchema = z
     devices: z.array(ExternalDeviceSchema).min(1).meta({ description: 'Devices this supervisor drives' }),
     pollIntervalSeconds: z.number().positive().max(3600).default(5),
     requestTimeoutMs: z.number().int().min(100).max(60_000).default(3000),
-    maxReplyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+    maxReplyBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(1024 * 1024),
   })
   .strict()
   .superRefine((e, ctx) => {

@@ -9,7 +9,11 @@ export class FileWatcher {
   private last: string | null = null;
   private busy = false;
 
-  constructor(private readonly path: string, private readonly intervalMs: number, private readonly onChange: (text: string | null, err?: Error) => void) {}
+  constructor(
+    private readonly path: string,
+    private readonly intervalMs: number,
+    private readonly onChange: (text: string | null, err?: Error) => void,
+  ) {}
 
   async start(initial?: string): Promise<void> {
     this.last = initial ?? (await this.read()).text;

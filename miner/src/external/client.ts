@@ -18,8 +18,18 @@ export interface CgminerClientOptions {
 
 export const READ_COMMANDS = ['summary', 'pools', 'devs', 'stats', 'config', 'version'] as const;
 export const PRIVILEGED_COMMANDS = [
-  'addpool', 'switchpool', 'enablepool', 'disablepool', 'removepool', 'poolpriority',
-  'ascenable', 'ascdisable', 'pgaenable', 'pgadisable', 'restart', 'save',
+  'addpool',
+  'switchpool',
+  'enablepool',
+  'disablepool',
+  'removepool',
+  'poolpriority',
+  'ascenable',
+  'ascdisable',
+  'pgaenable',
+  'pgadisable',
+  'restart',
+  'save',
 ] as const;
 export type CgCommand = (typeof READ_COMMANDS)[number] | (typeof PRIVILEGED_COMMANDS)[number];
 
@@ -58,7 +68,10 @@ export class CgminerClient {
         else resolve(text!);
       };
       const timer = setTimeout(
-        () => finish(new ReplyError(`${command}: no complete reply from ${this.host}:${this.port} within ${this.timeoutMs} ms (${size} bytes received)`, 'timeout')),
+        () =>
+          finish(
+            new ReplyError(`${command}: no complete reply from ${this.host}:${this.port} within ${this.timeoutMs} ms (${size} bytes received)`, 'timeout'),
+          ),
         this.timeoutMs,
       );
       sock.on('connect', () => sock.end(body));
@@ -83,27 +96,61 @@ export class CgminerClient {
     return reply;
   }
 
-  summary(): Promise<CgReply> { return this.request('summary'); }
-  pools(): Promise<CgReply> { return this.request('pools'); }
-  devs(): Promise<CgReply> { return this.request('devs'); }
-  stats(): Promise<CgReply> { return this.request('stats'); }
-  config(): Promise<CgReply> { return this.request('config'); }
-  version(): Promise<CgReply> { return this.request('version'); }
+  summary(): Promise<CgReply> {
+    return this.request('summary');
+  }
+  pools(): Promise<CgReply> {
+    return this.request('pools');
+  }
+  devs(): Promise<CgReply> {
+    return this.request('devs');
+  }
+  stats(): Promise<CgReply> {
+    return this.request('stats');
+  }
+  config(): Promise<CgReply> {
+    return this.request('config');
+  }
+  version(): Promise<CgReply> {
+    return this.request('version');
+  }
 
   /** addpool: the password travels only in this request; callers must never log the parameter. */
   addPool(url: string, user: string, password: string): Promise<CgReply> {
     return this.request('addpool', [url, user, password].map(escapeParam).join(','));
   }
-  switchPool(id: number): Promise<CgReply> { return this.request('switchpool', String(id)); }
-  enablePool(id: number): Promise<CgReply> { return this.request('enablepool', String(id)); }
-  disablePool(id: number): Promise<CgReply> { return this.request('disablepool', String(id)); }
-  removePool(id: number): Promise<CgReply> { return this.request('removepool', String(id)); }
+  switchPool(id: number): Promise<CgReply> {
+    return this.request('switchpool', String(id));
+  }
+  enablePool(id: number): Promise<CgReply> {
+    return this.request('enablepool', String(id));
+  }
+  disablePool(id: number): Promise<CgReply> {
+    return this.request('disablepool', String(id));
+  }
+  removePool(id: number): Promise<CgReply> {
+    return this.request('removepool', String(id));
+  }
   /** Pool ids in the wanted priority order (first = highest). */
-  poolPriority(ids: number[]): Promise<CgReply> { return this.request('poolpriority', ids.join(',')); }
-  ascEnable(id: number): Promise<CgReply> { return this.request('ascenable', String(id)); }
-  ascDisable(id: number): Promise<CgReply> { return this.request('ascdisable', String(id)); }
-  pgaEnable(id: number): Promise<CgReply> { return this.request('pgaenable', String(id)); }
-  pgaDisable(id: number): Promise<CgReply> { return this.request('pgadisable', String(id)); }
-  restart(): Promise<CgReply> { return this.request('restart'); }
-  save(path?: string): Promise<CgReply> { return this.request('save', path); }
+  poolPriority(ids: number[]): Promise<CgReply> {
+    return this.request('poolpriority', ids.join(','));
+  }
+  ascEnable(id: number): Promise<CgReply> {
+    return this.request('ascenable', String(id));
+  }
+  ascDisable(id: number): Promise<CgReply> {
+    return this.request('ascdisable', String(id));
+  }
+  pgaEnable(id: number): Promise<CgReply> {
+    return this.request('pgaenable', String(id));
+  }
+  pgaDisable(id: number): Promise<CgReply> {
+    return this.request('pgadisable', String(id));
+  }
+  restart(): Promise<CgReply> {
+    return this.request('restart');
+  }
+  save(path?: string): Promise<CgReply> {
+    return this.request('save', path);
+  }
 }

@@ -10,22 +10,97 @@ import type { DeviceSnapshot } from './snapshot.js';
 export class SupervisorMetrics {
   readonly registry = new Registry();
   private readonly r = [this.registry];
-  readonly hashrate = new Gauge({ name: 'minefleet_miner_hashrate_hashes_per_second', help: 'Hashrate in H/s (device-reported, unit-normalised; window 5s, 60s, av)', labelNames: ['device', 'window'], registers: this.r });
-  readonly shares = new Counter({ name: 'minefleet_miner_shares_total', help: 'Shares by device, pool and result, as counted by the device', labelNames: ['device', 'pool', 'result', 'reason'], registers: this.r });
-  readonly activePool = new Gauge({ name: 'minefleet_miner_active_pool', help: '1 for the pool the device mines on, 0 for the fleet\'s other pools', labelNames: ['device', 'pool'], registers: this.r });
-  readonly poolSwitches = new Counter({ name: 'minefleet_miner_pool_switches_total', help: 'Active pool changes seen on the device by cause (runtime: the supervisor switched it; device: its own failover)', labelNames: ['device', 'from', 'to', 'cause'], registers: this.r });
-  readonly up = new Gauge({ name: 'minefleet_miner_device_up', help: '1 when the device API answered the last poll', labelNames: ['device', 'model'], registers: this.r });
-  readonly suspended = new Gauge({ name: 'minefleet_miner_device_suspended', help: '1 when every hashing unit of the device is disabled', labelNames: ['device'], registers: this.r });
-  readonly temperature = new Gauge({ name: 'minefleet_miner_device_temperature_celsius', help: 'Device temperature sensors', labelNames: ['device', 'sensor'], registers: this.r });
+  readonly hashrate = new Gauge({
+    name: 'minefleet_miner_hashrate_hashes_per_second',
+    help: 'Hashrate in H/s (device-reported, unit-normalised; window 5s, 60s, av)',
+    labelNames: ['device', 'window'],
+    registers: this.r,
+  });
+  readonly shares = new Counter({
+    name: 'minefleet_miner_shares_total',
+    help: 'Shares by device, pool and result, as counted by the device',
+    labelNames: ['device', 'pool', 'result', 'reason'],
+    registers: this.r,
+  });
+  readonly activePool = new Gauge({
+    name: 'minefleet_miner_active_pool',
+    help: "1 for the pool the device mines on, 0 for the fleet's other pools",
+    labelNames: ['device', 'pool'],
+    registers: this.r,
+  });
+  readonly poolSwitches = new Counter({
+    name: 'minefleet_miner_pool_switches_total',
+    help: 'Active pool changes seen on the device by cause (runtime: the supervisor switched it; device: its own failover)',
+    labelNames: ['device', 'from', 'to', 'cause'],
+    registers: this.r,
+  });
+  readonly up = new Gauge({
+    name: 'minefleet_miner_device_up',
+    help: '1 when the device API answered the last poll',
+    labelNames: ['device', 'model'],
+    registers: this.r,
+  });
+  readonly suspended = new Gauge({
+    name: 'minefleet_miner_device_suspended',
+    help: '1 when every hashing unit of the device is disabled',
+    labelNames: ['device'],
+    registers: this.r,
+  });
+  readonly temperature = new Gauge({
+    name: 'minefleet_miner_device_temperature_celsius',
+    help: 'Device temperature sensors',
+    labelNames: ['device', 'sensor'],
+    registers: this.r,
+  });
   readonly fan = new Gauge({ name: 'minefleet_miner_device_fan_rpm', help: 'Device fan speeds', labelNames: ['device', 'fan'], registers: this.r });
-  readonly chainRate = new Gauge({ name: 'minefleet_miner_device_chain_hashrate_hashes_per_second', help: 'Per hash-board (chain) rate in H/s', labelNames: ['device', 'chain'], registers: this.r });
-  readonly hwErrors = new Counter({ name: 'minefleet_miner_device_hardware_errors_total', help: 'Hardware errors reported by the device', labelNames: ['device'], registers: this.r });
-  readonly power = new Gauge({ name: 'minefleet_miner_device_power_watts', help: 'Power draw reported by the device', labelNames: ['device'], registers: this.r });
-  readonly apiErrors = new Counter({ name: 'minefleet_miner_device_api_errors_total', help: 'Failed device API requests by kind (timeout, connect, malformed, truncated, too_large, status)', labelNames: ['device', 'kind'], registers: this.r });
-  readonly actions = new Counter({ name: 'minefleet_miner_device_actions_total', help: 'Privileged commands sent to devices, by command and result', labelNames: ['device', 'command', 'result'], registers: this.r });
-  readonly pollSeconds = new Gauge({ name: 'minefleet_miner_device_poll_duration_seconds', help: 'Duration of the last poll and reconcile of the device', labelNames: ['device'], registers: this.r });
-  readonly configReloads = new Counter({ name: 'minefleet_miner_config_reloads_total', help: 'Config / runtime reloads by source and result', labelNames: ['source', 'result'], registers: this.r });
-  readonly info = new Gauge({ name: 'minefleet_miner_info', help: 'Build and backend information', labelNames: ['version', 'backend', 'kernel'], registers: this.r });
+  readonly chainRate = new Gauge({
+    name: 'minefleet_miner_device_chain_hashrate_hashes_per_second',
+    help: 'Per hash-board (chain) rate in H/s',
+    labelNames: ['device', 'chain'],
+    registers: this.r,
+  });
+  readonly hwErrors = new Counter({
+    name: 'minefleet_miner_device_hardware_errors_total',
+    help: 'Hardware errors reported by the device',
+    labelNames: ['device'],
+    registers: this.r,
+  });
+  readonly power = new Gauge({
+    name: 'minefleet_miner_device_power_watts',
+    help: 'Power draw reported by the device',
+    labelNames: ['device'],
+    registers: this.r,
+  });
+  readonly apiErrors = new Counter({
+    name: 'minefleet_miner_device_api_errors_total',
+    help: 'Failed device API requests by kind (timeout, connect, malformed, truncated, too_large, status)',
+    labelNames: ['device', 'kind'],
+    registers: this.r,
+  });
+  readonly actions = new Counter({
+    name: 'minefleet_miner_device_actions_total',
+    help: 'Privileged commands sent to devices, by command and result',
+    labelNames: ['device', 'command', 'result'],
+    registers: this.r,
+  });
+  readonly pollSeconds = new Gauge({
+    name: 'minefleet_miner_device_poll_duration_seconds',
+    help: 'Duration of the last poll and reconcile of the device',
+    labelNames: ['device'],
+    registers: this.r,
+  });
+  readonly configReloads = new Counter({
+    name: 'minefleet_miner_config_reloads_total',
+    help: 'Config / runtime reloads by source and result',
+    labelNames: ['source', 'result'],
+    registers: this.r,
+  });
+  readonly info = new Gauge({
+    name: 'minefleet_miner_info',
+    help: 'Build and backend information',
+    labelNames: ['version', 'backend', 'kernel'],
+    registers: this.r,
+  });
 
   private last = new Map<string, number>();
   private samples = new Map<string, Array<[number, number]>>();

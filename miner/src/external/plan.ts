@@ -82,7 +82,8 @@ export function planActions(want: WantedState, pools: DevicePool[], units: Devic
   //    itself, its priorities are already right), so a dead pool never makes a device flap.
   const onFleetPool = !!current && matched.some((m) => m.d.id === current.id);
   const wantedDead = !!active && active.d.status.toLowerCase() === 'dead';
-  if (active && (!current || current.id !== active.d.id) && !(wantedDead && onFleetPool)) actions.push({ cmd: 'switchpool', id: active.d.id, pool: active.w.name });
+  if (active && (!current || current.id !== active.d.id) && !(wantedDead && onFleetPool))
+    actions.push({ cmd: 'switchpool', id: active.d.id, pool: active.w.name });
 
   // 5. Pools that are not the fleet's go, one per round (ids shift after a removal), never the
   //    one in use.

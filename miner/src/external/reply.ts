@@ -8,7 +8,10 @@
  */
 
 export class ReplyError extends Error {
-  constructor(message: string, readonly kind: 'malformed' | 'truncated' | 'status' | 'too_large' | 'timeout' | 'connect' | 'empty') {
+  constructor(
+    message: string,
+    readonly kind: 'malformed' | 'truncated' | 'status' | 'too_large' | 'timeout' | 'connect' | 'empty',
+  ) {
     super(message);
   }
 }

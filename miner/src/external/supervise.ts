@@ -19,12 +19,18 @@ import type { WantedState } from './plan.js';
 import { Supervisor } from './supervisor.js';
 
 export class SuperviseExit extends Error {
-  constructor(message: string, readonly code: number) {
+  constructor(
+    message: string,
+    readonly code: number,
+  ) {
     super(message);
   }
 }
 
-export function validateForSupervise(cfg: MinerConfig, env: NodeJS.ProcessEnv): asserts cfg is MinerConfig & { external: NonNullable<MinerConfig['external']> } {
+export function validateForSupervise(
+  cfg: MinerConfig,
+  env: NodeJS.ProcessEnv,
+): asserts cfg is MinerConfig & { external: NonNullable<MinerConfig['external']> } {
   if (!cfg.external) throw new ConfigError('external: required for supervise mode (the devices to drive)');
   checkAllCredentials(cfg, env);
 }
@@ -75,7 +81,9 @@ export async function runSupervise(configPath: string, env: NodeJS.ProcessEnv = 
     ready: () => {
       const snaps = supervisor.snapshots();
       const up = snaps.filter((s) => s.snapshot).length;
-      return up > 0 ? { ok: true, reason: `${up}/${snaps.length} devices answering` } : { ok: false, reason: `no device answering (${snaps.length} configured)` };
+      return up > 0
+        ? { ok: true, reason: `${up}/${snaps.length} devices answering` }
+        : { ok: false, reason: `no device answering (${snaps.length} configured)` };
     },
   });
   log.info({ host: cfg.metrics.host, port: server.port, devices: cfg.external!.devices.length }, 'metrics server listening');

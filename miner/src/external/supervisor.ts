@@ -44,7 +44,11 @@ class Device {
   lastActivePool = '';
   lastError = '';
 
-  constructor(readonly target: DeviceTarget, timeoutMs: number, maxReplyBytes: number | undefined) {
+  constructor(
+    readonly target: DeviceTarget,
+    timeoutMs: number,
+    maxReplyBytes: number | undefined,
+  ) {
     this.client = new CgminerClient({ host: target.host, port: target.port, timeoutMs, ...(maxReplyBytes ? { maxReplyBytes } : {}) });
   }
 }
@@ -172,15 +176,33 @@ export class Supervisor {
     const device = d.target.name;
     try {
       switch (a.cmd) {
-        case 'addpool': await c.addPool(a.url, a.user, a.password); break;
-        case 'enablepool': await c.enablePool(a.id); break;
-        case 'switchpool': await c.switchPool(a.id); break;
-        case 'removepool': await c.removePool(a.id); break;
-        case 'poolpriority': await c.poolPriority(a.ids); break;
-        case 'ascenable': await c.ascEnable(a.id); break;
-        case 'ascdisable': await c.ascDisable(a.id); break;
-        case 'pgaenable': await c.pgaEnable(a.id); break;
-        case 'pgadisable': await c.pgaDisable(a.id); break;
+        case 'addpool':
+          await c.addPool(a.url, a.user, a.password);
+          break;
+        case 'enablepool':
+          await c.enablePool(a.id);
+          break;
+        case 'switchpool':
+          await c.switchPool(a.id);
+          break;
+        case 'removepool':
+          await c.removePool(a.id);
+          break;
+        case 'poolpriority':
+          await c.poolPriority(a.ids);
+          break;
+        case 'ascenable':
+          await c.ascEnable(a.id);
+          break;
+        case 'ascdisable':
+          await c.ascDisable(a.id);
+          break;
+        case 'pgaenable':
+          await c.pgaEnable(a.id);
+          break;
+        case 'pgadisable':
+          await c.pgaDisable(a.id);
+          break;
       }
       this.opts.metrics.actions.inc({ device, command: a.cmd, result: 'ok' });
       log.info({ action: describeAction(a) }, 'device command applied');

@@ -10,7 +10,17 @@ import { loadWasmModule, WasmScryptKernel } from './wasm.js';
  * e.g. to benchmark or to pin a path; forcing one that cannot run here is an error, not a silent
  * fallback.
  */
-export const KERNEL_NAMES = ['auto', 'native', 'native-avx512', 'native-avx2', 'native-sse2', 'native-scalar', 'wasm-simd', 'node-crypto', 'ts-scrypt'] as const;
+export const KERNEL_NAMES = [
+  'auto',
+  'native',
+  'native-avx512',
+  'native-avx2',
+  'native-sse2',
+  'native-scalar',
+  'wasm-simd',
+  'node-crypto',
+  'ts-scrypt',
+] as const;
 export type KernelName = (typeof KERNEL_NAMES)[number];
 
 export const DEFAULT_KERNEL: KernelName = 'auto';

@@ -20,7 +20,9 @@ const MAX_FOUND = 1024;
 const LANES = 4;
 
 // The project's lib has no DOM types, so the few WebAssembly JS API members used are declared here.
-interface WasmModule { readonly __wasmModule?: never }
+interface WasmModule {
+  readonly __wasmModule?: never;
+}
 interface WasmApi {
   Module: new (bytes: Uint8Array) => WasmModule;
   Instance: new (module: WasmModule, imports: object) => { exports: unknown };

@@ -5,27 +5,100 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { CONNECTION_STATES, type ConnectionState } from '../stratum/client.js';
 
-const WINDOWS: Array<[string, number]> = [['10s', 10], ['60s', 60], ['15m', 900]];
+const WINDOWS: Array<[string, number]> = [
+  ['10s', 10],
+  ['60s', 60],
+  ['15m', 900],
+];
 
 export class MinerMetrics {
   readonly registry = new Registry();
   readonly hashes = new Counter({ name: 'minefleet_miner_hashes_total', help: 'Scrypt hashes computed', registers: [this.registry] });
-  readonly hashrate = new Gauge({ name: 'minefleet_miner_hashrate_hashes_per_second', help: 'Hashrate averaged over a window', labelNames: ['window'], registers: [this.registry] });
-  readonly threadHashrate = new Gauge({ name: 'minefleet_miner_thread_hashrate_hashes_per_second', help: 'Per-thread hashrate over 10 s', labelNames: ['thread'], registers: [this.registry] });
-  readonly shares = new Counter({ name: 'minefleet_miner_shares_total', help: 'Shares by pool, result (accepted|rejected|stale) and reason', labelNames: ['pool', 'result', 'reason'], registers: [this.registry] });
-  readonly blocks = new Counter({ name: 'minefleet_miner_blocks_found_total', help: 'Block candidates found (hash met the network target) and submitted', labelNames: ['pool'], registers: [this.registry] });
-  readonly difficulty = new Gauge({ name: 'minefleet_miner_difficulty', help: 'Current Stratum share difficulty (scrypt convention)', labelNames: ['pool'], registers: [this.registry] });
-  readonly activePool = new Gauge({ name: 'minefleet_miner_active_pool', help: '1 for the pool being mined, 0 for the others', labelNames: ['pool'], registers: [this.registry] });
-  readonly connectionState = new Gauge({ name: 'minefleet_miner_pool_connection_state', help: '1 for the current connection state of the active pool', labelNames: ['pool', 'state'], registers: [this.registry] });
-  readonly reconnects = new Counter({ name: 'minefleet_miner_reconnects_total', help: 'Connection re-establishments by reason', labelNames: ['pool', 'reason'], registers: [this.registry] });
-  readonly poolSwitches = new Counter({ name: 'minefleet_miner_pool_switches_total', help: 'Active pool changes by cause (config|runtime|fallback)', labelNames: ['from', 'to', 'cause'], registers: [this.registry] });
-  readonly fallbacks = new Counter({ name: 'minefleet_miner_pool_fallbacks_total', help: 'Local falls to the next pool by reason (connect, tls, authorize, protocol, timeout, nowork, no_job, submit_timeout, rejected, disconnected)', labelNames: ['from', 'to', 'reason'], registers: [this.registry] });
-  readonly localFallback = new Gauge({ name: 'minefleet_miner_local_fallback', help: '1 while the miner mines on another pool than the fleet asks for (local fallback)', registers: [this.registry] });
-  readonly badMessages = new Counter({ name: 'minefleet_miner_bad_messages_total', help: 'Inbound Stratum lines dropped as malformed, by kind', labelNames: ['pool', 'kind'], registers: [this.registry] });
+  readonly hashrate = new Gauge({
+    name: 'minefleet_miner_hashrate_hashes_per_second',
+    help: 'Hashrate averaged over a window',
+    labelNames: ['window'],
+    registers: [this.registry],
+  });
+  readonly threadHashrate = new Gauge({
+    name: 'minefleet_miner_thread_hashrate_hashes_per_second',
+    help: 'Per-thread hashrate over 10 s',
+    labelNames: ['thread'],
+    registers: [this.registry],
+  });
+  readonly shares = new Counter({
+    name: 'minefleet_miner_shares_total',
+    help: 'Shares by pool, result (accepted|rejected|stale) and reason',
+    labelNames: ['pool', 'result', 'reason'],
+    registers: [this.registry],
+  });
+  readonly blocks = new Counter({
+    name: 'minefleet_miner_blocks_found_total',
+    help: 'Block candidates found (hash met the network target) and submitted',
+    labelNames: ['pool'],
+    registers: [this.registry],
+  });
+  readonly difficulty = new Gauge({
+    name: 'minefleet_miner_difficulty',
+    help: 'Current Stratum share difficulty (scrypt convention)',
+    labelNames: ['pool'],
+    registers: [this.registry],
+  });
+  readonly activePool = new Gauge({
+    name: 'minefleet_miner_active_pool',
+    help: '1 for the pool being mined, 0 for the others',
+    labelNames: ['pool'],
+    registers: [this.registry],
+  });
+  readonly connectionState = new Gauge({
+    name: 'minefleet_miner_pool_connection_state',
+    help: '1 for the current connection state of the active pool',
+    labelNames: ['pool', 'state'],
+    registers: [this.registry],
+  });
+  readonly reconnects = new Counter({
+    name: 'minefleet_miner_reconnects_total',
+    help: 'Connection re-establishments by reason',
+    labelNames: ['pool', 'reason'],
+    registers: [this.registry],
+  });
+  readonly poolSwitches = new Counter({
+    name: 'minefleet_miner_pool_switches_total',
+    help: 'Active pool changes by cause (config|runtime|fallback)',
+    labelNames: ['from', 'to', 'cause'],
+    registers: [this.registry],
+  });
+  readonly fallbacks = new Counter({
+    name: 'minefleet_miner_pool_fallbacks_total',
+    help: 'Local falls to the next pool by reason (connect, tls, authorize, protocol, timeout, nowork, no_job, submit_timeout, rejected, disconnected)',
+    labelNames: ['from', 'to', 'reason'],
+    registers: [this.registry],
+  });
+  readonly localFallback = new Gauge({
+    name: 'minefleet_miner_local_fallback',
+    help: '1 while the miner mines on another pool than the fleet asks for (local fallback)',
+    registers: [this.registry],
+  });
+  readonly badMessages = new Counter({
+    name: 'minefleet_miner_bad_messages_total',
+    help: 'Inbound Stratum lines dropped as malformed, by kind',
+    labelNames: ['pool', 'kind'],
+    registers: [this.registry],
+  });
   readonly jobAge = new Gauge({ name: 'minefleet_miner_job_age_seconds', help: 'Age of the job being hashed', registers: [this.registry] });
-  readonly configReloads = new Counter({ name: 'minefleet_miner_config_reloads_total', help: 'Config / runtime reloads by source and result', labelNames: ['source', 'result'], registers: [this.registry] });
+  readonly configReloads = new Counter({
+    name: 'minefleet_miner_config_reloads_total',
+    help: 'Config / runtime reloads by source and result',
+    labelNames: ['source', 'result'],
+    registers: [this.registry],
+  });
   readonly threads = new Gauge({ name: 'minefleet_miner_threads', help: 'Hashing threads', registers: [this.registry] });
-  readonly info = new Gauge({ name: 'minefleet_miner_info', help: 'Build and backend information', labelNames: ['version', 'backend', 'kernel'], registers: [this.registry] });
+  readonly info = new Gauge({
+    name: 'minefleet_miner_info',
+    help: 'Build and backend information',
+    labelNames: ['version', 'backend', 'kernel'],
+    registers: [this.registry],
+  });
 
   private ring = new Float64Array(901);
   private threadRing: Float64Array[] = [];

@@ -8,7 +8,13 @@ export interface ProbeSource {
   ready(): { ok: boolean; reason: string };
 }
 
-export async function startMetricsServer(host: string, port: number, registry: Registry, probes: ProbeSource, shares?: ShareRing): Promise<http.Server & { port: number }> {
+export async function startMetricsServer(
+  host: string,
+  port: number,
+  registry: Registry,
+  probes: ProbeSource,
+  shares?: ShareRing,
+): Promise<http.Server & { port: number }> {
   const server = http.createServer((req, res) => {
     const [path, query = ''] = (req.url ?? '/').split('?', 2) as [string, string?];
     if (req.method !== 'GET' && req.method !== 'HEAD') {

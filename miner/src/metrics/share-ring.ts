@@ -86,6 +86,7 @@ export function parseSharesQuery(search: URLSearchParams): { after: number; limi
   const after = num('after', 0, Number.MAX_SAFE_INTEGER);
   const limit = num('limit', SHARES_PAGE_MAX, SHARES_PAGE_MAX);
   if (limit === 0) throw new Error(`query parameter 'limit' must be at least 1`);
-  for (const k of search.keys()) if (k !== 'after' && k !== 'limit') throw new Error(`unknown query parameter '${k.slice(0, 40)}'; /shares takes after and limit`);
+  for (const k of search.keys())
+    if (k !== 'after' && k !== 'limit') throw new Error(`unknown query parameter '${k.slice(0, 40)}'; /shares takes after and limit`);
   return { after, limit };
 }

@@ -83,7 +83,10 @@ export class PoolManager {
     } else if (!unchanged(cur.poolName)) {
       this.switchTo(find(config, cur.poolName)!, cause); // same pool, new URL/credentials/TLS
     } else {
-      this.opts.metrics.setActivePool(config.pools.map((p) => p.name), cur.poolName);
+      this.opts.metrics.setActivePool(
+        config.pools.map((p) => p.name),
+        cur.poolName,
+      );
     }
     this.opts.metrics.localFallback.set(this.client && this.client.poolName !== this.wanted ? 1 : 0);
   }
@@ -108,7 +111,10 @@ export class PoolManager {
     this.unusableReason = 'connecting';
     this.rejectsInARow = 0;
     this.noOtherPoolLogged = false;
-    metrics.setActivePool(this.config.pools.map((p) => p.name), pool.name);
+    metrics.setActivePool(
+      this.config.pools.map((p) => p.name),
+      pool.name,
+    );
     if (old) {
       metrics.poolSwitches.inc({ from: old.poolName, to: pool.name, cause });
       metrics.connectionState.remove({ pool: old.poolName, state: old.state });
@@ -179,7 +185,12 @@ export class PoolManager {
     const limitS = client.state === 'authorized' ? f.jobTimeoutSeconds : f.fallbackAfterSeconds;
     const unusableMs = Date.now() - this.unusableSince;
     if (unusableMs < limitS * 1000) return;
-    const reason = client.state === 'authorized' ? (this.unusableReason === 'connecting' || this.unusableReason === 'disconnected' ? 'no_job' : this.unusableReason) : this.unusableReason;
+    const reason =
+      client.state === 'authorized'
+        ? this.unusableReason === 'connecting' || this.unusableReason === 'disconnected'
+          ? 'no_job'
+          : this.unusableReason
+        : this.unusableReason;
     this.fallBack(reason, `session unusable for ${Math.round(unusableMs / 100) / 10}s (state ${client.state}, ${reason})`);
   }
 
@@ -194,7 +205,10 @@ export class PoolManager {
     }
     this.opts.log.warn({ from: client.poolName, to, reason }, `${detail}; falling back to the next pool`);
     this.opts.metrics.fallbacks.inc({ from: client.poolName, to, reason });
-    this.switchTo(this.config.pools.find((p) => p.name === to)!, 'fallback');
+    this.switchTo(
+      this.config.pools.find((p) => p.name === to)!,
+      'fallback',
+    );
   }
 
   async stop(drainMs = 3000): Promise<void> {

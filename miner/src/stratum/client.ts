@@ -35,10 +35,7 @@ export interface ShareSubmission {
   nonce: string;
 }
 
-export type ShareOutcome =
-  | { result: 'accepted' }
-  | { result: 'rejected'; code: number; reason: string }
-  | { result: 'stale'; code: number; reason: string };
+export type ShareOutcome = { result: 'accepted' } | { result: 'rejected'; code: number; reason: string } | { result: 'stale'; code: number; reason: string };
 
 /**
  * Why a session failed, by kind: what a miner falls back on and what a probe reports.
@@ -124,18 +121,36 @@ export class StratumClient extends EventEmitter<StratumClientEvents> {
   constructor(readonly opts: StratumClientOptions) {
     super();
     this.log = opts.log.child({ pool: opts.poolName });
-    this.splitter = new LineSplitter(MAX_LINE_BYTES, (l) => this.onLine(l), (n) => this.bad('line_too_long', `line exceeds ${MAX_LINE_BYTES} bytes (${n} seen); dropped`));
+    this.splitter = new LineSplitter(
+      MAX_LINE_BYTES,
+      (l) => this.onLine(l),
+      (n) => this.bad('line_too_long', `line exceeds ${MAX_LINE_BYTES} bytes (${n} seen); dropped`),
+    );
   }
 
-  get poolName(): string { return this.opts.poolName; }
-  get state(): ConnectionState { return this.stateValue; }
-  get difficulty(): number { return this.difficultyValue; }
-  get job(): Job | null { return this.currentJob; }
-  get pendingSubmits(): number { return [...this.pending.values()].filter((p) => p.method === 'mining.submit').length; }
+  get poolName(): string {
+    return this.opts.poolName;
+  }
+  get state(): ConnectionState {
+    return this.stateValue;
+  }
+  get difficulty(): number {
+    return this.difficultyValue;
+  }
+  get job(): Job | null {
+    return this.currentJob;
+  }
+  get pendingSubmits(): number {
+    return [...this.pending.values()].filter((p) => p.method === 'mining.submit').length;
+  }
   /** ms since the session was last authorized (0 while authorized). */
-  deadForMs(now = Date.now()): number { return this.disconnectedSince === null ? 0 : now - this.disconnectedSince; }
+  deadForMs(now = Date.now()): number {
+    return this.disconnectedSince === null ? 0 : now - this.disconnectedSince;
+  }
   /** Whether the job is still one the pool will take shares for. */
-  isJobValid(jobId: string): boolean { return this.stateValue === 'authorized' && this.validJobs.has(jobId); }
+  isJobValid(jobId: string): boolean {
+    return this.stateValue === 'authorized' && this.validJobs.has(jobId);
+  }
 
   start(): void {
     this.stopped = false;
@@ -199,7 +214,14 @@ export class StratumClient extends EventEmitter<StratumClientEvents> {
       if (secure) {
         const ca = this.opts.tls?.ca ?? (this.opts.tls?.caFile ? readFileSync(this.opts.tls.caFile) : undefined);
         const servername = this.opts.tls?.serverName ?? (net.isIP(target.host) ? undefined : target.host);
-        sock = tls.connect({ host: target.host, port: target.port, ...(ca ? { ca } : {}), ...(servername ? { servername } : {}), rejectUnauthorized: true, minVersion: 'TLSv1.2' });
+        sock = tls.connect({
+          host: target.host,
+          port: target.port,
+          ...(ca ? { ca } : {}),
+          ...(servername ? { servername } : {}),
+          rejectUnauthorized: true,
+          minVersion: 'TLSv1.2',
+        });
         sock.once('connect', () => (this.tcpConnected = true));
         sock.once('secureConnect', () => this.onConnected());
       } else {
@@ -274,8 +296,14 @@ export class StratumClient extends EventEmitter<StratumClientEvents> {
     }
     const parsed = SubscribeResultSchema.safeParse(sub.result);
     if (sub.error || !parsed.success) {
-      this.log.error({ error: sub.error ?? undefined, detail: parsed.success ? undefined : formatZodError(parsed.error) }, 'mining.subscribe failed; re-establishing session');
-      this.fail(sub.error?.code === -2 ? 'timeout' : 'protocol', sub.error ? `mining.subscribe: ${sub.error.message}` : `mining.subscribe result invalid: ${parsed.success ? '' : formatZodError(parsed.error)}`);
+      this.log.error(
+        { error: sub.error ?? undefined, detail: parsed.success ? undefined : formatZodError(parsed.error) },
+        'mining.subscribe failed; re-establishing session',
+      );
+      this.fail(
+        sub.error?.code === -2 ? 'timeout' : 'protocol',
+        sub.error ? `mining.subscribe: ${sub.error.message}` : `mining.subscribe result invalid: ${parsed.success ? '' : formatZodError(parsed.error)}`,
+      );
       this.restart('subscribe_failed');
       return;
     }
@@ -297,7 +325,10 @@ export class StratumClient extends EventEmitter<StratumClientEvents> {
     if (sock !== this.socket) return;
     if (auth.result !== true) {
       this.log.error({ error: auth.error ?? undefined, worker: this.opts.login }, 'mining.authorize refused; re-establishing session');
-      this.fail(auth.error?.code === -2 ? 'timeout' : 'authorize', auth.error ? `mining.authorize refused: ${auth.error.message}` : `mining.authorize answered ${JSON.stringify(auth.result)}`);
+      this.fail(
+        auth.error?.code === -2 ? 'timeout' : 'authorize',
+        auth.error ? `mining.authorize refused: ${auth.error.message}` : `mining.authorize answered ${JSON.stringify(auth.result)}`,
+      );
       this.restart('authorize_failed');
       return;
     }

@@ -7,8 +7,7 @@ import { z } from 'zod';
 export const MAX_LINE_BYTES = 256 * 1024;
 
 const hex = (what: string) => z.string().regex(/^([0-9a-fA-F]{2})*$/, { error: `${what} must be even-length hex` });
-const hexN = (what: string, bytes: number) =>
-  z.string().regex(new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`), { error: `${what} must be ${bytes} bytes of hex` });
+const hexN = (what: string, bytes: number) => z.string().regex(new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`), { error: `${what} must be ${bytes} bytes of hex` });
 
 const JobId = z.union([z.string().min(1).max(256), z.number().int().nonnegative()]).transform((v) => String(v));
 
@@ -26,25 +25,21 @@ export const NotifyParamsSchema = z
   ])
   .rest(z.unknown());
 
-export const SetDifficultyParamsSchema = z
-  .tuple([z.number().positive().finite().max(1e15, { error: 'difficulty too large' })])
-  .rest(z.unknown());
+export const SetDifficultyParamsSchema = z.tuple([z.number().positive().finite().max(1e15, { error: 'difficulty too large' })]).rest(z.unknown());
 
-export const SetExtranonceParamsSchema = z
-  .tuple([hex('extranonce1').max(64), z.number().int().min(0).max(16)])
-  .rest(z.unknown());
+export const SetExtranonceParamsSchema = z.tuple([hex('extranonce1').max(64), z.number().int().min(0).max(16)]).rest(z.unknown());
 
-export const ReconnectParamsSchema = z
-  .tuple([])
-  .rest(z.union([z.string().max(255), z.number(), z.null()]));
+export const ReconnectParamsSchema = z.tuple([]).rest(z.union([z.string().max(255), z.number(), z.null()]));
 
 export const ShowMessageParamsSchema = z.tuple([z.string().max(4096)]).rest(z.unknown());
 
-export const SubscribeResultSchema = z.tuple([
-  z.unknown(), // subscriptions: [["mining.notify", id], ...] or a flat pair; only used for session resume
-  hex('extranonce1').max(64),
-  z.number().int().min(0).max(16),
-]).rest(z.unknown());
+export const SubscribeResultSchema = z
+  .tuple([
+    z.unknown(), // subscriptions: [["mining.notify", id], ...] or a flat pair; only used for session resume
+    hex('extranonce1').max(64),
+    z.number().int().min(0).max(16),
+  ])
+  .rest(z.unknown());
 
 const Id = z.union([z.number(), z.string(), z.null()]);
 
@@ -55,20 +50,19 @@ export const StratumErrorSchema = z.union([
   z.string(),
 ]);
 
-export const ResponseSchema = z
-  .object({ id: Id, result: z.unknown().optional(), error: StratumErrorSchema.optional() })
-  .loose();
+export const ResponseSchema = z.object({ id: Id, result: z.unknown().optional(), error: StratumErrorSchema.optional() }).loose();
 
-export const NotificationSchema = z
-  .object({ id: Id.optional(), method: z.string().min(1).max(128), params: z.array(z.unknown()) })
-  .loose();
+export const NotificationSchema = z.object({ id: Id.optional(), method: z.string().min(1).max(128), params: z.array(z.unknown()) }).loose();
 
 export type Inbound =
   | { kind: 'response'; id: number | string | null; result: unknown; error: { code: number; message: string } | null }
   | { kind: 'notification'; id: number | string | null; method: string; params: unknown[] };
 
 export class BadMessageError extends Error {
-  constructor(readonly reason: string, message: string) {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
     super(message);
   }
 }

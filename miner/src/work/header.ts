@@ -7,11 +7,11 @@
  * The nonce is a little-endian uint32 at offset 76.
  */
 export interface HeaderFields {
-  versionHex: string;   // 8 hex digits, big-endian
-  prevhashHex: string;  // 64 hex digits, Stratum word-swapped order
+  versionHex: string; // 8 hex digits, big-endian
+  prevhashHex: string; // 64 hex digits, Stratum word-swapped order
   merkleRoot: Uint8Array; // 32 raw bytes
-  ntimeHex: string;     // 8 hex digits, big-endian
-  nbitsHex: string;     // 8 hex digits, big-endian
+  ntimeHex: string; // 8 hex digits, big-endian
+  nbitsHex: string; // 8 hex digits, big-endian
   nonce?: number;
 }
 
@@ -23,7 +23,10 @@ function reversedHex(hex: string): Buffer {
 export function swapWords(buf: Uint8Array): Buffer {
   const out = Buffer.alloc(buf.length);
   for (let i = 0; i < buf.length; i += 4) {
-    out[i] = buf[i + 3]!; out[i + 1] = buf[i + 2]!; out[i + 2] = buf[i + 1]!; out[i + 3] = buf[i]!;
+    out[i] = buf[i + 3]!;
+    out[i + 1] = buf[i + 2]!;
+    out[i + 2] = buf[i + 1]!;
+    out[i + 3] = buf[i]!;
   }
   return out;
 }

@@ -30,7 +30,7 @@ export interface WorkUnit {
   jobId: string;
   extranonce2: string;
   ntime: string;
-  header: Uint8Array;      // 80 bytes, nonce zero
+  header: Uint8Array; // 80 bytes, nonce zero
   shareTarget: bigint;
   blockTarget: bigint;
   shareTargetLe: Uint8Array;
@@ -48,7 +48,10 @@ export class Job {
   readonly shareTarget: bigint;
   readonly blockTarget: bigint;
 
-  constructor(readonly params: JobParams, readonly session: SessionParams) {
+  constructor(
+    readonly params: JobParams,
+    readonly session: SessionParams,
+  ) {
     this.coinb1 = Buffer.from(params.coinb1, 'hex');
     this.coinb2 = Buffer.from(params.coinb2, 'hex');
     this.extranonce1 = Buffer.from(session.extranonce1, 'hex');

@@ -29,7 +29,12 @@ export interface FleetView extends KubeObject {
 export function trimFleet(obj: KubeObject): KubeObject {
   const f = obj as KubeObject & { spec?: { history?: FleetView['spec']['history'] }; status?: { hashrate?: number; shares?: FleetRate['shares'] } };
   const view: FleetView = {
-    metadata: { name: f.metadata.name ?? '', namespace: f.metadata.namespace ?? '', uid: f.metadata.uid ?? '', ...(f.metadata.resourceVersion ? { resourceVersion: f.metadata.resourceVersion } : {}) },
+    metadata: {
+      name: f.metadata.name ?? '',
+      namespace: f.metadata.namespace ?? '',
+      uid: f.metadata.uid ?? '',
+      ...(f.metadata.resourceVersion ? { resourceVersion: f.metadata.resourceVersion } : {}),
+    },
     spec: f.spec?.history ? { history: f.spec.history } : {},
     status: {
       ...(f.status?.hashrate !== undefined ? { hashrate: f.status.hashrate } : {}),
@@ -113,12 +118,30 @@ export class Collector {
     this.windows = new WindowAccumulator(opts.windowSeconds, opts.intervalMs);
     const r = [opts.registry];
     this.m = {
-      cycle: new Histogram({ name: 'minefleet_collector_cycle_seconds', help: 'Duration of one scrape cycle over all miner pods', buckets: [0.1, 0.5, 1, 2, 5, 10, 15, 30, 60], registers: r }),
+      cycle: new Histogram({
+        name: 'minefleet_collector_cycle_seconds',
+        help: 'Duration of one scrape cycle over all miner pods',
+        buckets: [0.1, 0.5, 1, 2, 5, 10, 15, 30, 60],
+        registers: r,
+      }),
       scrapes: new Counter({ name: 'minefleet_collector_scrapes_total', help: 'Miner pod scrapes by result (ok|error)', labelNames: ['result'], registers: r }),
       targets: new Gauge({ name: 'minefleet_collector_targets', help: 'Ready miner pods scraped in the last cycle', registers: r }),
-      samples: new Counter({ name: 'minefleet_collector_documents_total', help: 'History documents handed to the store, by collection', labelNames: ['collection'], registers: r }),
-      sharesLost: new Counter({ name: 'minefleet_collector_shares_lost_total', help: "Share records that fell out of a miner's ring before the collector read them", registers: r }),
-      statusWrites: new Counter({ name: 'minefleet_collector_status_writes_total', help: 'MinerFleet status writes (hashrate, shares) past the dead band', registers: r }),
+      samples: new Counter({
+        name: 'minefleet_collector_documents_total',
+        help: 'History documents handed to the store, by collection',
+        labelNames: ['collection'],
+        registers: r,
+      }),
+      sharesLost: new Counter({
+        name: 'minefleet_collector_shares_lost_total',
+        help: "Share records that fell out of a miner's ring before the collector read them",
+        registers: r,
+      }),
+      statusWrites: new Counter({
+        name: 'minefleet_collector_status_writes_total',
+        help: 'MinerFleet status writes (hashrate, shares) past the dead band',
+        registers: r,
+      }),
     };
   }
 
@@ -157,7 +180,10 @@ export class Collector {
       version: 1,
       savedAt: Date.now(),
       startedAt: this.startedAt,
-      pods: [...this.pods].map(([uid, p]) => [uid, { ...(p.baseline ? { baseline: { ...p.baseline, shares: [...p.baseline.shares] } } : {}), ...(p.cursor ? { cursor: p.cursor } : {}) }]),
+      pods: [...this.pods].map(([uid, p]) => [
+        uid,
+        { ...(p.baseline ? { baseline: { ...p.baseline, shares: [...p.baseline.shares] } } : {}), ...(p.cursor ? { cursor: p.cursor } : {}) },
+      ]),
       fleets: [...this.fleets],
       windows: this.windows.export(),
     };
@@ -223,7 +249,11 @@ export class Collector {
         this.stats.scrapes++;
         this.m.scrapes.inc({ result: 'ok' });
         // A miner that started after the collector did has all its counts unseen: count from zero.
-        const prev = state.baseline ?? (reading.startTimeSeconds !== undefined && reading.startTimeSeconds * 1000 >= this.startedAt ? { hashesTotal: 0, shares: new Map(), startTimeSeconds: reading.startTimeSeconds, at: reading.startTimeSeconds * 1000 } : undefined);
+        const prev =
+          state.baseline ??
+          (reading.startTimeSeconds !== undefined && reading.startTimeSeconds * 1000 >= this.startedAt
+            ? { hashesTotal: 0, shares: new Map(), startTimeSeconds: reading.startTimeSeconds, at: reading.startTimeSeconds * 1000 }
+            : undefined);
         const { delta, baseline } = counterDelta(prev, reading, at);
         state.baseline = baseline;
         hashrate.set(fk, (hashrate.get(fk) ?? 0) + reading.hashrate60s);
@@ -249,11 +279,27 @@ export class Collector {
           });
         }
         const mode: ShareHistoryMode = history?.enabled === false ? 'none' : (history?.shares ?? 'all');
-        if (this.opts.store && mode !== 'none') await this.pullShares(state, sharesUrl, mode, { namespace: pod.metadata.namespace, fleet: fleet.metadata.name, pod: pod.metadata.name, podUid: pod.metadata.uid, ...(retentionDays !== undefined ? { retentionDays } : {}) }, shareDocs);
+        if (this.opts.store && mode !== 'none')
+          await this.pullShares(
+            state,
+            sharesUrl,
+            mode,
+            {
+              namespace: pod.metadata.namespace,
+              fleet: fleet.metadata.name,
+              pod: pod.metadata.name,
+              podUid: pod.metadata.uid,
+              ...(retentionDays !== undefined ? { retentionDays } : {}),
+            },
+            shareDocs,
+          );
       } catch (err) {
         this.stats.scrapeErrors++;
         this.m.scrapes.inc({ result: 'error' });
-        this.opts.logger.warn({ fleet: fleet.metadata.name, namespace: pod.metadata.namespace, pod: pod.metadata.name, err: { message: (err as Error).message } }, 'collector: scrape failed');
+        this.opts.logger.warn(
+          { fleet: fleet.metadata.name, namespace: pod.metadata.namespace, pod: pod.metadata.name, err: { message: (err as Error).message } },
+          'collector: scrape failed',
+        );
       }
     });
     for (const uid of this.pods.keys()) if (!live.has(uid)) this.pods.delete(uid);
@@ -283,7 +329,10 @@ export class Collector {
       const r = advanceCursor(from, page);
       if (r.lost > 0) {
         this.m.sharesLost.inc(r.lost);
-        this.opts.logger.warn({ namespace: pod.namespace, fleet: pod.fleet, pod: pod.pod, lost: r.lost }, 'collector: shares fell out of the miner ring before they were read');
+        this.opts.logger.warn(
+          { namespace: pod.namespace, fleet: pod.fleet, pod: pod.pod, lost: r.lost },
+          'collector: shares fell out of the miner ring before they were read',
+        );
       }
       for (const s of r.fresh) if (keepShare(mode, s)) out.push(shareDoc(s, pod));
       // The cursor moves once the records are handed over (the store never loses what it accepted).
@@ -319,9 +368,15 @@ export class Collector {
       const base = fs.lastWritten?.value.shares ?? f.status.shares ?? zeroShares();
       const next: FleetRate = {
         hashrate: Math.round(hashrate.get(fk) ?? 0),
-        shares: { accepted: base.accepted + fs.pendingShares.accepted, rejected: base.rejected + fs.pendingShares.rejected, stale: base.stale + fs.pendingShares.stale },
+        shares: {
+          accepted: base.accepted + fs.pendingShares.accepted,
+          rejected: base.rejected + fs.pendingShares.rejected,
+          stale: base.stale + fs.pendingShares.stale,
+        },
       };
-      const last = fs.lastWritten ?? (f.status.hashrate !== undefined ? { value: { hashrate: f.status.hashrate, shares: f.status.shares ?? zeroShares() }, at: 0 } : undefined);
+      const last =
+        fs.lastWritten ??
+        (f.status.hashrate !== undefined ? { value: { hashrate: f.status.hashrate, shares: f.status.shares ?? zeroShares() }, at: 0 } : undefined);
       if (!statusWriteDue(last, next, now, this.opts.deadBand ?? DEFAULT_DEAD_BAND)) continue;
       writes.push(async () => {
         try {
@@ -336,7 +391,10 @@ export class Collector {
           this.stats.statusWrites++;
           this.m.statusWrites.inc();
         } catch (err) {
-          this.opts.logger.warn({ namespace: f.metadata.namespace, name: f.metadata.name, err: { message: (err as Error).message } }, 'collector: status write failed; retried next cycle');
+          this.opts.logger.warn(
+            { namespace: f.metadata.namespace, name: f.metadata.name, err: { message: (err as Error).message } },
+            'collector: status write failed; retried next cycle',
+          );
         }
       });
     }

@@ -76,7 +76,8 @@ export function parseMinerMetrics(text: string): MinerReading {
   for (const m of family('minefleet_miner_shares_total')?.metrics ?? []) {
     const l = m.labels ?? {};
     const result = l.result ?? '';
-    if (!(SHARE_RESULTS as readonly string[]).includes(result)) throw new ExpositionError(`minefleet_miner_shares_total: unknown result '${result.slice(0, 40)}'`);
+    if (!(SHARE_RESULTS as readonly string[]).includes(result))
+      throw new ExpositionError(`minefleet_miner_shares_total: unknown result '${result.slice(0, 40)}'`);
     reading.shares.set(shareKey(l.pool ?? '', result, l.reason ?? ''), num(m.value, 'minefleet_miner_shares_total'));
   }
   for (const m of family('minefleet_miner_active_pool')?.metrics ?? []) if (num(m.value, 'active_pool') === 1) reading.activePool = m.labels?.pool;
@@ -84,7 +85,8 @@ export function parseMinerMetrics(text: string): MinerReading {
     if (reading.activePool === undefined || m.labels?.pool === reading.activePool) reading.difficulty = num(m.value, 'difficulty');
   }
   for (const m of family('minefleet_miner_pool_connection_state')?.metrics ?? []) {
-    if (num(m.value, 'connection_state') === 1 && (reading.activePool === undefined || m.labels?.pool === reading.activePool)) reading.connectionState = m.labels?.state;
+    if (num(m.value, 'connection_state') === 1 && (reading.activePool === undefined || m.labels?.pool === reading.activePool))
+      reading.connectionState = m.labels?.state;
   }
   const age = family('minefleet_miner_job_age_seconds')?.metrics[0];
   if (age) reading.jobAgeSeconds = num(age.value, 'job_age_seconds');

@@ -28,7 +28,10 @@ export async function historyUri(config: OperatorConfig): Promise<string | undef
     throw new Error(`--history-mongodb-uri-file ${config.historyMongodbUriFile}: cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   const uri = text.trim();
-  if (!uri.startsWith('mongodb://') && !uri.startsWith('mongodb+srv://')) throw new Error(`--history-mongodb-uri-file ${config.historyMongodbUriFile}: the file does not hold a mongodb:// or mongodb+srv:// URI (content not shown)`);
+  if (!uri.startsWith('mongodb://') && !uri.startsWith('mongodb+srv://'))
+    throw new Error(
+      `--history-mongodb-uri-file ${config.historyMongodbUriFile}: the file does not hold a mongodb:// or mongodb+srv:// URI (content not shown)`,
+    );
   return uri;
 }
 
@@ -41,12 +44,20 @@ export async function setupHistory(mgr: Manager, config: OperatorConfig, log: Lo
   const uri = await historyUri(config);
   let store: HistoryStore | undefined;
   if (uri) {
-    store = await HistoryStore.connect({ uri, dbName: config.historyDb, buffer: { spillDir: config.historySpillDir } }, { registry: mgr.metrics.registry, logger: log });
+    store = await HistoryStore.connect(
+      { uri, dbName: config.historyDb, buffer: { spillDir: config.historySpillDir } },
+      { registry: mgr.metrics.registry, logger: log },
+    );
     log.info({ uri: redactUri(uri), db: config.historyDb, available: store.available }, 'history store configured');
     const s = store;
     mgr.health.addReadyz('history-store', () => {
       const b = s.bufferedCounts();
-      return { ok: true, detail: s.available ? `MongoDB available, ${b.memory + b.spill} document(s) pending` : `MongoDB unavailable, buffering (${b.memory} in memory, ${b.spill} spilled)` };
+      return {
+        ok: true,
+        detail: s.available
+          ? `MongoDB available, ${b.memory + b.spill} document(s) pending`
+          : `MongoDB unavailable, buffering (${b.memory} in memory, ${b.spill} spilled)`,
+      };
     });
   } else {
     log.warn('no MongoDB URI (--history-mongodb-uri / --history-mongodb-uri-file): history is not stored; fleet status still gets hashrate and shares');
@@ -58,7 +69,10 @@ export async function setupHistory(mgr: Manager, config: OperatorConfig, log: Lo
   try {
     await mkdir(config.historySpillDir, { recursive: true });
   } catch (err) {
-    log.warn({ dir: config.historySpillDir, err: { message: (err as Error).message } }, 'collector: spill directory unusable; collector state is not kept across restarts');
+    log.warn(
+      { dir: config.historySpillDir, err: { message: (err as Error).message } },
+      'collector: spill directory unusable; collector state is not kept across restarts',
+    );
     stateFile = undefined;
   }
   const collector = new Collector({

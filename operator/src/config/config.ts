@@ -8,9 +8,15 @@ const portSchema = (what: string) =>
     .min(0, { error: `${what} must be between 0 and 65535` })
     .max(65535, { error: `${what} must be between 0 and 65535` });
 
-const boolSchema = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])]).transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+const boolSchema = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
+  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
 
-const durationSeconds = (what: string) => z.coerce.number({ error: `${what} must be a number of seconds` }).positive({ error: `${what} must be > 0` }).max(3600);
+const durationSeconds = (what: string) =>
+  z.coerce
+    .number({ error: `${what} must be a number of seconds` })
+    .positive({ error: `${what} must be > 0` })
+    .max(3600);
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -23,8 +29,12 @@ export const OperatorConfigSchema = z
       .transform((s, ctx) => {
         const t = s.trim();
         if (t === '' || t === '*') return undefined;
-        const list = t.split(',').map((x) => x.trim()).filter(Boolean);
-        for (const ns of list) if (!DNS_LABEL.test(ns) || ns.length > 63) ctx.addIssue({ code: 'custom', message: `watch namespace "${ns}" is not a valid namespace name` });
+        const list = t
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean);
+        for (const ns of list)
+          if (!DNS_LABEL.test(ns) || ns.length > 63) ctx.addIssue({ code: 'custom', message: `watch namespace "${ns}" is not a valid namespace name` });
         return [...new Set(list)];
       }),
     metricsPort: portSchema('metrics port').default(8080),
@@ -36,7 +46,10 @@ export const OperatorConfigSchema = z
     leaseDurationSeconds: durationSeconds('lease duration').default(15),
     renewDeadlineSeconds: durationSeconds('renew deadline').default(10),
     retryPeriodSeconds: durationSeconds('retry period').default(2),
-    identity: z.string().min(1).default(() => `${hostname()}_${process.pid}`),
+    identity: z
+      .string()
+      .min(1)
+      .default(() => `${hostname()}_${process.pid}`),
     concurrency: z.coerce.number({ error: 'concurrency must be a number' }).int().min(1, { error: 'concurrency must be at least 1' }).max(256).default(4),
     minerImage: z.string().min(1, { error: 'miner image must not be empty' }).default('ghcr.io/minefleet/minefleet:latest'),
     minerImagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional(),
@@ -57,10 +70,26 @@ export const OperatorConfigSchema = z
     collectorTimeoutSeconds: z.coerce.number().min(0.1).max(60).default(5),
   })
   .superRefine((c, ctx) => {
-    if (!(c.leaseDurationSeconds > c.renewDeadlineSeconds)) ctx.addIssue({ code: 'custom', path: ['leaseDurationSeconds'], message: `lease duration (${c.leaseDurationSeconds}s) must be greater than renew deadline (${c.renewDeadlineSeconds}s)` });
-    if (c.historyMongodbUri !== undefined && c.historyMongodbUriFile !== undefined) ctx.addIssue({ code: 'custom', path: ['historyMongodbUriFile'], message: 'give the MongoDB URI or a file holding it, not both' });
-    if (c.collectorWindowSeconds < c.collectorIntervalSeconds) ctx.addIssue({ code: 'custom', path: ['collectorWindowSeconds'], message: `window (${c.collectorWindowSeconds}s) must be at least the scrape interval (${c.collectorIntervalSeconds}s)` });
-    if (!(c.renewDeadlineSeconds > 1.2 * c.retryPeriodSeconds)) ctx.addIssue({ code: 'custom', path: ['renewDeadlineSeconds'], message: `renew deadline (${c.renewDeadlineSeconds}s) must be greater than 1.2 x retry period (${c.retryPeriodSeconds}s)` });
+    if (!(c.leaseDurationSeconds > c.renewDeadlineSeconds))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['leaseDurationSeconds'],
+        message: `lease duration (${c.leaseDurationSeconds}s) must be greater than renew deadline (${c.renewDeadlineSeconds}s)`,
+      });
+    if (c.historyMongodbUri !== undefined && c.historyMongodbUriFile !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['historyMongodbUriFile'], message: 'give the MongoDB URI or a file holding it, not both' });
+    if (c.collectorWindowSeconds < c.collectorIntervalSeconds)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['collectorWindowSeconds'],
+        message: `window (${c.collectorWindowSeconds}s) must be at least the scrape interval (${c.collectorIntervalSeconds}s)`,
+      });
+    if (!(c.renewDeadlineSeconds > 1.2 * c.retryPeriodSeconds))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['renewDeadlineSeconds'],
+        message: `renew deadline (${c.renewDeadlineSeconds}s) must be greater than 1.2 x retry period (${c.retryPeriodSeconds}s)`,
+      });
   });
 
 export type OperatorConfig = z.output<typeof OperatorConfigSchema>;

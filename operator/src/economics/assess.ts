@@ -108,7 +108,9 @@ export function assessFleet(i: AssessInputs): Assessment {
   else wattsPerMiner = i.previous.wattsPerMiner ?? e.power?.measured?.fallbackWattsPerMiner;
   if (wattsPerMiner === undefined) {
     stale.push('power');
-    feedErrors.push(`power: the miners report no ${e.power?.measured?.metricName ?? 'power'} metric and spec.economics.power.measured.fallbackWattsPerMiner is not set`);
+    feedErrors.push(
+      `power: the miners report no ${e.power?.measured?.metricName ?? 'power'} metric and spec.economics.power.measured.fallbackWattsPerMiner is not set`,
+    );
   }
 
   const profitability: Profitability = { currency };
@@ -121,9 +123,17 @@ export function assessFleet(i: AssessInputs): Assessment {
   if (cost !== undefined) profitability.costPerDay = sig(cost);
 
   if (stale.length) return { observation: { kind: 'stale', feeds: stale }, profitability, feedErrors, feedWarnings };
-  if (i.replicas === 0) return { observation: { kind: 'unknown', reason: 'NoMiners', message: 'spec.replicas is 0: nothing to evaluate' }, profitability, feedErrors, feedWarnings };
+  if (i.replicas === 0)
+    return {
+      observation: { kind: 'unknown', reason: 'NoMiners', message: 'spec.replicas is 0: nothing to evaluate' },
+      profitability,
+      feedErrors,
+      feedWarnings,
+    };
   if (hashrate === undefined) {
-    const message = i.running ? 'no hashrate measured yet for this fleet' : 'no hashrate per miner was measured before the miners stopped: cannot estimate revenue';
+    const message = i.running
+      ? 'no hashrate measured yet for this fleet'
+      : 'no hashrate per miner was measured before the miners stopped: cannot estimate revenue';
     return { observation: { kind: 'unknown', reason: 'HashrateUnknown', message }, profitability, feedErrors, feedWarnings };
   }
   const revenue = revenuePerDay(hashrate, markets, i.pool.feePercent).revenuePerDay;

@@ -98,7 +98,10 @@ export function evaluate(previous: EconomicsState, obs: Observation, now: number
             : `${marginText} stayed below minMarginPercent ${fmt(policy.minMarginPercent)} for ${secs(now - belowSince)}: suspending`,
       };
     }
-    const waitFor = now < belowSince + windowMs ? `the evaluation window (${policy.evaluationWindowSeconds}s)` : `minOffSeconds (${policy.minOffSeconds}s since the last flip)`;
+    const waitFor =
+      now < belowSince + windowMs
+        ? `the evaluation window (${policy.evaluationWindowSeconds}s)`
+        : `minOffSeconds (${policy.minOffSeconds}s since the last flip)`;
     return {
       state: { suspended: false, lastTransitionTime: previous.lastTransitionTime, belowSince },
       decision: 'hold',

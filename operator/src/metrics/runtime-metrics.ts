@@ -18,7 +18,10 @@ export class RuntimeMetrics {
   readonly workqueueRetries: Counter<'name' | 'controller'>;
   readonly leaderElectionStatus: Gauge<'name'>;
 
-  constructor(readonly registry: Registry = new Registry(), opts: { defaultMetrics?: boolean } = {}) {
+  constructor(
+    readonly registry: Registry = new Registry(),
+    opts: { defaultMetrics?: boolean } = {},
+  ) {
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
     const r = [registry];
     this.reconcileTotal = new Counter({
@@ -37,7 +40,10 @@ export class RuntimeMetrics {
       name: 'controller_runtime_reconcile_time_seconds',
       help: 'Length of time per reconciliation per controller',
       labelNames: ['controller'],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 40, 50, 60],
+      buckets: [
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 8,
+        9, 10, 15, 20, 25, 30, 40, 50, 60,
+      ],
       registers: r,
     });
     this.activeWorkers = new Gauge({
@@ -70,7 +76,12 @@ export class RuntimeMetrics {
       buckets: durationBuckets,
       registers: r,
     });
-    this.workqueueRetries = new Counter({ name: 'workqueue_retries_total', help: 'Total number of retries handled by workqueue', labelNames: wqLabels, registers: r });
+    this.workqueueRetries = new Counter({
+      name: 'workqueue_retries_total',
+      help: 'Total number of retries handled by workqueue',
+      labelNames: wqLabels,
+      registers: r,
+    });
     this.leaderElectionStatus = new Gauge({
       name: 'leader_election_master_status',
       help: 'Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master',

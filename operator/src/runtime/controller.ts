@@ -147,7 +147,10 @@ export class Controller {
       result = 'error';
       m?.reconcileErrors.inc(labels);
       const [namespace, name] = key.includes('/') ? key.split('/', 2) : [undefined, key];
-      this.log?.error({ err: err instanceof Error ? err.message : String(err), namespace, name, retries: this.queue.numRequeues(key) }, 'reconcile failed; retrying with back-off');
+      this.log?.error(
+        { err: err instanceof Error ? err.message : String(err), namespace, name, retries: this.queue.numRequeues(key) },
+        'reconcile failed; retrying with back-off',
+      );
       this.queue.addRateLimited(key);
     } finally {
       const seconds = (performance.now() - started) / 1000;

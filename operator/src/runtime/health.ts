@@ -77,7 +77,11 @@ export class HealthServer {
           .catch((err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err.message}\n`));
         return;
       }
-      res.writeHead(404, { 'content-type': 'text/plain' }).end(`no such path ${path}; try ${serve.probes ? '/healthz, /readyz' : ''}${serve.probes && serve.metrics ? ', ' : ''}${serve.metrics ? '/metrics' : ''}\n`);
+      res
+        .writeHead(404, { 'content-type': 'text/plain' })
+        .end(
+          `no such path ${path}; try ${serve.probes ? '/healthz, /readyz' : ''}${serve.probes && serve.metrics ? ', ' : ''}${serve.metrics ? '/metrics' : ''}\n`,
+        );
     });
     this.servers.push(server);
     return new Promise((resolve, reject) => {

@@ -256,7 +256,8 @@ class Reflector<T extends KubeObject> {
       const done = (err: unknown) => {
         const e = err as { statusCode?: number; name?: string } | null;
         if (e && e.statusCode === 410) finish(new GoneError('Gone'));
-        else if (e && e.name === 'TimeoutError') finish(); // inactivity timeout: resume
+        else if (e && e.name === 'TimeoutError')
+          finish(); // inactivity timeout: resume
         else if (e && e.name === 'AbortError' && this.stopped) finish();
         else finish(e ?? undefined);
       };

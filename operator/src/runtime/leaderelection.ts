@@ -32,8 +32,10 @@ interface Lease {
 }
 
 export function validateLeaderElection(c: LeaderElectionConfig): void {
-  if (!(c.leaseDurationMs > c.renewDeadlineMs)) throw new Error(`leader election: lease duration (${c.leaseDurationMs} ms) must be greater than renew deadline (${c.renewDeadlineMs} ms)`);
-  if (!(c.renewDeadlineMs > c.retryPeriodMs * 1.2)) throw new Error(`leader election: renew deadline (${c.renewDeadlineMs} ms) must be greater than 1.2 x retry period (${c.retryPeriodMs} ms)`);
+  if (!(c.leaseDurationMs > c.renewDeadlineMs))
+    throw new Error(`leader election: lease duration (${c.leaseDurationMs} ms) must be greater than renew deadline (${c.renewDeadlineMs} ms)`);
+  if (!(c.renewDeadlineMs > c.retryPeriodMs * 1.2))
+    throw new Error(`leader election: renew deadline (${c.renewDeadlineMs} ms) must be greater than 1.2 x retry period (${c.retryPeriodMs} ms)`);
   if (c.leaseDurationMs < 1000) throw new Error('leader election: lease duration must be at least 1 s');
   if (!c.identity) throw new Error('leader election: identity must not be empty');
 }
@@ -143,7 +145,13 @@ export class LeaderElector {
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
           metadata: { name: this.config.leaseName, namespace: this.config.leaseNamespace },
-          spec: { holderIdentity: identity, leaseDurationSeconds: durationSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
+          spec: {
+            holderIdentity: identity,
+            leaseDurationSeconds: durationSeconds,
+            acquireTime: microTime(now),
+            renewTime: microTime(now),
+            leaseTransitions: 0,
+          },
         });
         this.observed = undefined;
         return true;

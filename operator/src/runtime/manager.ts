@@ -57,7 +57,10 @@ export class Manager {
     return this.leading;
   }
 
-  informer<T extends KubeObject>(resource: ResourceType, options: Omit<InformerOptions<T>, 'logger' | 'namespaces'> & { allNamespaces?: boolean } = {}): Informer<T> {
+  informer<T extends KubeObject>(
+    resource: ResourceType,
+    options: Omit<InformerOptions<T>, 'logger' | 'namespaces'> & { allNamespaces?: boolean } = {},
+  ): Informer<T> {
     const inf = new Informer<T>(this.rest, this.opts.kubeConfig, resource, {
       resyncPeriodMs: this.opts.resyncPeriodMs,
       ...options,

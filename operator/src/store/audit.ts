@@ -107,7 +107,9 @@ export class StoreAuditSink implements AuditSink {
     };
     // The store validates synchronously inside recordEvent; a bad record is a programming error
     // in the caller, logged with the field named, and must not fail the caller's reconcile.
-    this.track(this.store.recordEvent(doc).catch((err: unknown) => this.opts.logger.error({ err, type: event.type, reason: event.reason }, 'audit: event not recorded')));
+    this.track(
+      this.store.recordEvent(doc).catch((err: unknown) => this.opts.logger.error({ err, type: event.type, reason: event.reason }, 'audit: event not recorded')),
+    );
   }
 
   probe(result: ProbeRecord): void {

@@ -13,7 +13,11 @@ export const StoreConfigSchema = z
         error: 'uri must start with mongodb:// or mongodb+srv://',
       })
       .meta({ description: 'MongoDB connection string (may carry credentials; never logged).' }),
-    dbName: z.string().min(1).regex(/^[^/\\. "$*<>:|?]+$/, { error: 'dbName contains a character MongoDB forbids' }).default('minefleet'),
+    dbName: z
+      .string()
+      .min(1)
+      .regex(/^[^/\\. "$*<>:|?]+$/, { error: 'dbName contains a character MongoDB forbids' })
+      .default('minefleet'),
     collectionPrefix: z
       .string()
       .regex(/^[A-Za-z0-9_]*$/, { error: 'collectionPrefix may only contain letters, digits and _' })
@@ -42,17 +46,15 @@ export const StoreConfigSchema = z
         retryMaxMs: z.number().int().min(10).default(10_000),
       })
       .default({ batchSize: 500, flushIntervalMs: 1_000, retryInitialMs: 500, retryMaxMs: 10_000 }),
-    buffer: z
-      .object({
-        maxMemoryDocuments: z
-          .number()
-          .int()
-          .min(1)
-          .default(10_000)
-          .meta({ description: 'Pending documents kept in memory before they go to the spill file.' }),
-        spillDir: z.string().min(1).meta({ description: 'Directory of the append-only spill file (a persistent volume in a cluster).' }),
-        maxSpillBytes: z.number().int().min(1024).default(1024 * 1024 * 1024),
-      }),
+    buffer: z.object({
+      maxMemoryDocuments: z.number().int().min(1).default(10_000).meta({ description: 'Pending documents kept in memory before they go to the spill file.' }),
+      spillDir: z.string().min(1).meta({ description: 'Directory of the append-only spill file (a persistent volume in a cluster).' }),
+      maxSpillBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .default(1024 * 1024 * 1024),
+    }),
     shares: z
       .object({
         record: z

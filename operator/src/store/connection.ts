@@ -61,5 +61,11 @@ export const DUPLICATE_KEY = 11000;
 export function isUnsupportedFeatureError(err: unknown): boolean {
   if (!(err instanceof MongoServerError)) return false;
   const code = Number(err.code);
-  return code === NOT_IMPLEMENTED || code === 72 /* InvalidOptions */ || code === 115 /* CommandNotSupported */ || code === 168 /* InvalidPipelineOperator */ || /not (implemented|supported)/i.test(err.message);
+  return (
+    code === NOT_IMPLEMENTED ||
+    code === 72 /* InvalidOptions */ ||
+    code === 115 /* CommandNotSupported */ ||
+    code === 168 /* InvalidPipelineOperator */ ||
+    /not (implemented|supported)/i.test(err.message)
+  );
 }

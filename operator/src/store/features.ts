@@ -87,12 +87,21 @@ export async function detectFeatures(db: Db, prefix: string, logger: Logger): Pr
       miss('aggregationExpressions', err);
     }
   } finally {
-    await db.collection(scratch).drop().catch(() => undefined);
-    await db.collection(`${scratch}_ts`).drop().catch(() => undefined);
+    await db
+      .collection(scratch)
+      .drop()
+      .catch(() => undefined);
+    await db
+      .collection(`${scratch}_ts`)
+      .drop()
+      .catch(() => undefined);
   }
 
   for (const f of fallbacks) {
-    logger.warn({ feature: f.feature, fallback: f.fallback, serverSaid: f.serverSaid, server }, `history store: server lacks ${f.feature}; using ${f.fallback}`);
+    logger.warn(
+      { feature: f.feature, fallback: f.fallback, serverSaid: f.serverSaid, server },
+      `history store: server lacks ${f.feature}; using ${f.fallback}`,
+    );
   }
   return { features, fallbacks, server };
 }

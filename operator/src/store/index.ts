@@ -9,7 +9,16 @@ export { StoreUnavailableError, StoreUriError } from './connection.js';
 export type { FeatureFallback, FeatureReport, ServerFeatures } from './features.js';
 export { collectionNames, type CollectionNames } from './collections.js';
 export { MIGRATIONS, migrateUp, migrationStatus, type MigrationStatus } from './migrations/index.js';
-export { StoreQueryError, type EventsPage, type EventsQuery, type FleetHistory, type FleetHistoryQuery, type HistoryPoint, type ShareStats, type ShareStatsQuery } from './queries.js';
+export {
+  StoreQueryError,
+  type EventsPage,
+  type EventsQuery,
+  type FleetHistory,
+  type FleetHistoryQuery,
+  type HistoryPoint,
+  type ShareStats,
+  type ShareStatsQuery,
+} from './queries.js';
 export {
   EVENT_TYPES,
   EventDocSchema,
@@ -27,4 +36,14 @@ export {
   type ShareDoc,
 } from './schemas.js';
 export { SPILL_FILE } from './buffer.js';
-export { MemoryAuditSink, NOOP_AUDIT_SINK, StoreAuditSink, redactText, type AuditEventType, type AuditRecord, type AuditSink, type AuditStore, type ProbeRecord } from './audit.js';
+export {
+  MemoryAuditSink,
+  NOOP_AUDIT_SINK,
+  StoreAuditSink,
+  redactText,
+  type AuditEventType,
+  type AuditRecord,
+  type AuditSink,
+  type AuditStore,
+  type ProbeRecord,
+} from './audit.js';

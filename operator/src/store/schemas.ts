@@ -14,9 +14,7 @@ const hex = (len?: number) =>
     .regex(/^[0-9a-fA-F]+$/, { error: 'must be hexadecimal' })
     .refine((s) => len === undefined || s.length === len, { error: `must be ${len} hex digits` });
 
-export const ShareCountsSchema = z
-  .object({ accepted: count, rejected: count, stale: count })
-  .strict();
+export const ShareCountsSchema = z.object({ accepted: count, rejected: count, stale: count }).strict();
 
 function windowAligned(doc: { windowStart: Date; windowSeconds: number }, ctx: z.RefinementCtx): void {
   if (doc.windowStart.getTime() % (doc.windowSeconds * 1000) !== 0) {
@@ -70,7 +68,7 @@ export const RollupDocSchema = z
     windowSeconds: z.number().int().min(1).max(86_400),
     pods: count,
     activePool: name.optional(),
-    hashrate: nonNegative.meta({ description: 'sum of the pods\' hashrates, hashes per second' }),
+    hashrate: nonNegative.meta({ description: "sum of the pods' hashrates, hashes per second" }),
     shares: ShareCountsSchema,
     powerW: nonNegative.optional(),
     suspended: z.boolean().optional(),

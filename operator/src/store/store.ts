@@ -243,7 +243,8 @@ export class HistoryStore {
   }
 
   private markFailure(message: string): void {
-    if (this.healthy || this.lastError !== message) this.logger.error({ error: message, buffered: this.buffer.counts() }, 'history store: MongoDB unavailable; buffering writes');
+    if (this.healthy || this.lastError !== message)
+      this.logger.error({ error: message, buffered: this.buffer.counts() }, 'history store: MongoDB unavailable; buffering writes');
     this.healthy = false;
     this.lastError = message;
     this.metrics.available.set(0);
@@ -389,7 +390,11 @@ export class HistoryStore {
     this.wakeUp?.();
     await this.loop?.catch((err: unknown) => this.logger.error({ error: errorText(err) }, 'history store: write loop failed'));
     const persisted = await this.buffer.persistAndClose();
-    if (persisted > 0) this.logger.warn({ documents: persisted, spillFile: this.buffer.spillPath }, 'history store: closed with unwritten documents on disk; the next start replays them');
+    if (persisted > 0)
+      this.logger.warn(
+        { documents: persisted, spillFile: this.buffer.spillPath },
+        'history store: closed with unwritten documents on disk; the next start replays them',
+      );
     await this.conn?.client.close().catch(() => undefined);
     this.conn = undefined;
     this.healthy = false;

@@ -10,14 +10,6 @@
 // share at difficulty <= 0.0001..0.001 is also a block candidate that the pool submits (and the
 // chain moves on, with a clean job). Blocks past regtest height 432 carry MWEB data; the pool
 // handles that (it makes the peg-in the first MWEB block needs from litecoind's wallet).
-export {
-  startStratumPool,
-  StratumError,
-  type BlockRecord,
-  type LitecoindRpc,
-  type ShareRecord,
-  type StratumPool,
-  type StratumPoolOptions,
-} from './pool.js';
+export { startStratumPool, StratumError, type BlockRecord, type LitecoindRpc, type ShareRecord, type StratumPool, type StratumPoolOptions } from './pool.js';
 export { TEST_POOL_SERVER_NAME } from './tls-cert.js';
 export type { Job } from './job.js';

@@ -1,17 +1,7 @@
 // Turning a getblocktemplate result into a Stratum job (coinbase halves, merkle branch, header
 // fields), and a job back into a header or a full block. Pure functions.
 import { randomBytes } from 'node:crypto';
-import {
-  bitsToTarget,
-  hexToBuf,
-  pushData,
-  reversed,
-  scriptNumberPush,
-  sha256d,
-  u32le,
-  u64le,
-  varint,
-} from './bytes.js';
+import { bitsToTarget, hexToBuf, pushData, reversed, scriptNumberPush, sha256d, u32le, u64le, varint } from './bytes.js';
 
 /** The fields of litecoind's getblocktemplate result the pool uses. */
 export interface BlockTemplate {
@@ -160,21 +150,14 @@ export function coinbaseForBlock(stripped: Buffer, withWitness: boolean): Buffer
   return Buffer.concat([version, Buffer.from([0x00, 0x01]), body, witness, lockTime]);
 }
 
-export function buildJob(
-  id: string,
-  template: BlockTemplate,
-  payoutScript: Buffer,
-  extranonceSize: number,
-): Job {
+export function buildJob(id: string, template: BlockTemplate, payoutScript: Buffer, extranonceSize: number): Job {
   const txs = template.transactions.map((t, i) => hexToBuf(t.data, `template transaction ${i}`));
   // Merkle leaves are txids (non-witness hashes); compute them ourselves rather than trust fields.
   const txids = template.transactions.map((t, i) => {
     if (t.txid !== undefined) return reversed(hexToBuf(t.txid, `template transaction ${i} txid`));
     return sha256d(txs[i]!);
   });
-  const commitment = template.default_witness_commitment
-    ? hexToBuf(template.default_witness_commitment, 'default_witness_commitment')
-    : undefined;
+  const commitment = template.default_witness_commitment ? hexToBuf(template.default_witness_commitment, 'default_witness_commitment') : undefined;
   const { coinb1, coinb2 } = buildCoinbaseHalves({
     height: template.height,
     value: template.coinbasevalue,
@@ -279,14 +262,7 @@ export function coinbaseFor(job: Job, w: ShareWork): Buffer {
 export function headerFor(job: Job, w: ShareWork): { header: Buffer; coinbase: Buffer } {
   const coinbase = coinbaseFor(job, w);
   const root = merkleRootFromBranch(sha256d(coinbase), job.merkleBranch);
-  const header = Buffer.concat([
-    u32le(job.version),
-    reversed(Buffer.from(job.prevHashDisplay, 'hex')),
-    root,
-    u32le(w.ntime),
-    u32le(job.bits),
-    u32le(w.nonce),
-  ]);
+  const header = Buffer.concat([u32le(job.version), reversed(Buffer.from(job.prevHashDisplay, 'hex')), root, u32le(w.ntime), u32le(job.bits), u32le(w.nonce)]);
   return { header, coinbase };
 }
 
@@ -295,12 +271,7 @@ export function headerFor(job: Job, w: ShareWork): { header: Buffer; coinbase: B
  * witness commitment), and for MWEB templates the extension block after a presence byte.
  */
 export function assembleBlock(job: Job, header: Buffer, coinbase: Buffer): Buffer {
-  const parts = [
-    header,
-    varint(1 + job.transactions.length),
-    coinbaseForBlock(coinbase, job.hasWitnessCommitment),
-    ...job.transactions,
-  ];
+  const parts = [header, varint(1 + job.transactions.length), coinbaseForBlock(coinbase, job.hasWitnessCommitment), ...job.transactions];
   if (job.mweb) parts.push(Buffer.from([0x01]), job.mweb);
   return Buffer.concat(parts);
 }

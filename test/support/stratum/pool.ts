@@ -9,17 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { difficultyToTarget, hexToBuf, isHex, leToBigInt, reversed, sha256d } from './bytes.js';
-import {
-  assembleBlock,
-  buildJob,
-  buildSyntheticJob,
-  decodeTemplate,
-  headerFor,
-  merkleRoot,
-  notifyParams,
-  type BlockTemplate,
-  type Job,
-} from './job.js';
+import { assembleBlock, buildJob, buildSyntheticJob, decodeTemplate, headerFor, merkleRoot, notifyParams, type BlockTemplate, type Job } from './job.js';
 import { makeSelfSignedCert, TEST_POOL_SERVER_NAME } from './tls-cert.js';
 
 /**
@@ -243,8 +233,7 @@ export async function startStratumPool(opts: StratumPoolOptions = {}): Promise<S
   // ---- jobs ----------------------------------------------------------------------------------
   const nextJobId = (): string => (++jobCounter).toString(16);
 
-  const getTemplate = async (): Promise<BlockTemplate> =>
-    decodeTemplate(await ltc!.rpc('getblocktemplate', [{ rules: ['segwit', 'mweb'] }]));
+  const getTemplate = async (): Promise<BlockTemplate> => decodeTemplate(await ltc!.rpc('getblocktemplate', [{ rules: ['segwit', 'mweb'] }]));
 
   async function fetchTemplate(): Promise<BlockTemplate> {
     try {
@@ -258,10 +247,7 @@ export async function startStratumPool(opts: StratumPoolOptions = {}): Promise<S
           await ltc!.rpc('generatetoaddress', [1, payoutAddress]);
           return await getTemplate();
         } catch (retryErr) {
-          throw new Error(
-            `getblocktemplate failed: ${msg}; mining one block to leave initial block download did not help: ` +
-              (retryErr as Error).message,
-          );
+          throw new Error(`getblocktemplate failed: ${msg}; mining one block to leave initial block download did not help: ` + (retryErr as Error).message);
         }
       }
       if (!/bad-txns-vin-empty/.test(msg)) throw new Error(`getblocktemplate failed: ${msg}`);
@@ -360,8 +346,7 @@ export async function startStratumPool(opts: StratumPoolOptions = {}): Promise<S
     s.socket.write(JSON.stringify(obj) + '\n');
   }
   const reply = (s: Session, id: unknown, result: unknown): void => write(s, { id, result, error: null });
-  const replyError = (s: Session, id: unknown, code: number, message: string): void =>
-    write(s, { id, result: null, error: [code, message, null] });
+  const replyError = (s: Session, id: unknown, code: number, message: string): void => write(s, { id, result: null, error: [code, message, null] });
   const notify = (s: Session, method: string, params: unknown[]): void => write(s, { id: null, method, params });
 
   function sendJob(s: Session, job: Job, clean: boolean): void {
@@ -455,7 +440,11 @@ export async function startStratumPool(opts: StratumPoolOptions = {}): Promise<S
       s.extranonce1 = known;
     } else if (!s.subscribed) {
       s.extranonce1 = allocateExtranonce1();
-      s.subscriptionId = s.extranonce1.toString('hex') + Math.floor(Math.random() * 0xffff).toString(16).padStart(4, '0');
+      s.subscriptionId =
+        s.extranonce1.toString('hex') +
+        Math.floor(Math.random() * 0xffff)
+          .toString(16)
+          .padStart(4, '0');
     }
     s.extranonce2Size = extranonce2Size;
     s.subscribed = true;

@@ -20,13 +20,31 @@ export async function makeSelfSignedCert(dir: string): Promise<TestCertificate> 
   const certFile = join(dir, 'pool.crt');
   const keyFile = join(dir, 'pool.key');
   try {
-    await run('openssl', [
-      'req', '-x509', '-nodes', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
-      '-keyout', keyFile, '-out', certFile, '-days', '2',
-      '-subj', `/CN=${TEST_POOL_SERVER_NAME}`,
-      '-addext', `subjectAltName=DNS:${TEST_POOL_SERVER_NAME},DNS:localhost,IP:127.0.0.1`,
-      '-addext', 'basicConstraints=critical,CA:TRUE',
-    ], { timeout: 30_000 });
+    await run(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-nodes',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-keyout',
+        keyFile,
+        '-out',
+        certFile,
+        '-days',
+        '2',
+        '-subj',
+        `/CN=${TEST_POOL_SERVER_NAME}`,
+        '-addext',
+        `subjectAltName=DNS:${TEST_POOL_SERVER_NAME},DNS:localhost,IP:127.0.0.1`,
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+      ],
+      { timeout: 30_000 },
+    );
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     throw new Error(`openssl could not make the test pool certificate: ${e.stderr || e.message}`);

@@ -107,7 +107,14 @@ export class CpuBackend {
     const work = this.job.workFor(t, this.threads, slot.round);
     slot.work = work;
     slot.workId = this.nextWorkId++;
-    this.post(slot, { type: 'work', workId: slot.workId, header: work.header, target: work.shareTargetLe, nonceStart: work.nonceStart, nonceCount: work.nonceCount });
+    this.post(slot, {
+      type: 'work',
+      workId: slot.workId,
+      header: work.header,
+      target: work.shareTargetLe,
+      nonceStart: work.nonceStart,
+      nonceCount: work.nonceCount,
+    });
   }
 
   /** Hash this job from now on (replaces whatever was running). */

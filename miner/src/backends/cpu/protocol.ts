@@ -3,13 +3,17 @@ import type { MessagePort } from 'node:worker_threads';
 export interface WorkMessage {
   type: 'work';
   workId: number;
-  header: Uint8Array;    // 80 bytes, nonce field ignored
-  target: Uint8Array;    // share target, 32 bytes little-endian
+  header: Uint8Array; // 80 bytes, nonce field ignored
+  target: Uint8Array; // share target, 32 bytes little-endian
   nonceStart: number;
   nonceCount: number;
 }
-export interface IdleMessage { type: 'idle' }
-export interface ExitMessage { type: 'exit' }
+export interface IdleMessage {
+  type: 'idle';
+}
+export interface ExitMessage {
+  type: 'exit';
+}
 export type ToWorker = WorkMessage | IdleMessage | ExitMessage;
 
 export interface ReportMessage {
@@ -19,7 +23,9 @@ export interface ReportMessage {
   found: Array<{ nonce: number; hash: Uint8Array }>;
   exhausted: boolean;
 }
-export interface ReadyMessage { type: 'ready' }
+export interface ReadyMessage {
+  type: 'ready';
+}
 export type FromWorker = ReportMessage | ReadyMessage;
 
 export interface WorkerInit {

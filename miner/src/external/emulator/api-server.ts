@@ -30,11 +30,30 @@ export interface ApiServerOptions {
   description?: string;
 }
 
-const PRIVILEGED = new Set(['addpool', 'switchpool', 'enablepool', 'disablepool', 'removepool', 'poolpriority', 'ascenable', 'ascdisable', 'pgaenable', 'pgadisable', 'restart', 'save', 'quit']);
+const PRIVILEGED = new Set([
+  'addpool',
+  'switchpool',
+  'enablepool',
+  'disablepool',
+  'removepool',
+  'poolpriority',
+  'ascenable',
+  'ascdisable',
+  'pgaenable',
+  'pgadisable',
+  'restart',
+  'save',
+  'quit',
+]);
 const MAX_REQUEST_BYTES = 64 * 1024;
 
 function ok(code: number, msg: string, section?: string, records?: Rec[], plainName?: string): Reply {
-  return { status: { STATUS: 'S', Code: code, Msg: msg }, ...(section ? { section } : {}), ...(records ? { records } : {}), ...(plainName ? { plainName } : {}) };
+  return {
+    status: { STATUS: 'S', Code: code, Msg: msg },
+    ...(section ? { section } : {}),
+    ...(records ? { records } : {}),
+    ...(plainName ? { plainName } : {}),
+  };
 }
 function fail(code: number, msg: string): Reply {
   return { status: { STATUS: 'E', Code: code, Msg: msg } };
@@ -65,7 +84,10 @@ export class AsicApiServer {
   private server: net.Server;
   port = 0;
 
-  constructor(private readonly asic: EmulatedAsic, private readonly opts: ApiServerOptions) {
+  constructor(
+    private readonly asic: EmulatedAsic,
+    private readonly opts: ApiServerOptions,
+  ) {
     this.server = net.createServer((sock) => this.serve(sock));
   }
 
@@ -148,57 +170,89 @@ export class AsicApiServer {
       case 'version':
         return ok(22, 'CGMiner versions', 'VERSION', [{ CGMiner: '4.11.1', API: '3.7', Miner: m.names[0], Type: m.names[0] }]);
       case 'config':
-        return ok(33, 'CGMiner config', 'CONFIG', [{ 'ASC Count': unitKind === 'ASC' ? a.units.length : 0, 'PGA Count': unitKind === 'PGA' ? a.units.length : 0, 'GPU Count': unitKind === 'GPU' ? a.units.length : 0, 'Pool Count': a.pools.length, Strategy: 'Failover', 'Log Interval': 5, 'Device Code': m.kind, OS: 'Linux' }]);
+        return ok(33, 'CGMiner config', 'CONFIG', [
+          {
+            'ASC Count': unitKind === 'ASC' ? a.units.length : 0,
+            'PGA Count': unitKind === 'PGA' ? a.units.length : 0,
+            'GPU Count': unitKind === 'GPU' ? a.units.length : 0,
+            'Pool Count': a.pools.length,
+            Strategy: 'Failover',
+            'Log Interval': 5,
+            'Device Code': m.kind,
+            OS: 'Linux',
+          },
+        ]);
       case 'summary': {
         const elapsed = a.elapsedSeconds;
-        return ok(11, 'Summary', 'SUMMARY', [{
-          Elapsed: elapsed,
-          [`${m.reportsAs} av`]: (a.totalHashes / elapsed) / m.rateFactor[m.reportsAs],
-          [`${m.reportsAs} 5s`]: rate(5),
-          [`${m.reportsAs} 1m`]: rate(60),
-          'Found Blocks': a.foundBlocks,
-          Getworks: a.pools.reduce((s, p) => s + p.getworks, 0),
-          Accepted: a.accepted,
-          Rejected: a.rejected,
-          'Hardware Errors': a.hardwareErrors,
-          Stale: a.stale,
-          'Total MH': a.totalHashes / 1e6,
-          'Work Utility': a.accepted === 0 ? Number.NaN : (a.accepted * 60) / elapsed,
-          'Device Rejected%': a.accepted + a.rejected === 0 ? Number.POSITIVE_INFINITY : (100 * a.rejected) / (a.accepted + a.rejected),
-        }]);
+        return ok(11, 'Summary', 'SUMMARY', [
+          {
+            Elapsed: elapsed,
+            [`${m.reportsAs} av`]: a.totalHashes / elapsed / m.rateFactor[m.reportsAs],
+            [`${m.reportsAs} 5s`]: rate(5),
+            [`${m.reportsAs} 1m`]: rate(60),
+            'Found Blocks': a.foundBlocks,
+            Getworks: a.pools.reduce((s, p) => s + p.getworks, 0),
+            Accepted: a.accepted,
+            Rejected: a.rejected,
+            'Hardware Errors': a.hardwareErrors,
+            Stale: a.stale,
+            'Total MH': a.totalHashes / 1e6,
+            'Work Utility': a.accepted === 0 ? Number.NaN : (a.accepted * 60) / elapsed,
+            'Device Rejected%': a.accepted + a.rejected === 0 ? Number.POSITIVE_INFINITY : (100 * a.rejected) / (a.accepted + a.rejected),
+          },
+        ]);
       }
       case 'pools': {
         const act = a.activePool();
-        return ok(7, `${a.pools.length} Pool(s)`, 'POOLS', a.pools.map((p) => ({
-          POOL: p.id,
-          URL: p.url,
-          Status: !p.enabled ? 'Disabled' : p.dead ? 'Dead' : 'Alive',
-          Priority: p.priority,
-          Quota: 1,
-          'Long Poll': 'N',
-          Getworks: p.getworks,
-          Accepted: p.accepted,
-          Rejected: p.rejected,
-          Stale: p.stale,
-          User: p.user, // cgminer never echoes the password either
-          'Last Share Time': p.lastShareTime,
-          'Stratum Active': act?.id === p.id,
-          'Stratum URL': act?.id === p.id ? p.url.replace(/^stratum\+tcp:\/\//, '') : '',
-        })), 'POOL');
+        return ok(
+          7,
+          `${a.pools.length} Pool(s)`,
+          'POOLS',
+          a.pools.map((p) => ({
+            POOL: p.id,
+            URL: p.url,
+            Status: !p.enabled ? 'Disabled' : p.dead ? 'Dead' : 'Alive',
+            Priority: p.priority,
+            Quota: 1,
+            'Long Poll': 'N',
+            Getworks: p.getworks,
+            Accepted: p.accepted,
+            Rejected: p.rejected,
+            Stale: p.stale,
+            User: p.user, // cgminer never echoes the password either
+            'Last Share Time': p.lastShareTime,
+            'Stratum Active': act?.id === p.id,
+            'Stratum URL': act?.id === p.id ? p.url.replace(/^stratum\+tcp:\/\//, '') : '',
+          })),
+          'POOL',
+        );
       }
       case 'devs':
-        return ok(9, `${a.units.length} ${unitKind}(s)`, 'DEVS', a.units.map((u) => ({
-          [unitKind]: u.id,
-          Name: m.id.toUpperCase().slice(0, 3),
-          ID: u.id,
-          Enabled: u.enabled ? 'Y' : 'N',
-          Status: 'Alive',
-          Temperature: Math.round(a.thermal.celsius * 10) / 10,
-          [`${m.reportsAs} 5s`]: u.enabled ? rate(5) / a.units.filter((x) => x.enabled).length : 0,
-          'Hardware Errors': u.hardwareErrors,
-        })), unitKind);
+        return ok(
+          9,
+          `${a.units.length} ${unitKind}(s)`,
+          'DEVS',
+          a.units.map((u) => ({
+            [unitKind]: u.id,
+            Name: m.id.toUpperCase().slice(0, 3),
+            ID: u.id,
+            Enabled: u.enabled ? 'Y' : 'N',
+            Status: 'Alive',
+            Temperature: Math.round(a.thermal.celsius * 10) / 10,
+            [`${m.reportsAs} 5s`]: u.enabled ? rate(5) / a.units.filter((x) => x.enabled).length : 0,
+            'Hardware Errors': u.hardwareErrors,
+          })),
+          unitKind,
+        );
       case 'stats': {
-        const dev: Rec = { STATS: 1, ID: `${m.kind}0`, Elapsed: a.elapsedSeconds, [`${m.reportsAs} 5s`]: rate(5), [`${m.reportsAs} av`]: (a.totalHashes / a.elapsedSeconds) / m.rateFactor[m.reportsAs], miner_count: a.units.length };
+        const dev: Rec = {
+          STATS: 1,
+          ID: `${m.kind}0`,
+          Elapsed: a.elapsedSeconds,
+          [`${m.reportsAs} 5s`]: rate(5),
+          [`${m.reportsAs} av`]: a.totalHashes / a.elapsedSeconds / m.rateFactor[m.reportsAs],
+          miner_count: a.units.length,
+        };
         const fans = m.chains > 1 ? 2 : 1;
         for (let f = 1; f <= fans; f++) dev[`fan${f}`] = a.fanRpm();
         const enabledCount = a.units.filter((u) => u.enabled).length;
@@ -255,7 +309,11 @@ export class AsicApiServer {
       case 'save': {
         const file = param || this.opts.saveFile;
         if (!file) throw new CommandError('No config file to save to (start with --save-file)', 44);
-        writeFileSync(file, JSON.stringify({ pools: a.pools.map((p) => ({ url: p.url, user: p.user, pass: p.password, priority: p.priority, enabled: p.enabled })) }, null, 2), { mode: 0o600 });
+        writeFileSync(
+          file,
+          JSON.stringify({ pools: a.pools.map((p) => ({ url: p.url, user: p.user, pass: p.password, priority: p.priority, enabled: p.enabled })) }, null, 2),
+          { mode: 0o600 },
+        );
         return ok(44, `Configuration saved to file '${file}'`);
       }
       default:
@@ -266,10 +324,23 @@ export class AsicApiServer {
   private render(reply: Reply, json: boolean, command: string): string {
     const q = new Set(this.opts.quirks);
     const when = Math.floor(Date.now() / 1000);
-    const status = { STATUS: reply.status.STATUS, When: when, Code: reply.status.Code, Msg: reply.status.Msg, Description: this.opts.description ?? 'cgminer 4.11.1' };
+    const status = {
+      STATUS: reply.status.STATUS,
+      When: when,
+      Code: reply.status.Code,
+      Msg: reply.status.Msg,
+      Description: this.opts.description ?? 'cgminer 4.11.1',
+    };
     if (!json) {
-      const fmt = (v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? (q.has('inf-nan') ? String(v).toLowerCase().replace('infinity', 'inf') : '0') : String(v));
-      const rec = (name: string, r: Rec, skip: string) => [name, ...Object.entries(r).filter(([k]) => k !== skip).map(([k, v]) => `${k}=${fmt(v)}`)].join(',');
+      const fmt = (v: unknown) =>
+        typeof v === 'number' && !Number.isFinite(v) ? (q.has('inf-nan') ? String(v).toLowerCase().replace('infinity', 'inf') : '0') : String(v);
+      const rec = (name: string, r: Rec, skip: string) =>
+        [
+          name,
+          ...Object.entries(r)
+            .filter(([k]) => k !== skip)
+            .map(([k, v]) => `${k}=${fmt(v)}`),
+        ].join(',');
       let out = `${rec(`STATUS=${status.STATUS}`, status, 'STATUS')}|`;
       for (const r of reply.records ?? []) {
         const name = reply.plainName ? `${reply.plainName}=${String(r[reply.plainName])}` : reply.section!;
@@ -281,7 +352,9 @@ export class AsicApiServer {
       if (typeof v === 'number') return Number.isFinite(v) ? JSON.stringify(v) : q.has('inf-nan') ? (Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf') : '0';
       if (Array.isArray(v)) return `[${v.map((x) => ser(x)).join(joinObjects ? '' : ',')}]`;
       if (v !== null && typeof v === 'object') {
-        const body = Object.entries(v as Rec).map(([k, x]) => `${JSON.stringify(k)}:${ser(x, k === 'STATS' && q.has('brace-join'))}`).join(',');
+        const body = Object.entries(v as Rec)
+          .map(([k, x]) => `${JSON.stringify(k)}:${ser(x, k === 'STATS' && q.has('brace-join'))}`)
+          .join(',');
         return `{${body}${q.has('trailing-comma') && body ? ',' : ''}}`;
       }
       return JSON.stringify(v);

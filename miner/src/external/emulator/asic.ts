@@ -50,7 +50,10 @@ export interface AsicOptions {
 }
 
 export class CommandError extends Error {
-  constructor(message: string, readonly code: number) {
+  constructor(
+    message: string,
+    readonly code: number,
+  ) {
     super(message);
   }
 }
@@ -134,7 +137,20 @@ export class EmulatedAsic {
     } catch {
       throw new CommandError(`Invalid URL '${url}'`, 53);
     }
-    const pool: EmuPool = { id: this.pools.length, url, user, password, priority: this.pools.length, enabled: true, dead: false, accepted: 0, rejected: 0, stale: 0, getworks: 0, lastShareTime: 0 };
+    const pool: EmuPool = {
+      id: this.pools.length,
+      url,
+      user,
+      password,
+      priority: this.pools.length,
+      enabled: true,
+      dead: false,
+      accepted: 0,
+      rejected: 0,
+      stale: 0,
+      getworks: 0,
+      lastShareTime: 0,
+    };
     this.pools.push(pool);
     this.selectPool();
     return pool;

@@ -88,10 +88,12 @@ export async function runEmulator(args: string[], env: NodeJS.ProcessEnv = proce
   return {
     ports,
     stop: async () => {
-      await Promise.all(devices.map(async (d) => {
-        await d.api.stop();
-        await d.asic.stop();
-      }));
+      await Promise.all(
+        devices.map(async (d) => {
+          await d.api.stop();
+          await d.asic.stop();
+        }),
+      );
     },
   };
 }

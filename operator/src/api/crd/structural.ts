@@ -81,9 +81,7 @@ function toStructuralNode(node: JSONSchemaProps, path: string): JSONSchemaProps 
 
   if (n.properties !== undefined) {
     const props = n.properties as Record<string, JSONSchemaProps>;
-    n.properties = Object.fromEntries(
-      Object.entries(props).map(([k, v]) => [k, toStructuralNode(v, `${path}.${k}`)]),
-    );
+    n.properties = Object.fromEntries(Object.entries(props).map(([k, v]) => [k, toStructuralNode(v, `${path}.${k}`)]));
   }
   if (n.additionalProperties !== undefined && typeof n.additionalProperties === 'object') {
     n.additionalProperties = toStructuralNode(n.additionalProperties as JSONSchemaProps, `${path}[*]`);

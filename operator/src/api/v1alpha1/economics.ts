@@ -34,8 +34,7 @@ export const LitecoindRpcFeedSchema = z
     refreshSeconds: z.int().min(5).max(86400).default(60).meta({ description: 'Seconds between two RPC calls.' }),
   })
   .meta({
-    description:
-      'Read the value from a node over JSON-RPC: difficulty from getmininginfo, block reward from getblocktemplate (coinbasevalue).',
+    description: 'Read the value from a node over JSON-RPC: difficulty from getmininginfo, block reward from getblocktemplate (coinbasevalue).',
   });
 export type LitecoindRpcFeed = z.output<typeof LitecoindRpcFeedSchema>;
 
@@ -107,12 +106,7 @@ export const FeedsSchema = z
 export const PowerSchema = withCel(
   z
     .object({
-      wattsPerMiner: z
-        .number()
-        .gt(0)
-        .max(100000)
-        .optional()
-        .meta({ description: 'Constant power drawn by one miner pod with all its devices, in watts.' }),
+      wattsPerMiner: z.number().gt(0).max(100000).optional().meta({ description: 'Constant power drawn by one miner pod with all its devices, in watts.' }),
       measured: z
         .object({
           metricName: z
@@ -166,41 +160,24 @@ export const EconomicsSchema = withCel(
         .max(10000)
         .default(0)
         .meta({ description: 'Suspend when the margin (revenue - cost) / cost x 100 stays below this for evaluationWindowSeconds.' }),
-      resumeMarginPercent: z
-        .number()
-        .min(-100)
-        .max(10000)
-        .default(10)
-        .meta({
-          description:
-            'Resume when the margin stays above this for evaluationWindowSeconds; must be >= minMarginPercent (the gap is the hysteresis).',
-        }),
+      resumeMarginPercent: z.number().min(-100).max(10000).default(10).meta({
+        description: 'Resume when the margin stays above this for evaluationWindowSeconds; must be >= minMarginPercent (the gap is the hysteresis).',
+      }),
       evaluationWindowSeconds: z
         .int()
         .min(60)
         .max(86400)
         .default(900)
         .meta({ description: 'How long the margin must stay beyond a threshold before the fleet is suspended or resumed.' }),
-      minOffSeconds: z
-        .int()
-        .min(0)
-        .max(604800)
-        .default(1800)
-        .meta({ description: 'Minimum seconds between two suspend/resume flips (no flapping).' }),
-      feedMaxAgeSeconds: z
-        .int()
-        .min(30)
-        .max(604800)
-        .default(900)
-        .meta({ description: 'A feed value older than this is stale.' }),
+      minOffSeconds: z.int().min(0).max(604800).default(1800).meta({ description: 'Minimum seconds between two suspend/resume flips (no flapping).' }),
+      feedMaxAgeSeconds: z.int().min(30).max(604800).default(900).meta({ description: 'A feed value older than this is stale.' }),
       onStaleFeed: z
         .enum(STALE_FEED_POLICIES)
         .default('Hold')
         .meta({ description: 'What to do while a feed is stale or malformed: Hold keeps the current state, Suspend stops mining.' }),
     })
     .meta({
-      description:
-        'Economic shutdown: suspend the fleet (scale to 0, keep spec.replicas) while revenue minus electricity cost is below the threshold.',
+      description: 'Economic shutdown: suspend the fleet (scale to 0, keep spec.replicas) while revenue minus electricity cost is below the threshold.',
     }),
   [
     {

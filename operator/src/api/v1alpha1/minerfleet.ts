@@ -79,17 +79,13 @@ export const DeviceSchema = withCel(
 );
 export type Device = z.output<typeof DeviceSchema>;
 
-const QuantityMapSchema = (description: string) =>
-  z.record(z.string().min(1).max(253), QuantitySchema).meta({ description });
+const QuantityMapSchema = (description: string) => z.record(z.string().min(1).max(253), QuantitySchema).meta({ description });
 
 export const MinerSchema = z
   .object({
     image: z.string().min(1).max(512).optional().meta({ description: 'Miner container image; defaults to the image the operator was installed with.' }),
     imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional().meta({ description: 'Image pull policy of the miner container.' }),
-    backend: z
-      .enum(MINER_BACKENDS)
-      .default('cpu')
-      .meta({ description: 'Hashing backend of the miner program; must match spec.device.kind.' }),
+    backend: z.enum(MINER_BACKENDS).default('cpu').meta({ description: 'Hashing backend of the miner program; must match spec.device.kind.' }),
     threads: z.int().min(1).max(256).optional().meta({ description: 'Hashing threads per pod (cpu backend); defaults to the CPUs the pod may use.' }),
     resources: z
       .object({
@@ -196,7 +192,12 @@ export const PlacementSchema = z
 export const HistorySchema = z
   .object({
     enabled: z.boolean().default(true).meta({ description: 'Store samples, shares and decisions of this fleet in MongoDB.' }),
-    retentionDays: z.int().min(1).max(3650).default(30).meta({ description: 'Days of history to keep (samples, rollups and shares of this fleet expire after it).' }),
+    retentionDays: z
+      .int()
+      .min(1)
+      .max(3650)
+      .default(30)
+      .meta({ description: 'Days of history to keep (samples, rollups and shares of this fleet expire after it).' }),
     shares: z
       .enum(['none', 'rejected', 'all'])
       .default('all')
@@ -215,7 +216,10 @@ export const MinerFleetSpecSchema = withCel(
       economics: EconomicsSchema.optional(),
       placement: PlacementSchema.optional(),
       history: HistorySchema.optional(),
-      paused: z.boolean().default(false).meta({ description: 'Stop mining by hand: the miners are scaled to 0 while config, RBAC and Service stay in place; set false to resume. Independent of economic suspension (status.suspended).' }),
+      paused: z.boolean().default(false).meta({
+        description:
+          'Stop mining by hand: the miners are scaled to 0 while config, RBAC and Service stay in place; set false to resume. Independent of economic suspension (status.suspended).',
+      }),
     })
     .meta({ description: 'Desired state of a MinerFleet: how many miners, on which devices and pools, and when mining stops paying.' }),
   [
@@ -254,9 +258,21 @@ export const ProfitabilitySchema = z
     evaluatedAt: timestamp('When profitability was last evaluated.').optional(),
     belowThresholdSince: timestamp('Since when the margin is below minMarginPercent.').optional(),
     aboveThresholdSince: timestamp('Since when the margin is above resumeMarginPercent.').optional(),
-    hashratePerMiner: z.number().min(0).optional().meta({ description: 'Last measured hashrate per running miner (H/s); revenue while suspended or paused is estimated from it times spec.replicas.' }),
-    wattsPerMiner: z.number().min(0).optional().meta({ description: 'Power per miner (W) used for the cost: spec.economics.power.wattsPerMiner, or the last measured value.' }),
-    staleFeeds: z.array(z.string().max(64).meta({ description: 'A feed as <coin>.<feed>.' })).max(16).optional().meta({ description: 'Feeds that are stale or malformed, e.g. LTC.price.', 'x-kubernetes-list-type': 'atomic' }),
+    hashratePerMiner: z
+      .number()
+      .min(0)
+      .optional()
+      .meta({ description: 'Last measured hashrate per running miner (H/s); revenue while suspended or paused is estimated from it times spec.replicas.' }),
+    wattsPerMiner: z
+      .number()
+      .min(0)
+      .optional()
+      .meta({ description: 'Power per miner (W) used for the cost: spec.economics.power.wattsPerMiner, or the last measured value.' }),
+    staleFeeds: z
+      .array(z.string().max(64).meta({ description: 'A feed as <coin>.<feed>.' }))
+      .max(16)
+      .optional()
+      .meta({ description: 'Feeds that are stale or malformed, e.g. LTC.price.', 'x-kubernetes-list-type': 'atomic' }),
   })
   .meta({ description: 'Result of the last economics evaluation.' });
 

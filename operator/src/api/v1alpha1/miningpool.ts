@@ -14,8 +14,7 @@ const isStratumScheme = (url: string) => url.startsWith('stratum+tcp://') || url
 
 export const StratumUrlSchema = withCel(
   z.string().min(1).max(512).meta({
-    description:
-      'Stratum V1 endpoint as stratum+tcp://host:port (plain) or stratum+ssl://host:port (TLS), e.g. stratum+tcp://ltc.example.com:3333.',
+    description: 'Stratum V1 endpoint as stratum+tcp://host:port (plain) or stratum+ssl://host:port (TLS), e.g. stratum+tcp://ltc.example.com:3333.',
   }),
   [
     {
@@ -38,8 +37,7 @@ export const PoolCredentialsSecretRefSchema = z
     passwordKey: secretKey('Key in the Secret whose value is the pool password (often just "x").').default('password'),
   })
   .meta({
-    description:
-      'Secret with the pool login. Credentials are only ever read from this Secret; they never appear in the resource, status, events or logs.',
+    description: 'Secret with the pool login. Credentials are only ever read from this Secret; they never appear in the resource, status, events or logs.',
   });
 
 export const PoolTlsSchema = z

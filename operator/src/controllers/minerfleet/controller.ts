@@ -112,7 +112,16 @@ export class MinerFleetReconciler implements Reconciler {
     if (!parsed.success) {
       const msg = `invalid spec: ${parsed.error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`).join('; ')}`;
       this.recorder.event(fleet, 'Warning', 'InvalidSpec', msg);
-      const invalid = computeStatus({ fleet, selector: '', activePool: undefined, missing: [], deployment: undefined, desiredReplicas: 0, applyError: msg, now: nowTime() });
+      const invalid = computeStatus({
+        fleet,
+        selector: '',
+        activePool: undefined,
+        missing: [],
+        deployment: undefined,
+        desiredReplicas: 0,
+        applyError: msg,
+        now: nowTime(),
+      });
       carryEconomics(invalid, fleet.status);
       await this.writeStatus(fleet, invalid);
       return; // only a spec change can fix it, and that triggers a new reconcile
@@ -122,7 +131,9 @@ export class MinerFleetReconciler implements Reconciler {
 
     // Everything read from the cache; the pure desired-state functions decide what is usable.
     const referencedPools = spec.pools.map((r) => this.pools.store.getByName(ns, r.name)).filter((p): p is PoolObj => p !== undefined);
-    const secretNames = new Set(referencedPools.flatMap((p) => [p.spec.credentialsSecretRef.name, p.spec.tls?.caSecretRef?.name].filter((n): n is string => !!n)));
+    const secretNames = new Set(
+      referencedPools.flatMap((p) => [p.spec.credentialsSecretRef.name, p.spec.tls?.caSecretRef?.name].filter((n): n is string => !!n)),
+    );
     const secrets = [...secretNames].map((n) => this.secrets.store.getByName(ns, n)).filter((s): s is SecretKeys & Obj => s !== undefined);
     const refs = { missing: missingReferences(typedFleet, referencedPools, secrets), usable: usablePools(typedFleet, referencedPools, secrets) };
     for (const m of refs.missing) this.recorder.event(fleet, 'Warning', m.kind === 'MiningPool' ? 'PoolNotFound' : 'SecretNotFound', m.message);
@@ -132,7 +143,15 @@ export class MinerFleetReconciler implements Reconciler {
     if (refs.usable.length === 0) {
       log.warn({ missing: refs.missing.map((m) => m.message) }, 'no usable pool; waiting for the referenced objects');
       const existing = this.owned.get(Deployments)!.store.byIndex('ownerUid', fleet.metadata.uid!)[0];
-      const status = computeStatus({ fleet, selector, activePool: undefined, missing: refs.missing, deployment: existing as DeploymentState | undefined, desiredReplicas: spec.replicas, now: nowTime() });
+      const status = computeStatus({
+        fleet,
+        selector,
+        activePool: undefined,
+        missing: refs.missing,
+        deployment: existing as DeploymentState | undefined,
+        desiredReplicas: spec.replicas,
+        now: nowTime(),
+      });
       carryEconomics(status, fleet.status);
       await this.writeStatus(fleet, status);
       return { requeue: true };
@@ -140,7 +159,11 @@ export class MinerFleetReconciler implements Reconciler {
 
     const activePool = selectActivePool(typedFleet, refs.usable) ?? refs.usable[0]!.metadata.name!;
     // Economics decides before the Deployment is computed: suspended means 0 replicas.
-    const econ: EconomicsOutcome | undefined = this.economics?.decide({ ...fleet, spec }, refs.usable.find((p) => p.metadata.name === activePool), log);
+    const econ: EconomicsOutcome | undefined = this.economics?.decide(
+      { ...fleet, spec },
+      refs.usable.find((p) => p.metadata.name === activePool),
+      log,
+    );
     const desired = desiredFleetObjects({
       fleet: typedFleet,
       suspended: econ?.suspended ?? false,
@@ -171,7 +194,12 @@ export class MinerFleetReconciler implements Reconciler {
     if (previousPool !== activePool) {
       status.lastPoolSwitchTime = nowTime();
       if (previousPool) {
-        this.recorder.event(fleet, 'Normal', 'ActivePoolChanged', `active pool changed from "${previousPool}" to "${activePool}" (published in ConfigMap ${ns}/${desired.runtimeConfigMap.metadata?.name})`);
+        this.recorder.event(
+          fleet,
+          'Normal',
+          'ActivePoolChanged',
+          `active pool changed from "${previousPool}" to "${activePool}" (published in ConfigMap ${ns}/${desired.runtimeConfigMap.metadata?.name})`,
+        );
         log.info({ pool: activePool, previousPool }, 'active pool changed');
       }
     } else if (fleet.status?.lastPoolSwitchTime) status.lastPoolSwitchTime = fleet.status.lastPoolSwitchTime;
@@ -284,7 +312,11 @@ function nowTime(): string {
  * Wires the informers (fleets indexed by pool, pools indexed by Secret, Secrets without values,
  * the owned kinds filtered by owner) and the controller into the manager.
  */
-export function setupMinerFleetController(mgr: Manager, opts: MinerFleetControllerOptions, log: Logger): { controller: Controller; reconciler: MinerFleetReconciler; recorder: EventRecorder; feeds: FeedRegistry } {
+export function setupMinerFleetController(
+  mgr: Manager,
+  opts: MinerFleetControllerOptions,
+  log: Logger,
+): { controller: Controller; reconciler: MinerFleetReconciler; recorder: EventRecorder; feeds: FeedRegistry } {
   const fleets = mgr.informer<FleetObj>(MinerFleets, { indexers: { [FLEETS_BY_POOL]: fleetPoolKeys } });
   const pools = mgr.informer<PoolObj>(MiningPools, { indexers: { [POOLS_BY_SECRET]: poolSecretKeys } });
   const secrets = mgr.informer<SecretKeys & Obj>(Secrets, { transform: (s) => stripManaged(secretKeysOnly(s)) });
@@ -309,7 +341,13 @@ export function setupMinerFleetController(mgr: Manager, opts: MinerFleetControll
     metricsRegistry: mgr.metrics.registry,
     logger: log.child({ controller: CONTROLLER_NAME }),
   });
-  const economics = new FleetEconomics({ feeds, recorder, measurements: opts.economics?.measurements, audit: opts.economics?.audit, metricsRegistry: mgr.metrics.registry });
+  const economics = new FleetEconomics({
+    feeds,
+    recorder,
+    measurements: opts.economics?.measurements,
+    audit: opts.economics?.audit,
+    metricsRegistry: mgr.metrics.registry,
+  });
   const reconciler = new MinerFleetReconciler(mgr.rest, fleets, pools, secrets, owned, recorder, opts, log.child({ controller: CONTROLLER_NAME }), economics);
   const controller = new Controller(CONTROLLER_NAME, reconciler, {
     concurrency: opts.concurrency,

@@ -43,7 +43,12 @@ const ms = (t: string | undefined) => (t === undefined ? undefined : Date.parse(
 export class FleetEconomics {
   private readonly now: () => number;
   private readonly measurements: FleetMeasurements;
-  private readonly gauges?: { margin: Gauge<'namespace' | 'fleet'>; revenue: Gauge<'namespace' | 'fleet'>; cost: Gauge<'namespace' | 'fleet'>; suspended: Gauge<'namespace' | 'fleet'> };
+  private readonly gauges?: {
+    margin: Gauge<'namespace' | 'fleet'>;
+    revenue: Gauge<'namespace' | 'fleet'>;
+    cost: Gauge<'namespace' | 'fleet'>;
+    suspended: Gauge<'namespace' | 'fleet'>;
+  };
   private readonly decisions?: Counter<'decision'>;
   /**
    * The state after the last flip per fleet uid and the resourceVersion it was decided on: a
@@ -64,7 +69,12 @@ export class FleetEconomics {
         cost: g('minefleet_fleet_cost_per_day', 'Electricity cost of the fleet per day, in the electricity currency.'),
         suspended: g('minefleet_fleet_suspended', '1 while the fleet is suspended because mining does not pay.'),
       };
-      this.decisions = new Counter({ name: 'minefleet_economics_decisions_total', help: 'Economics evaluations by decision (suspend, resume, hold).', labelNames: ['decision'], registers: [r] });
+      this.decisions = new Counter({
+        name: 'minefleet_economics_decisions_total',
+        help: 'Economics evaluations by decision (suspend, resume, hold).',
+        labelNames: ['decision'],
+        registers: [r],
+      });
     }
   }
 
@@ -134,8 +144,7 @@ export class FleetEconomics {
     if (ev.decision !== 'hold') {
       this.flip(fleet, ev.decision, ev.reason, ev.message, now, assessment, log);
       this.flips.set(fleet.metadata.uid ?? '', { resourceVersion: fleet.metadata.resourceVersion, state: ev.state, reason: ev.reason, message: ev.message });
-    }
-    else log.debug({ reason: ev.reason, message: ev.message }, 'economics: hold');
+    } else log.debug({ reason: ev.reason, message: ev.message }, 'economics: hold');
 
     const p = assessment.profitability;
     const profitability: NonNullable<MinerFleetStatus['profitability']> = { ...p };
@@ -176,14 +185,36 @@ export class FleetEconomics {
     const ev: Evaluation = flip ? { ...ev0, decision: ev0.state.suspended ? 'suspend' : 'resume', reason: flip.reason, message: flip.message } : ev0;
     const e = fleet.spec.economics!;
     const p = a.profitability;
-    const figures = p.revenuePerDay !== undefined && p.costPerDay !== undefined ? ` (revenue ${p.revenuePerDay} ${p.currency}/day, cost ${p.costPerDay} ${p.currency}/day)` : '';
+    const figures =
+      p.revenuePerDay !== undefined && p.costPerDay !== undefined
+        ? ` (revenue ${p.revenuePerDay} ${p.currency}/day, cost ${p.costPerDay} ${p.currency}/day)`
+        : '';
     let profitable: EconomicsOutcome['conditions'][number];
     const o = a.observation;
-    if (o.kind === 'stale') profitable = { type: MinerFleetConditionType.Profitable, status: 'Unknown', reason: 'StaleFeed', message: `stale or malformed feeds (onStaleFeed ${e.onStaleFeed}): ${a.feedErrors.join('; ')}` };
+    if (o.kind === 'stale')
+      profitable = {
+        type: MinerFleetConditionType.Profitable,
+        status: 'Unknown',
+        reason: 'StaleFeed',
+        message: `stale or malformed feeds (onStaleFeed ${e.onStaleFeed}): ${a.feedErrors.join('; ')}`,
+      };
     else if (o.kind === 'unknown') profitable = { type: MinerFleetConditionType.Profitable, status: 'Unknown', reason: o.reason, message: o.message };
-    else if (o.marginPercent === undefined) profitable = { type: MinerFleetConditionType.Profitable, status: 'True', reason: 'FreeElectricity', message: `electricity costs nothing${figures}` };
-    else if (o.marginPercent < e.minMarginPercent) profitable = { type: MinerFleetConditionType.Profitable, status: 'False', reason: 'MarginBelowThreshold', message: `margin ${p.marginPercent}% is below minMarginPercent ${e.minMarginPercent}%${figures}` };
-    else profitable = { type: MinerFleetConditionType.Profitable, status: 'True', reason: 'MarginAboveThreshold', message: `margin ${p.marginPercent}% is at or above minMarginPercent ${e.minMarginPercent}%${figures}` };
+    else if (o.marginPercent === undefined)
+      profitable = { type: MinerFleetConditionType.Profitable, status: 'True', reason: 'FreeElectricity', message: `electricity costs nothing${figures}` };
+    else if (o.marginPercent < e.minMarginPercent)
+      profitable = {
+        type: MinerFleetConditionType.Profitable,
+        status: 'False',
+        reason: 'MarginBelowThreshold',
+        message: `margin ${p.marginPercent}% is below minMarginPercent ${e.minMarginPercent}%${figures}`,
+      };
+    else
+      profitable = {
+        type: MinerFleetConditionType.Profitable,
+        status: 'True',
+        reason: 'MarginAboveThreshold',
+        message: `margin ${p.marginPercent}% is at or above minMarginPercent ${e.minMarginPercent}%${figures}`,
+      };
 
     // Messages hold no running durations: a status that changes every reconcile would re-trigger it.
     const prevCond = fleet.status?.conditions?.find((c) => c.type === MinerFleetConditionType.Suspended);
@@ -191,23 +222,50 @@ export class FleetEconomics {
     let suspended: EconomicsOutcome['conditions'][number];
     if (ev.state.suspended) {
       const flipped = ev.decision === 'suspend' || prevCond?.status !== 'True';
-      const base = flipped ? { reason: ev.reason, message: `suspended: ${ev.message}` } : { reason: prevCond!.reason ?? ev.reason, message: (prevCond!.message ?? '').replace(/; resuming when .*$/, '') };
-      const pending = ev.state.aboveSince !== undefined ? `; resuming when the margin stays above resumeMarginPercent ${e.resumeMarginPercent}% (since ${iso(ev.state.aboveSince)})${due}` : '';
+      const base = flipped
+        ? { reason: ev.reason, message: `suspended: ${ev.message}` }
+        : { reason: prevCond!.reason ?? ev.reason, message: (prevCond!.message ?? '').replace(/; resuming when .*$/, '') };
+      const pending =
+        ev.state.aboveSince !== undefined
+          ? `; resuming when the margin stays above resumeMarginPercent ${e.resumeMarginPercent}% (since ${iso(ev.state.aboveSince)})${due}`
+          : '';
       suspended = { type: MinerFleetConditionType.Suspended, status: 'True', reason: base.reason, message: base.message + pending };
     } else {
-      const pending = ev.state.belowSince !== undefined ? `; suspending when the ${ev.reason === 'StaleFeed' ? 'feeds stay stale' : `margin stays below minMarginPercent ${e.minMarginPercent}%`} (since ${iso(ev.state.belowSince)})${due}` : '';
-      suspended = { type: MinerFleetConditionType.Suspended, status: 'False', reason: ev.decision === 'resume' ? ev.reason : prevCond?.status === 'False' && prevCond.reason ? prevCond.reason : 'Mining', message: `mining${pending}` };
+      const pending =
+        ev.state.belowSince !== undefined
+          ? `; suspending when the ${ev.reason === 'StaleFeed' ? 'feeds stay stale' : `margin stays below minMarginPercent ${e.minMarginPercent}%`} (since ${iso(ev.state.belowSince)})${due}`
+          : '';
+      suspended = {
+        type: MinerFleetConditionType.Suspended,
+        status: 'False',
+        reason: ev.decision === 'resume' ? ev.reason : prevCond?.status === 'False' && prevCond.reason ? prevCond.reason : 'Mining',
+        message: `mining${pending}`,
+      };
     }
     return [profitable, suspended];
   }
 
-  private flip(fleet: MinerFleet & KubeObject, decision: 'suspend' | 'resume', reason: string, message: string, now: number, a: Assessment | undefined, log: Logger): void {
+  private flip(
+    fleet: MinerFleet & KubeObject,
+    decision: 'suspend' | 'resume',
+    reason: string,
+    message: string,
+    now: number,
+    a: Assessment | undefined,
+    log: Logger,
+  ): void {
     const ns = fleet.metadata.namespace!;
     const name = fleet.metadata.name!;
     const verb = decision === 'suspend' ? 'Suspended' : 'Resumed';
-    const text = decision === 'suspend' ? `${message}; Deployment scaled to 0, spec.replicas ${fleet.spec.replicas} kept` : `${message}; restoring ${fleet.spec.replicas} replica(s)`;
+    const text =
+      decision === 'suspend'
+        ? `${message}; Deployment scaled to 0, spec.replicas ${fleet.spec.replicas} kept`
+        : `${message}; restoring ${fleet.spec.replicas} replica(s)`;
     this.deps.recorder.event(fleet, decision === 'suspend' ? 'Warning' : 'Normal', verb, text);
-    log.info({ decision, reason, marginPercent: a?.profitability.marginPercent, staleFeeds: a?.profitability.staleFeeds }, `economics: ${verb.toLowerCase()} fleet`);
+    log.info(
+      { decision, reason, marginPercent: a?.profitability.marginPercent, staleFeeds: a?.profitability.staleFeeds },
+      `economics: ${verb.toLowerCase()} fleet`,
+    );
     const p = a?.profitability;
     const details: Record<string, string | number | boolean | null> = { replicas: fleet.spec.replicas };
     if (p?.marginPercent !== undefined) details.marginPercent = p.marginPercent;
@@ -242,7 +300,11 @@ function feedRefreshMs(e: NonNullable<MinerFleet['spec']['economics']>): number[
 }
 
 function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b)));
+  return Object.fromEntries(
+    Object.entries(o)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => a.localeCompare(b)),
+  );
 }
 
 /** Status writes that do not evaluate (invalid spec, no usable pool) carry the economic state forward. */

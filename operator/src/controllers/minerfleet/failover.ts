@@ -106,7 +106,12 @@ function decidePriority(i: FailoverInput): FailoverDecision {
   if (candidates.length === 0) {
     // Nowhere better to go: stay (miners keep retrying their pools) and say so.
     const stay = prev ?? ordered[0]?.name;
-    return result(stay, 'NoPoolAvailable', `no pool is available (${ordered.map((p) => p.name).join(', ')}); miners stay on "${stay}" and keep retrying`, false);
+    return result(
+      stay,
+      'NoPoolAvailable',
+      `no pool is available (${ordered.map((p) => p.name).join(', ')}); miners stay on "${stay}" and keep retrying`,
+      false,
+    );
   }
   if (!prev) {
     const first = candidates[0]!.name;
@@ -237,7 +242,15 @@ function decideWeighted(i: FailoverInput): FailoverDecision {
   const lost = [...prevInUse].filter((p) => !spreadNames.has(p));
   const gained = inSpread.map((p) => p.name).filter((p) => !prevInUse.has(p));
   const reason: DecisionReason =
-    prevActive === undefined && Object.keys(prevAssign).length === 0 ? 'Initial' : lost.length ? 'Failover' : gained.length ? 'Failback' : moved > 0 ? 'Rebalance' : 'Steady';
+    prevActive === undefined && Object.keys(prevAssign).length === 0
+      ? 'Initial'
+      : lost.length
+        ? 'Failover'
+        : gained.length
+          ? 'Failback'
+          : moved > 0
+            ? 'Rebalance'
+            : 'Steady';
   // A switch: the set of pools in use changed, or the default pool did.
   const switched = reason !== 'Initial' && (reason === 'Failover' || reason === 'Failback' || (prevActive !== undefined && prevActive !== activePool));
   const spread = inSpread.map((p) => `${p.name}=${counts[p.name] ?? 0}`).join(', ');

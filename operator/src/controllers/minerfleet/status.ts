@@ -62,12 +62,25 @@ export function computeStatus(i: StatusInputs): MinerFleetStatus {
     (ds.replicas ?? 0) === want &&
     (ds.availableReplicas ?? 0) >= want;
 
-  if (!d) set('Progressing', 'True', i.missing.length ? 'WaitingForReferences' : 'Creating', i.missing.length ? 'waiting for referenced pools/Secrets before creating miners' : 'creating the miner workload');
+  if (!d)
+    set(
+      'Progressing',
+      'True',
+      i.missing.length ? 'WaitingForReferences' : 'Creating',
+      i.missing.length ? 'waiting for referenced pools/Secrets before creating miners' : 'creating the miner workload',
+    );
   else if (!rolledOut) set('Progressing', 'True', 'RollingOut', `${updated}/${want} miner pods updated, ${ready}/${want} ready`);
   else set('Progressing', 'False', 'RolloutComplete', `${want} miner pod(s) rolled out`);
 
-  if (!d) set(MinerFleetConditionType.Ready, 'False', i.missing.length ? 'PoolUnavailable' : 'Creating', i.missing.length ? 'no usable pool: ' + i.missing.map((m) => m.message).join('; ') : 'miner workload not created yet');
-  else if (i.fleet.spec.paused) set(MinerFleetConditionType.Ready, 'False', 'Paused', `paused by spec.paused: ${ds.replicas ?? 0} miner pod(s) still running, 0 wanted`);
+  if (!d)
+    set(
+      MinerFleetConditionType.Ready,
+      'False',
+      i.missing.length ? 'PoolUnavailable' : 'Creating',
+      i.missing.length ? 'no usable pool: ' + i.missing.map((m) => m.message).join('; ') : 'miner workload not created yet',
+    );
+  else if (i.fleet.spec.paused)
+    set(MinerFleetConditionType.Ready, 'False', 'Paused', `paused by spec.paused: ${ds.replicas ?? 0} miner pod(s) still running, 0 wanted`);
   else if (ready >= want) set(MinerFleetConditionType.Ready, 'True', 'MinersReady', `${ready}/${want} miner pods ready`);
   else set(MinerFleetConditionType.Ready, 'False', 'MinersNotReady', `${ready}/${want} miner pods ready`);
 
@@ -76,7 +89,7 @@ export function computeStatus(i: StatusInputs): MinerFleetStatus {
   else set(MinerFleetConditionType.Degraded, 'False', 'AsExpected', 'all owned objects applied');
 
   const order = ['Ready', 'Progressing', 'Degraded', 'PoolAvailable'];
-  conds.sort((a, b) => (order.indexOf(a.type) + 100) % 100 - (order.indexOf(b.type) + 100) % 100);
+  conds.sort((a, b) => ((order.indexOf(a.type) + 100) % 100) - ((order.indexOf(b.type) + 100) % 100));
 
   const status: MinerFleetStatus = {
     replicas: ds.replicas ?? 0,

@@ -45,9 +45,17 @@ export function nextCircuit(prev: Circuit, ok: boolean, policy: ProbePolicy, now
   const interval = policy.intervalSeconds * 1000;
   if (ok) {
     const successes = prev.consecutiveSuccesses + 1;
-    if (prev.state === 'Closed') return { state: 'Closed', consecutiveFailures: 0, consecutiveSuccesses: Math.min(successes, policy.successThreshold), opens: 0, nextProbeAtMs: nowMs + interval };
+    if (prev.state === 'Closed')
+      return {
+        state: 'Closed',
+        consecutiveFailures: 0,
+        consecutiveSuccesses: Math.min(successes, policy.successThreshold),
+        opens: 0,
+        nextProbeAtMs: nowMs + interval,
+      };
     // Open (its trial probe) or HalfOpen
-    if (successes >= policy.successThreshold) return { state: 'Closed', consecutiveFailures: 0, consecutiveSuccesses: successes, opens: 0, nextProbeAtMs: nowMs + interval };
+    if (successes >= policy.successThreshold)
+      return { state: 'Closed', consecutiveFailures: 0, consecutiveSuccesses: successes, opens: 0, nextProbeAtMs: nowMs + interval };
     return { state: 'HalfOpen', consecutiveFailures: 0, consecutiveSuccesses: successes, opens: prev.opens, nextProbeAtMs: nowMs + interval };
   }
   const failures = prev.consecutiveFailures + 1;

@@ -19,8 +19,7 @@ export interface ProbeTarget {
 }
 
 export type ProbeResult =
-  | { ok: true; connectMs: number; firstJobMs: number; totalMs: number }
-  | { ok: false; reason: ProbeFailureReason; message: string; totalMs: number };
+  { ok: true; connectMs: number; firstJobMs: number; totalMs: number } | { ok: false; reason: ProbeFailureReason; message: string; totalMs: number };
 
 const REASON_OF: Record<SessionFailureKind, ProbeFailureReason> = {
   connect: 'ConnectFailed',
@@ -69,11 +68,21 @@ export function probePool(target: ProbeTarget, timeoutMs: number, log: Logger): 
       if (client.state === 'authorized') {
         finish(
           badNotify > 0
-            ? { ok: false, reason: 'ProtocolError', message: `authorized, but the pool sent only invalid jobs (${badNotify} bad mining.notify) within ${timeoutMs} ms`, totalMs: elapsed() }
+            ? {
+                ok: false,
+                reason: 'ProtocolError',
+                message: `authorized, but the pool sent only invalid jobs (${badNotify} bad mining.notify) within ${timeoutMs} ms`,
+                totalMs: elapsed(),
+              }
             : { ok: false, reason: 'NoWork', message: `authorized, but no mining.notify within ${timeoutMs} ms`, totalMs: elapsed() },
         );
       } else {
-        finish({ ok: false, reason: connectMs === undefined ? 'ConnectFailed' : 'Timeout', message: `no ${connectMs === undefined ? 'connection' : 'Stratum handshake'} within ${timeoutMs} ms (state ${client.state})`, totalMs: elapsed() });
+        finish({
+          ok: false,
+          reason: connectMs === undefined ? 'ConnectFailed' : 'Timeout',
+          message: `no ${connectMs === undefined ? 'connection' : 'Stratum handshake'} within ${timeoutMs} ms (state ${client.state})`,
+          totalMs: elapsed(),
+        });
       }
     }, timeoutMs);
     client.on('state', (s) => {

@@ -16,7 +16,11 @@ export class FeedFetchError extends Error {
   }
 }
 
-export async function fetchJson(url: string, opts: HttpFetchOptions, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<unknown> {
+export async function fetchJson(
+  url: string,
+  opts: HttpFetchOptions,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<unknown> {
   const where = redactUrl(url);
   let res: Response;
   try {

@@ -18,7 +18,8 @@ export async function rpcCall(url: string, creds: RpcCredentials, method: string
     body: JSON.stringify({ jsonrpc: '1.0', id: 'minefleet', method, params }),
   }).catch((err: unknown) => {
     // litecoind answers 401 with an empty body to a wrong login: say so, without the login
-    if (err instanceof FeedFetchError && /HTTP 401/.test(err.message)) throw new FeedFetchError(`${redactUrl(url)}: ${method}: RPC login refused (HTTP 401); check the credentials Secret`, false);
+    if (err instanceof FeedFetchError && /HTTP 401/.test(err.message))
+      throw new FeedFetchError(`${redactUrl(url)}: ${method}: RPC login refused (HTTP 401); check the credentials Secret`, false);
     throw err;
   });
   const r = reply as { result?: unknown; error?: { code?: number; message?: string } | null };

@@ -101,7 +101,9 @@ export class FeedRegistry {
     }
     const why = field.error ?? entry.lastError ?? (entry.inflight ? `${entry.label}: first fetch in progress` : `${entry.label}: no value yet`);
     // no running age in the text: it ends up in status, which must not change on every read
-    const age = field.good ? `; last good value from ${new Date(field.good.at).toISOString()} is older than the max age ${Math.round(req.maxAgeMs / 1000)}s` : '';
+    const age = field.good
+      ? `; last good value from ${new Date(field.good.at).toISOString()} is older than the max age ${Math.round(req.maxAgeMs / 1000)}s`
+      : '';
     return { ok: false, error: why + age };
   }
 

@@ -122,11 +122,7 @@ export function deviceAccess(fleet: MinerFleet, podSelector: Record<string, stri
       // thread always runs flat out, so anything less is throttled and anything more is idle.
       // Memory: scrypt(N=1024, r=1) needs 128 KiB per hash in flight, so Node's own footprint
       // dominates; 128Mi requested, 256Mi as a ceiling against leaks.
-      const resources = mergeResources(
-        { requests: { cpu: String(threads), memory: '128Mi' }, limits: { cpu: String(threads), memory: '256Mi' } },
-        fleet,
-        {},
-      );
+      const resources = mergeResources({ requests: { cpu: String(threads), memory: '128Mi' }, limits: { cpu: String(threads), memory: '256Mi' } }, fleet, {});
       return {
         resources,
         podSecurityContext: restrictedPod(),
@@ -144,11 +140,9 @@ export function deviceAccess(fleet: MinerFleet, podSelector: Record<string, stri
       // The GPU is an extended resource: the device plugin (e.g. NVIDIA's) mounts the device nodes
       // and libraries into exactly the containers that were allotted one, so the pod stays
       // restricted. The host process feeding the GPU needs little CPU.
-      const resources = mergeResources(
-        { requests: { cpu: '500m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } },
-        fleet,
-        { [device.resourceName]: String(device.perPod) },
-      );
+      const resources = mergeResources({ requests: { cpu: '500m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } }, fleet, {
+        [device.resourceName]: String(device.perPod),
+      });
       const out: DeviceAccess = {
         resources,
         podSecurityContext: restrictedPod(),

@@ -61,9 +61,12 @@ export function desiredFleetObjects(inputs: DesiredInputs): DesiredFleetObjects 
   const { fleet } = inputs;
   const id = `${fleetNamespace(fleet)}/${fleetName(fleet)}`;
   const ordered = orderedPools(fleet, inputs.pools);
-  if (ordered.length === 0) throw new Error(`desired state: MinerFleet ${id} has none of its pools (${fleet.spec.pools.map((p) => p.name).join(', ')}) among the given MiningPools`);
+  if (ordered.length === 0)
+    throw new Error(`desired state: MinerFleet ${id} has none of its pools (${fleet.spec.pools.map((p) => p.name).join(', ')}) among the given MiningPools`);
   if (!ordered.some((o) => o.ref.name === inputs.activePool)) {
-    throw new Error(`desired state: active pool "${inputs.activePool}" of MinerFleet ${id} is not one of its existing pools (${ordered.map((o) => o.ref.name).join(', ')})`);
+    throw new Error(
+      `desired state: active pool "${inputs.activePool}" of MinerFleet ${id} is not one of its existing pools (${ordered.map((o) => o.ref.name).join(', ')})`,
+    );
   }
   const names = fleetNames(fleetName(fleet));
   const metricsPort = inputs.operator.metricsPort ?? DEFAULT_METRICS_PORT;

@@ -46,9 +46,20 @@ export function missingReferences(fleet: MinerFleet, pools: MiningPool[], secret
       if (!secret) {
         if (reportedSecrets.has(secretName)) return;
         reportedSecrets.add(secretName);
-        missing.push({ kind: 'Secret', name: secretName, pool: ref.name, message: `Secret "${secretName}" (${what} of MiningPool "${ref.name}") not found in namespace "${ns}"` });
+        missing.push({
+          kind: 'Secret',
+          name: secretName,
+          pool: ref.name,
+          message: `Secret "${secretName}" (${what} of MiningPool "${ref.name}") not found in namespace "${ns}"`,
+        });
       } else if (!Object.prototype.hasOwnProperty.call(secret.data ?? {}, key)) {
-        missing.push({ kind: 'SecretKey', name: secretName, key, pool: ref.name, message: `Secret "${secretName}" has no key "${key}" (${what} of MiningPool "${ref.name}")` });
+        missing.push({
+          kind: 'SecretKey',
+          name: secretName,
+          key,
+          pool: ref.name,
+          message: `Secret "${secretName}" has no key "${key}" (${what} of MiningPool "${ref.name}")`,
+        });
       }
     };
     const creds = pool.spec.credentialsSecretRef;
