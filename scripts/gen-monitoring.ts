@@ -1,13 +1,13 @@
 /**
  * Writes the Grafana dashboards (JSON, chart and k8s/monitoring), the Grafana sidecar ConfigMaps,
- * the plain Prometheus rules file and the chart's PrometheusRule template from monitoring/.
+ * the plain Prometheus rules file and the chart's PrometheusRule template from scripts/monitoring/.
  *   npx tsx scripts/gen-monitoring.ts          write the files
  *   npx tsx scripts/gen-monitoring.ts --check  exit 1 when a committed file differs
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { renderMonitoringFiles } from '../monitoring/render.js';
+import { renderMonitoringFiles } from './monitoring/render.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check');

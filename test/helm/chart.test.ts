@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments, stringify } from 'yaml';
-import { ALERTS } from '../../monitoring/alerts.js';
+import { ALERTS } from '../../scripts/monitoring/alerts.js';
 import { renderCrdFiles } from '../../operator/src/api/crd/definitions.js';
 import { envName, loadConfig, usage } from '../../operator/src/config/config.js';
 import { MinerFleets, MiningPools } from '../../operator/src/controllers/minerfleet/controller.js';
@@ -19,7 +19,6 @@ import {
   ConfigMaps,
   Deployments,
   Events,
-  Leases,
   RoleBindings,
   Roles,
   Secrets,

@@ -8,8 +8,8 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { ALERTS, runbookAnchor } from '../../monitoring/alerts.js';
-import { PLAIN_RULES_FILE } from '../../monitoring/render.js';
+import { ALERTS, runbookAnchor } from '../../scripts/monitoring/alerts.js';
+import { PLAIN_RULES_FILE } from '../../scripts/monitoring/render.js';
 import { makeTempDir, removeTempDir, REPO_ROOT, runTool, systemBinPath } from '../support/index.js';
 
 const RULES = path.join(REPO_ROOT, PLAIN_RULES_FILE);

@@ -1,6 +1,6 @@
 /**
- * Dashboards and alerts are code (monitoring/): the committed JSON/YAML must be what the generator
- * writes, every metric they read must be in the one dependency list (monitoring/metrics.ts), and
+ * Dashboards and alerts are code (scripts/monitoring/): the committed JSON/YAML must be what the generator
+ * writes, every metric they read must be in the one dependency list (scripts/monitoring/metrics.ts), and
  * the chart must render the same rules as the plain file and ship the dashboards with the
  * Grafana sidecar's label.
  */
@@ -8,11 +8,11 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { ALERTS, PLAIN_PARAMS, ruleGroups, THRESHOLDS } from '../../monitoring/alerts.js';
-import { DASHBOARDS } from '../../monitoring/dashboards/index.js';
-import { HASHRATE_CONVENTION, UNITS } from '../../monitoring/dashboards/lib.js';
-import { METRICS, metricsIn } from '../../monitoring/metrics.js';
-import { dashboardJson, PLAIN_RULES_FILE, renderMonitoringFiles } from '../../monitoring/render.js';
+import { ALERTS, PLAIN_PARAMS, ruleGroups, THRESHOLDS } from '../../scripts/monitoring/alerts.js';
+import { DASHBOARDS } from '../../scripts/monitoring/dashboards/index.js';
+import { HASHRATE_CONVENTION, UNITS } from '../../scripts/monitoring/dashboards/lib.js';
+import { METRICS, metricsIn } from '../../scripts/monitoring/metrics.js';
+import { dashboardJson, PLAIN_RULES_FILE, renderMonitoringFiles } from '../../scripts/monitoring/render.js';
 import { binPath, makeTempDir, removeTempDir, REPO_ROOT, runTool } from '../support/index.js';
 import { allPanelQueries } from './queries.js';
 
@@ -49,7 +49,7 @@ describe('monitoring as code', () => {
     expect(r.stdout.match(/^unchanged /gm)).toHaveLength(Object.keys(files).length);
   });
 
-  it('every metric a panel, variable, annotation or alert reads is in monitoring/metrics.ts', () => {
+  it('every metric a panel, variable, annotation or alert reads is in scripts/monitoring/metrics.ts', () => {
     const exprs = [
       ...allPanelQueries().map((q) => q.expr),
       ...DASHBOARDS.flatMap((d) => [...d.variables.map((v) => v.selector), ...(d.annotations ?? []).map((a) => a.expr)]),

@@ -5,14 +5,14 @@
  * labelled as the chart's PodMonitor labels them (namespace, fleet, pod). The dashboards' template
  * variables are resolved through Prometheus's label API as Grafana does, substituted (All), and
  * each query is sent to the HTTP API: it must parse, and return at least one series unless one of
- * its metrics has not landed yet (monitoring/metrics.ts: landed: false). Those are listed by name.
+ * its metrics has not landed yet (scripts/monitoring/metrics.ts: landed: false). Those are listed by name.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DASHBOARDS } from '../../monitoring/dashboards/index.js';
-import { METRICS } from '../../monitoring/metrics.js';
+import { DASHBOARDS } from '../../scripts/monitoring/dashboards/index.js';
+import { METRICS } from '../../scripts/monitoring/metrics.js';
 import { KubeRest } from '../../operator/src/runtime/rest.js';
 import {
   freePort,
@@ -55,8 +55,8 @@ async function ask(q: PanelQuery, expr: string): Promise<Answer> {
   const now = Date.now() / 1000;
   const start = q.kind === 'annotation' ? startedAt / 1000 : now - 60;
   const url = q.instant
-    ? `${prom.url}/api/v1/query?${new URLSearchParams({ query: expr })}`
-    : `${prom.url}/api/v1/query_range?${new URLSearchParams({ query: expr, start: String(start), end: String(now), step: '5' })}`;
+    ? `${prom.url}/api/v1/query?${new URLSearchParams({ query: expr }).toString()}`
+    : `${prom.url}/api/v1/query_range?${new URLSearchParams({ query: expr, start: String(start), end: String(now), step: '5' }).toString()}`;
   const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
   const body = (await res.json()) as { status: string; error?: string; data?: { result: unknown[] } };
   if (body.status !== 'success') return { ok: false, series: 0, error: body.error ?? `HTTP ${res.status}` };
@@ -70,7 +70,7 @@ async function resolveVariables(title: string): Promise<Record<string, { values:
   for (const v of dashboardVariables(title)) {
     const { selector, label } = parseLabelValues(v.definition!);
     const match = substitute(selector, flat());
-    const res = await fetch(`${prom.url}/api/v1/label/${label}/values?${new URLSearchParams({ 'match[]': match })}`);
+    const res = await fetch(`${prom.url}/api/v1/label/${label}/values?${new URLSearchParams({ 'match[]': match }).toString()}`);
     const body = (await res.json()) as { status: string; data: string[] };
     expect(body.status).toBe('success');
     out[v.name] = { values: body.data, substitution: v.allValue ?? '.+' };

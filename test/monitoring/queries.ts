@@ -2,9 +2,9 @@
  * The queries of the generated dashboards, read back from the JSON the chart ships, and the
  * substitution Grafana does before it sends them: template variables and $__ built-ins.
  */
-import { DASHBOARDS } from '../../monitoring/dashboards/index.js';
-import { dashboardJson } from '../../monitoring/render.js';
-import { metricsIn, type MetricSpec } from '../../monitoring/metrics.js';
+import { DASHBOARDS } from '../../scripts/monitoring/dashboards/index.js';
+import { dashboardJson } from '../../scripts/monitoring/render.js';
+import { metricsIn, type MetricSpec } from '../../scripts/monitoring/metrics.js';
 
 export interface PanelQuery {
   dashboard: string;
@@ -78,7 +78,7 @@ export function substitute(expr: string, vars: Record<string, string>): string {
   });
 }
 
-/** Metrics of the query that have not landed in main yet (monitoring/metrics.ts). */
+/** Metrics of the query that have not landed in main yet (scripts/monitoring/metrics.ts). */
 export function pendingMetrics(expr: string): MetricSpec[] {
   return metricsIn(expr).filter((m) => !m.landed);
 }

@@ -180,7 +180,7 @@ const byName = new Map(METRICS.map((m) => [m.name, m]));
 
 /** The metric's name, checked against METRICS (a typo or an unlisted metric fails generation). */
 export function metric(name: string): string {
-  if (!byName.has(name)) throw new Error(`metric ${name} is not listed in monitoring/metrics.ts`);
+  if (!byName.has(name)) throw new Error(`metric ${name} is not listed in scripts/monitoring/metrics.ts`);
   return name;
 }
 
