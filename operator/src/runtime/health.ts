@@ -1,13 +1,15 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
+// The same hardened server as the miner's endpoints (one set of limits for every minefleet endpoint).
+import { createHardenedServer, listen, type HttpLimits, type Route } from '../../../miner/src/metrics/hardened-server.js';
 
 /** true / false / a failure reason, or a passing check with a detail line (e.g. 'history store: buffering, MongoDB down'). */
 export type Check = () => boolean | string | { ok: true; detail: string };
 
 /**
  * `/healthz` and `/readyz` (probe port) and `/metrics` (metrics port); the two may share a port.
- * A check returns true when fine, or false / a reason string when not.
+ * A check returns true when fine, or false / a reason string when not. Served behind the endpoint
+ * limits of the hardened server (methods, sizes, timeouts, connection caps, per-client rate limit).
  */
 export class HealthServer {
   private servers: Server[] = [];
@@ -16,6 +18,7 @@ export class HealthServer {
   constructor(
     private readonly checks: { healthz: Record<string, Check>; readyz: Record<string, Check> },
     private readonly registry: Registry,
+    private readonly limits?: Partial<HttpLimits>,
   ) {}
 
   /** Adds a readiness check after construction (e.g. the history store, known once it is configured). */
@@ -59,34 +62,18 @@ export class HealthServer {
   }
 
   private listen(port: number, host: string, serve: { probes: boolean; metrics: boolean }): Promise<number> {
-    const server = createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0];
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end(`method ${req.method} not allowed\n`);
-        return;
+    const routes: Record<string, Route> = {};
+    if (serve.probes) {
+      for (const path of ['/healthz', '/readyz', '/livez']) {
+        routes[path] = () => {
+          const r = this.run(path === '/readyz' ? 'readyz' : 'healthz');
+          return { status: r.ok ? 200 : 500, body: r.body };
+        };
       }
-      if (serve.probes && (path === '/healthz' || path === '/readyz' || path === '/livez')) {
-        const r = this.run(path === '/readyz' ? 'readyz' : 'healthz');
-        res.writeHead(r.ok ? 200 : 500, { 'content-type': 'text/plain; charset=utf-8' }).end(r.body);
-        return;
-      }
-      if (serve.metrics && path === '/metrics') {
-        this.registry
-          .metrics()
-          .then((text) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(text))
-          .catch((err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err.message}\n`));
-        return;
-      }
-      res
-        .writeHead(404, { 'content-type': 'text/plain' })
-        .end(
-          `no such path ${path}; try ${serve.probes ? '/healthz, /readyz' : ''}${serve.probes && serve.metrics ? ', ' : ''}${serve.metrics ? '/metrics' : ''}\n`,
-        );
-    });
+    }
+    if (serve.metrics) routes['/metrics'] = async () => ({ status: 200, contentType: this.registry.contentType, body: await this.registry.metrics() });
+    const server = createHardenedServer({ routes, limits: this.limits, registry: this.registry });
     this.servers.push(server);
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
-    });
+    return listen(server, port, host);
   }
 }
