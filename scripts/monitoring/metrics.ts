@@ -50,9 +50,6 @@ export const METRICS: readonly MetricSpec[] = [
   miner('minefleet_miner_bad_messages_total', 'counter', ['pool', 'kind']),
   miner('minefleet_miner_job_age_seconds', 'gauge'),
   miner('minefleet_miner_threads', 'gauge'),
-  // prom-client default metrics under the prefix minefleet_miner_process_ (hence the doubled "process_")
-  miner('minefleet_miner_process_process_cpu_seconds_total', 'counter'),
-  miner('minefleet_miner_process_process_resident_memory_bytes', 'gauge'),
   // Operator runtime (operator/src/metrics/runtime-metrics.ts), controller-runtime names
   ...(
     [
@@ -67,6 +64,8 @@ export const METRICS: readonly MetricSpec[] = [
       ['workqueue_queue_duration_seconds', 'histogram', ['name', 'controller']],
       ['workqueue_work_duration_seconds', 'histogram', ['name', 'controller']],
       ['leader_election_master_status', 'gauge', ['name']],
+      // prom-client default metrics, unprefixed in the operator and the miner alike (the miner
+      // dashboard selects its pods by the target labels)
       ['process_cpu_seconds_total', 'counter', []],
       ['process_resident_memory_bytes', 'gauge', []],
     ] as const
@@ -93,8 +92,8 @@ export const METRICS: readonly MetricSpec[] = [
     type,
     source: 'operator',
     labels: [...labels],
-    owner: 'operator/src/store/metrics.ts (issue 14 wires the store into the operator)',
-    landed: false,
+    owner: 'operator/src/store/metrics.ts (registered when the operator runs with --history-mongodb-uri)',
+    landed: true,
   })),
   // Fleet status as the operator sees it
   {
@@ -103,7 +102,7 @@ export const METRICS: readonly MetricSpec[] = [
     source: 'operator',
     labels: ['namespace', 'fleet'],
     owner: 'operator/src/metrics/fleet-metrics.ts',
-    landed: false,
+    landed: true,
   },
   {
     name: 'minefleet_fleet_ready_replicas',
@@ -111,7 +110,7 @@ export const METRICS: readonly MetricSpec[] = [
     source: 'operator',
     labels: ['namespace', 'fleet'],
     owner: 'operator/src/metrics/fleet-metrics.ts',
-    landed: false,
+    landed: true,
   },
   // Pools (issue 12)
   ...(
@@ -167,12 +166,12 @@ export const METRICS: readonly MetricSpec[] = [
   })),
   // Collector (issue 14)
   {
-    name: 'minefleet_collector_cycle_duration_seconds',
+    name: 'minefleet_collector_cycle_seconds',
     type: 'histogram',
     source: 'operator',
     labels: [],
-    owner: 'operator/src/collector (issue 14)',
-    landed: false,
+    owner: 'operator/src/collector/collector.ts',
+    landed: true,
   },
 ];
 

@@ -37,6 +37,17 @@ describe('exposition parsing of the real miner metrics', () => {
     expect(r.startTimeSeconds).toBeGreaterThan(1_600_000_000);
   });
 
+  it('reads the start time from miners that still export the doubly prefixed process metric', () => {
+    const text = [
+      '# TYPE minefleet_miner_hashes_total counter',
+      'minefleet_miner_hashes_total 5',
+      '# TYPE minefleet_miner_process_process_start_time_seconds gauge',
+      'minefleet_miner_process_process_start_time_seconds 1700000000',
+      '',
+    ].join('\n');
+    expect(parseMinerMetrics(text).startTimeSeconds).toBe(1_700_000_000);
+  });
+
   it('names what is wrong in bad input', () => {
     expect(() => parseMinerMetrics('# TYPE foo counter\nfoo 1\n')).toThrow(/minefleet_miner_hashes_total is missing/);
     expect(() => parseMinerMetrics('minefleet_miner_hashes_total 1\nminefleet_miner_shares_total{pool="p",result="weird",reason=""} 1\n')).toThrow(

@@ -106,7 +106,8 @@ export class SupervisorMetrics {
   private samples = new Map<string, Array<[number, number]>>();
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'minefleet_miner_process_' });
+    // Standard process_*/nodejs_* names, as the miner (miner/src/metrics/metrics.ts).
+    collectDefaultMetrics({ register: this.registry });
   }
 
   /** Add the growth of a device's cumulative counter. */

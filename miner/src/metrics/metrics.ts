@@ -109,7 +109,9 @@ export class MinerMetrics {
   jobReceivedAt: number | null = null;
 
   constructor(threadCount: number) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'minefleet_miner_process_' });
+    // Standard process_*/nodejs_* names (no prefix): the miner dashboard and any stock Node.js
+    // dashboard read them as is; the pod/fleet target labels say which miner it is.
+    collectDefaultMetrics({ register: this.registry });
     for (let t = 0; t < threadCount; t++) {
       this.threadRing.push(new Float64Array(11));
       this.threadPending.push(0);

@@ -90,7 +90,8 @@ export function parseMinerMetrics(text: string): MinerReading {
   }
   const age = family('minefleet_miner_job_age_seconds')?.metrics[0];
   if (age) reading.jobAgeSeconds = num(age.value, 'job_age_seconds');
-  const start = family('minefleet_miner_process_process_start_time_seconds')?.metrics[0];
+  // process_start_time_seconds; miners before the unprefixed default metrics exported it doubly prefixed.
+  const start = (family('process_start_time_seconds') ?? family('minefleet_miner_process_process_start_time_seconds'))?.metrics[0];
   if (start) reading.startTimeSeconds = num(start.value, 'process_start_time_seconds');
   return reading;
 }

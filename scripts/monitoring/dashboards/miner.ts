@@ -134,7 +134,7 @@ export const minerDashboard: DashboardSpec = {
           description: 'CPU cores used by the miner process (hashing threads included).',
           unit: UNITS.count,
           queries: [
-            { expr: `rate(${metric('minefleet_miner_process_process_cpu_seconds_total')}{${S}}[${R}])`, legend: '{{pod}} cores' },
+            { expr: `rate(${metric('process_cpu_seconds_total')}{${S}}[${R}])`, legend: '{{pod}} cores' },
             { expr: `max by (namespace, pod) (${metric('minefleet_miner_threads')}{${S}})`, legend: '{{pod}} threads' },
           ],
           w: 12,
@@ -145,7 +145,7 @@ export const minerDashboard: DashboardSpec = {
           title: 'Memory (RSS)',
           description: 'Resident memory of the miner process.',
           unit: UNITS.bytes,
-          queries: [{ expr: `${metric('minefleet_miner_process_process_resident_memory_bytes')}{${S}}`, legend: '{{pod}}' }],
+          queries: [{ expr: `${metric('process_resident_memory_bytes')}{${S}}`, legend: '{{pod}}' }],
           w: 12,
           min: 0,
         },

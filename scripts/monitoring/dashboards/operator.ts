@@ -187,8 +187,8 @@ export const operatorDashboard: DashboardSpec = {
             'p50/p99 duration of one collector cycle (scrape every ready miner, pull shares, write MongoDB); it must stay below the collection interval.',
           unit: UNITS.seconds,
           queries: [
-            { expr: `histogram_quantile(0.5, sum by (le) (rate(${metric('minefleet_collector_cycle_duration_seconds')}_bucket[${R}])))`, legend: 'p50' },
-            { expr: `histogram_quantile(0.99, sum by (le) (rate(${metric('minefleet_collector_cycle_duration_seconds')}_bucket[${R}])))`, legend: 'p99' },
+            { expr: `histogram_quantile(0.5, sum by (le) (rate(${metric('minefleet_collector_cycle_seconds')}_bucket[${R}])))`, legend: 'p50' },
+            { expr: `histogram_quantile(0.99, sum by (le) (rate(${metric('minefleet_collector_cycle_seconds')}_bucket[${R}])))`, legend: 'p99' },
           ],
           w: 6,
         },

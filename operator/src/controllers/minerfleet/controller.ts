@@ -39,7 +39,8 @@ import {
 } from './desired/index.js';
 import { FLEETS_BY_POOL, fleetPoolKeys, POOLS_BY_SECRET, poolSecretKeys } from './indexes.js';
 import { secretKeysOnly, type SecretKeys } from './secrets.js';
-import { computeStatus, type DeploymentState } from './status.js';
+import { computeStatus, replicaCounts, type StatusInputs } from './status.js';
+import { FleetReplicaMetrics } from '../../metrics/fleet-metrics.js';
 import { carryEconomics, FleetEconomics, type EconomicsOutcome } from './economics.js';
 import { FeedRegistry, type FeedRegistryOptions } from '../../economics/feeds/index.js';
 import type { FleetMeasurements } from '../../economics/assess.js';
@@ -96,13 +97,21 @@ export class MinerFleetReconciler implements Reconciler {
     private readonly opts: MinerFleetControllerOptions,
     private readonly log: Logger,
     private readonly economics?: FleetEconomics,
+    private readonly replicaMetrics?: FleetReplicaMetrics,
   ) {}
+
+  /** computeStatus, and the fleet's replica gauges from the same inputs. */
+  private computeStatus(i: StatusInputs): MinerFleetStatus {
+    this.replicaMetrics?.set(i.fleet.metadata.namespace ?? '', i.fleet.metadata.name ?? '', replicaCounts(i.deployment, i.desiredReplicas));
+    return computeStatus(i);
+  }
 
   async reconcile(req: Request): Promise<Result | void> {
     const fleet = this.fleets.store.getByName(req.namespace, req.name);
     // Gone: its owned objects carry owner references, so the garbage collector removes them.
     if (!fleet || fleet.metadata.deletionTimestamp) {
       this.economics?.forget(req.namespace ?? '', req.name);
+      this.replicaMetrics?.forget(req.namespace ?? '', req.name);
       return;
     }
     const ns = fleet.metadata.namespace!;
@@ -112,7 +121,7 @@ export class MinerFleetReconciler implements Reconciler {
     if (!parsed.success) {
       const msg = `invalid spec: ${parsed.error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`).join('; ')}`;
       this.recorder.event(fleet, 'Warning', 'InvalidSpec', msg);
-      const invalid = computeStatus({
+      const invalid = this.computeStatus({
         fleet,
         selector: '',
         activePool: undefined,
@@ -143,12 +152,12 @@ export class MinerFleetReconciler implements Reconciler {
     if (refs.usable.length === 0) {
       log.warn({ missing: refs.missing.map((m) => m.message) }, 'no usable pool; waiting for the referenced objects');
       const existing = this.owned.get(Deployments)!.store.byIndex('ownerUid', fleet.metadata.uid!)[0];
-      const status = computeStatus({
+      const status = this.computeStatus({
         fleet,
         selector,
         activePool: undefined,
         missing: refs.missing,
-        deployment: existing as DeploymentState | undefined,
+        deployment: existing,
         desiredReplicas: spec.replicas,
         now: nowTime(),
       });
@@ -181,12 +190,12 @@ export class MinerFleetReconciler implements Reconciler {
     }
 
     const previousPool = fleet.status?.activePool;
-    const status = computeStatus({
+    const status = this.computeStatus({
       fleet,
       selector,
       activePool,
       missing: refs.missing,
-      deployment: this.owned.get(Deployments)!.store.getByName(ns, desired.deployment.metadata!.name!) as DeploymentState | undefined,
+      deployment: this.owned.get(Deployments)!.store.getByName(ns, desired.deployment.metadata!.name!),
       desiredReplicas: desired.deployment.spec?.replicas ?? spec.replicas,
       applyError,
       now: nowTime(),
@@ -348,7 +357,18 @@ export function setupMinerFleetController(
     audit: opts.economics?.audit,
     metricsRegistry: mgr.metrics.registry,
   });
-  const reconciler = new MinerFleetReconciler(mgr.rest, fleets, pools, secrets, owned, recorder, opts, log.child({ controller: CONTROLLER_NAME }), economics);
+  const reconciler = new MinerFleetReconciler(
+    mgr.rest,
+    fleets,
+    pools,
+    secrets,
+    owned,
+    recorder,
+    opts,
+    log.child({ controller: CONTROLLER_NAME }),
+    economics,
+    new FleetReplicaMetrics(mgr.metrics.registry),
+  );
   const controller = new Controller(CONTROLLER_NAME, reconciler, {
     concurrency: opts.concurrency,
     metrics: mgr.metrics,

@@ -32,13 +32,22 @@ export interface StatusInputs {
 }
 
 /**
+ * The replica counts the fleet metrics report (pure): desired is what the owned Deployment asks
+ * for once it exists (else what the fleet wants now: 0 while paused or suspended), ready is the
+ * Deployment's readyReplicas (0 before it exists).
+ */
+export function replicaCounts(deployment: DeploymentState | undefined, desiredReplicas: number): { desired: number; ready: number } {
+  return { desired: deployment?.spec?.replicas ?? desiredReplicas, ready: deployment?.status?.readyReplicas ?? 0 };
+}
+
+/**
  * Computes the fleet's status (pure). Ready: every desired miner pod is ready. Progressing: the
  * Deployment has not yet rolled out the current template/replica count. Degraded: a reference is
  * missing or the operator could not apply the workload. PoolAvailable: every pool resolves.
  */
 export function computeStatus(i: StatusInputs): MinerFleetStatus {
   const gen = i.fleet.metadata.generation ?? 0;
-  let conds: Condition[] = (i.fleet.status?.conditions ?? []) as Condition[];
+  let conds: Condition[] = i.fleet.status?.conditions ?? [];
   const set = (type: string, status: 'True' | 'False' | 'Unknown', reason: string, message: string) => {
     conds = setCondition(conds, { type, status, reason, message }, gen, i.now);
   };
