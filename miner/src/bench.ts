@@ -16,6 +16,24 @@ export interface BenchOutput {
   khpsPerThread: number;
 }
 
+/** A synthetic job whose share target no hash meets (difficulty 1e12): pure hashing, nothing to submit. */
+export function benchJob(): Job {
+  return new Job(
+    {
+      jobId: 'bench',
+      prevhash: '00'.repeat(32),
+      coinb1: '01000000010000',
+      coinb2: 'ffffffff',
+      merkleBranch: [],
+      version: '20000000',
+      nbits: '1e0ffff0',
+      ntime: '5f5e1000',
+      cleanJobs: true,
+    },
+    { extranonce1: '00000000', extranonce2Size: 4, difficulty: 1e12 },
+  );
+}
+
 export async function runBench(threadsArg?: string, secondsArg?: string, kernelArg?: string): Promise<BenchOutput> {
   const threads = threadsArg === undefined ? availableParallelism() : Number(threadsArg);
   const seconds = secondsArg === undefined ? 10 : Number(secondsArg);
@@ -47,20 +65,7 @@ export async function runBench(threadsArg?: string, secondsArg?: string, kernelA
     onFound: () => {},
   });
   await backend.start();
-  const job = new Job(
-    {
-      jobId: 'bench',
-      prevhash: '00'.repeat(32),
-      coinb1: '01000000010000',
-      coinb2: 'ffffffff',
-      merkleBranch: [],
-      version: '20000000',
-      nbits: '1e0ffff0',
-      ntime: '5f5e1000',
-      cleanJobs: true,
-    },
-    { extranonce1: '00000000', extranonce2Size: 4, difficulty: 1e12 },
-  );
+  const job = benchJob();
   backend.setJob(job);
   await new Promise((r) => setTimeout(r, 500)); // warm-up (JIT)
   counting = true;
