@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { counterDelta } from '../../operator/src/collector/deltas.js';
+import { counterDelta, firstBaseline } from '../../operator/src/collector/deltas.js';
 import { statusWriteDue } from '../../operator/src/collector/deadband.js';
 import { ExpositionError, parseMinerMetrics, shareKey } from '../../operator/src/collector/exposition.js';
 import { WindowAccumulator, type PodObservation } from '../../operator/src/collector/windows.js';
@@ -84,6 +84,21 @@ describe('counter deltas', () => {
     const d = counterDelta(d0.baseline, { ...reading(300, 1), startTimeSeconds: undefined }, 15_000);
     expect(d.delta).toMatchObject({ hashes: 300, reset: true });
     expect(d.delta!.shares.get(shareKey('p', 'accepted', ''))).toBe(1);
+  });
+});
+
+describe('first sight of a miner process', () => {
+  const historyStart = 1_000_000_000; // ms
+  it('counts a process started after history began from zero (whole-second start time tolerated), an older one from its first scrape', () => {
+    // Started after the collector: everything it counted is unseen.
+    const young = firstBaseline(reading(5000, 4, 1_000_010), historyStart);
+    expect(young).toMatchObject({ hashesTotal: 0, startTimeSeconds: 1_000_010 });
+    expect(counterDelta(young, reading(5000, 4, 1_000_010), 1_000_020_000).delta!.shares.get(shareKey('p', 'accepted', ''))).toBe(4);
+    // History began at .300, the process at .400, exposed rounded to the whole second (.000): still counted from zero.
+    expect(firstBaseline(reading(10, 1, 1_000_000), historyStart + 300)).toBeDefined();
+    // Older than history: its counts are from before the collector; baseline only.
+    expect(firstBaseline(reading(5000, 4, 999_990), historyStart)).toBeUndefined();
+    expect(firstBaseline({ ...reading(5000, 4), startTimeSeconds: undefined }, historyStart)).toBeUndefined();
   });
 });
 

@@ -8,7 +8,7 @@ import type { KubeRest } from '../runtime/rest.js';
 import { objectPath, type KubeObject, type ResourceType } from '../runtime/resource.js';
 import type { HistoryStore, ShareDoc } from '../store/index.js';
 import { statusWriteDue, DEFAULT_DEAD_BAND, type DeadBand, type FleetRate } from './deadband.js';
-import { counterDelta, type CounterBaseline } from './deltas.js';
+import { counterDelta, firstBaseline, type CounterBaseline } from './deltas.js';
 import { parseMinerMetrics, splitShareKey, type ShareResult } from './exposition.js';
 import { boundedGet, forEachLimited } from './http.js';
 import { scrapeTarget, type MinerPod } from './pods.js';
@@ -248,12 +248,7 @@ export class Collector {
         const reading = parseMinerMetrics(await boundedGet(url, this.opts.timeoutMs, MAX_METRICS_BYTES));
         this.stats.scrapes++;
         this.m.scrapes.inc({ result: 'ok' });
-        // A miner that started after the collector did has all its counts unseen: count from zero.
-        const prev =
-          state.baseline ??
-          (reading.startTimeSeconds !== undefined && reading.startTimeSeconds * 1000 >= this.startedAt
-            ? { hashesTotal: 0, shares: new Map(), startTimeSeconds: reading.startTimeSeconds, at: reading.startTimeSeconds * 1000 }
-            : undefined);
+        const prev = state.baseline ?? firstBaseline(reading, this.startedAt);
         const { delta, baseline } = counterDelta(prev, reading, at);
         state.baseline = baseline;
         hashrate.set(fk, (hashrate.get(fk) ?? 0) + reading.hashrate60s);

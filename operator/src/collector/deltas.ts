@@ -40,3 +40,21 @@ export function counterDelta(prev: CounterBaseline | undefined, cur: MinerReadin
     baseline,
   };
 }
+
+/** process_start_time_seconds is rounded to whole seconds (prom-client). */
+export const START_TIME_RESOLUTION_MS = 1000;
+
+/**
+ * The baseline for a miner process the collector has no baseline for (pure). History begins
+ * when the collector's lineage started (kept across restarts in its state): a process that
+ * started after that has all its counts unseen, so they count from zero; one that is older has
+ * counts from before history, and its first scrape only sets the baseline (undefined here).
+ * The start time is exposed rounded to the second, hence the tolerance: without it a miner
+ * started just after the collector lost everything it counted before its first scrape.
+ */
+export function firstBaseline(cur: MinerReading, historyStartMs: number): CounterBaseline | undefined {
+  if (cur.startTimeSeconds === undefined) return undefined;
+  const startedMs = cur.startTimeSeconds * 1000;
+  if (startedMs < historyStartMs - START_TIME_RESOLUTION_MS) return undefined;
+  return { hashesTotal: 0, shares: new Map(), startTimeSeconds: cur.startTimeSeconds, at: startedMs };
+}
