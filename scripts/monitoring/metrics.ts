@@ -136,16 +136,16 @@ export const METRICS: readonly MetricSpec[] = [
     type: 'gauge',
     source: 'operator',
     labels: ['namespace', 'fleet'],
-    owner: 'operator/src/controllers/minerfleet/economics.ts (set once the collector measures hashrate, issue 14)',
-    landed: false,
+    owner: 'operator/src/controllers/minerfleet/economics.ts (from the measured or estimated hashrate)',
+    landed: true,
   },
   {
     name: 'minefleet_fleet_revenue_per_day',
     type: 'gauge',
     source: 'operator',
     labels: ['namespace', 'fleet'],
-    owner: 'operator/src/controllers/minerfleet/economics.ts (set once the collector measures hashrate, issue 14)',
-    landed: false,
+    owner: 'operator/src/controllers/minerfleet/economics.ts (from the measured or estimated hashrate)',
+    landed: true,
   },
   // Economics (operator/src/controllers/minerfleet/economics.ts, feeds/registry.ts): set for fleets with spec.economics
   ...(

@@ -20,8 +20,10 @@ import {
   REPO_ROOT,
   spawnProcess,
   startControlPlane,
+  startFerretDB,
   startPrometheus,
   type ControlPlane,
+  type FerretDB,
   type ManagedProcess,
   type Prometheus,
 } from '../support/index.js';
@@ -37,6 +39,7 @@ const DIFF = 0.002;
 
 let cp: ControlPlane;
 let prom: Prometheus;
+let ferret: FerretDB;
 let poolA: StratumPool;
 let poolB: StratumPool;
 let operator: ManagedProcess;
@@ -87,7 +90,8 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => priceFeed.listen(0, '127.0.0.1', resolve));
   const priceFeedUrl = `http://127.0.0.1:${(priceFeed.address() as AddressInfo).port}`;
   [poolA, poolB] = await Promise.all([startStratumPool({ difficulty: DIFF }), startStratumPool({ difficulty: DIFF })]);
-  cp = await startControlPlane();
+  // The history store (FerretDB) the operator writes to: its store metrics and the collector's cycle.
+  [cp, ferret] = await Promise.all([startControlPlane(), startFerretDB()]);
   const rest = new KubeRest(cp.kubeConfig);
   const r = await cp.kubectl(['apply', '-f', path.join(REPO_ROOT, 'crds')]);
   expect(r.code, r.stderr).toBe(0);
@@ -138,6 +142,9 @@ beforeAll(async () => {
       `--probe-port=${probePort}`,
       '--bind-address=127.0.0.1',
       '--miner-image=minefleet:monitoring',
+      `--history-mongodb-uri=${ferret.uri}`,
+      '--history-db=monitoring',
+      `--history-spill-dir=${path.join(dir, 'spill')}`,
     ],
     env: { ...process.env, KUBECONFIG: cp.kubeconfigPath },
     logFile: path.join(dir, 'operator.log'),
@@ -179,6 +186,7 @@ afterAll(async () => {
   await prom?.stop();
   await poolB?.stop();
   await cp?.stop();
+  await ferret?.stop();
   await new Promise((resolve) => priceFeed?.close(resolve));
 });
 

@@ -106,4 +106,17 @@ export class StoreMetrics {
         }),
     );
   }
+
+  /**
+   * Exports the known label combinations at 0 (Prometheus practice): rate() and alerts see a
+   * series before the first failure or drop, and the dashboards' store panels are never empty.
+   */
+  initialize(collections: readonly string[]): void {
+    for (const collection of collections) {
+      this.written.inc({ collection }, 0);
+      for (const reason of ['unavailable', 'rejected']) this.failures.inc({ collection, reason }, 0);
+    }
+    for (const reason of ['spill_full', 'corrupt_spill_line', 'rejected']) this.dropped.inc({ reason }, 0);
+    for (const location of ['memory', 'spill']) this.buffered.inc({ location }, 0);
+  }
 }

@@ -81,6 +81,7 @@ export class HistoryStore {
     this.names = collectionNames(config.collectionPrefix);
     this.logger = (deps.logger ?? pino({ level: 'silent' })).child({ component: 'history-store' });
     this.metrics = new StoreMetrics(deps.registry);
+    this.metrics.initialize(Object.entries(this.names).flatMap(([kind, name]) => (kind === 'migrations' ? [] : [name])));
     this.metrics.available.set(0);
     this.buffer = new WriteBuffer(config.buffer, this.metrics, this.logger);
   }
