@@ -48,8 +48,6 @@ interface Connected {
   features: FeatureReport;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref?.());
-
 /**
  * The operator's MongoDB history. Writes are validated, queued and written in batches by a
  * background loop that survives outages (memory buffer, then spill file, replayed in order).
@@ -81,7 +79,8 @@ export class HistoryStore {
     this.names = collectionNames(config.collectionPrefix);
     this.logger = (deps.logger ?? pino({ level: 'silent' })).child({ component: 'history-store' });
     this.metrics = new StoreMetrics(deps.registry);
-    this.metrics.initialize(Object.entries(this.names).flatMap(([kind, name]) => (kind === 'migrations' ? [] : [name])));
+    const n = this.names;
+    this.metrics.initialize([n.samples, n.rollups, n.shares, n.events, n.probes]);
     this.metrics.available.set(0);
     this.buffer = new WriteBuffer(config.buffer, this.metrics, this.logger);
   }
