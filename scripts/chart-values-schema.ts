@@ -47,6 +47,14 @@ export const ChartValuesSchema = z.looseObject({
   resyncPeriodSeconds: z.int().min(0),
   metrics: z.looseObject({ port }),
   probes: z.looseObject({ port }),
+  history: z.object({
+    mongodb: z.object({
+      uriSecretRef: z.object({ name: z.union([z.literal(''), z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'a Secret name')]), key: z.string().min(1) }),
+      database: z.string().min(1),
+    }),
+    spill: z.object({ sizeLimit: z.string().regex(/^[0-9]+(Ki|Mi|Gi|Ti)?$/, 'a quantity such as 1Gi') }),
+    collector: z.object({ intervalSeconds: z.int().min(1).max(3600), windowSeconds: z.int().min(1).max(86_400) }),
+  }),
   extraEnv: z.array(obj),
   serviceAccount: z.looseObject({ create: z.boolean(), name: z.string(), annotations: strMap }),
   rbac: z.looseObject({ create: z.boolean() }),

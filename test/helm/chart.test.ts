@@ -293,8 +293,55 @@ describe('helm chart: lint and render', () => {
     expect(c.securityContext!.capabilities!.add).toBeUndefined();
     expect(c.resources?.requests).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
     expect(c.resources?.limits?.memory).toEqual(expect.any(String));
-    expect(c.volumeMounts).toEqual([{ name: 'tmp', mountPath: '/tmp' }]);
-    expect(pod.volumes).toEqual([{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }]);
+    expect(c.volumeMounts).toEqual([
+      { name: 'tmp', mountPath: '/tmp' },
+      { name: 'history-spill', mountPath: config.historySpillDir },
+    ]);
+    expect(pod.volumes).toEqual([
+      { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
+      { name: 'history-spill', emptyDir: { sizeLimit: '1Gi' } },
+    ]);
+    // No URI Secret by default: no history store (status is still filled).
+    expect(config.historyMongodbUri).toBeUndefined();
+    expect(config.historyMongodbUriFile).toBeUndefined();
+    expect(config).toMatchObject({ historyDb: 'minefleet', collectorIntervalSeconds: 15, collectorWindowSeconds: 60 });
+  });
+
+  it('history.mongodb.uriSecretRef: the Secret key is mounted read-only as the file the operator reads its URI from', async () => {
+    const objs = await render('minefleet-system', [
+      '--set',
+      'history.mongodb.uriSecretRef.name=mongo-creds',
+      '--set',
+      'history.mongodb.uriSecretRef.key=connection-string',
+      '--set',
+      'history.mongodb.database=mining-history',
+      '--set',
+      'history.collector.intervalSeconds=30',
+      '--set',
+      'history.collector.windowSeconds=120',
+    ]);
+    const dep = only(objs, 'Deployment') as unknown as V1Deployment;
+    const c = operatorContainer(objs);
+    const env = containerEnv(c, 'minefleet-system');
+    const config = loadConfig(c.args!, env);
+    expect(config).toMatchObject({ historyDb: 'mining-history', collectorIntervalSeconds: 30, collectorWindowSeconds: 120 });
+    expect(config.historyMongodbUri).toBeUndefined();
+    const mount = c.volumeMounts!.find((m) => m.name === 'history-uri')!;
+    expect(mount).toEqual({ name: 'history-uri', mountPath: '/etc/minefleet/history', readOnly: true });
+    expect(config.historyMongodbUriFile).toBe(path.posix.join(mount.mountPath, 'mongodb-uri'));
+    const vol = dep.spec!.template.spec!.volumes!.find((v) => v.name === 'history-uri')!;
+    expect(vol.secret).toEqual({ secretName: 'mongo-creds', defaultMode: 0o444, items: [{ key: 'connection-string', path: 'mongodb-uri' }] });
+    // The operator reads a file laid out as the kubelet projects that Secret key.
+    const dir = path.join(scratch, 'history-uri');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'mongodb-uri'), 'mongodb://reporter:pw@mongo.example:27017/\n');
+    const { historyUri } = await import('../../operator/src/collector/setup.js');
+    expect(await historyUri({ ...config, historyMongodbUriFile: path.join(dir, 'mongodb-uri') })).toBe('mongodb://reporter:pw@mongo.example:27017/');
+    // A bad value is refused by the chart with the field named.
+    const bad = await helm(['template', 'x', CHART, '--set', 'history.mongodb.uriSecretRef.name=Not_A_Name']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("at '/history/mongodb/uriSecretRef/name'");
   });
 
   it('watchNamespaces: a Role and RoleBinding per namespace, no cluster-scoped RBAC, the operator watches exactly those', async () => {
