@@ -116,7 +116,7 @@ export const METRICS: readonly MetricSpec[] = [
   ...(
     [
       ['minefleet_pool_up', 'gauge', ['namespace', 'pool']],
-      ['minefleet_pool_probe_duration_seconds', 'gauge', ['namespace', 'pool', 'phase']],
+      ['minefleet_pool_probe_duration_seconds', 'histogram', ['namespace', 'pool']],
       ['minefleet_pool_probes_total', 'counter', ['namespace', 'pool', 'result']],
       ['minefleet_pool_circuit_state', 'gauge', ['namespace', 'pool', 'state']],
       ['minefleet_pool_consecutive_failures', 'gauge', ['namespace', 'pool']],
@@ -127,7 +127,7 @@ export const METRICS: readonly MetricSpec[] = [
     type,
     source: 'operator',
     labels: [...labels],
-    owner: 'operator/src/controllers/miningpool (issue 12)',
+    owner: 'operator/src/controllers/miningpool/metrics.ts (issue 12)',
     landed: false,
   })),
   // Revenue and margin need the fleet's measured hashrate (status.hashrate from the collector, issue 14)

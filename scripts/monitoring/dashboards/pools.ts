@@ -39,9 +39,19 @@ export const poolsDashboard: DashboardSpec = {
         {
           kind: 'timeseries',
           title: 'Probe latency and time to first job',
-          description: 'Duration of the last probe by phase: the Stratum handshake (subscribe + authorize) and the wait for the first mining.notify.',
+          description:
+            'Probe duration quantiles: a probe runs connect, TLS, mining.subscribe, mining.authorize and waits for the first mining.notify, so its duration is the time to first job.',
           unit: UNITS.seconds,
-          queries: [{ expr: `max by (namespace, pool, phase) (${metric('minefleet_pool_probe_duration_seconds')}{${P}})`, legend: '{{pool}} {{phase}}' }],
+          queries: [
+            {
+              expr: `histogram_quantile(0.5, sum by (namespace, pool, le) (rate(${metric('minefleet_pool_probe_duration_seconds')}_bucket{${P}}[${R}])))`,
+              legend: '{{pool}} p50',
+            },
+            {
+              expr: `histogram_quantile(0.99, sum by (namespace, pool, le) (rate(${metric('minefleet_pool_probe_duration_seconds')}_bucket{${P}}[${R}])))`,
+              legend: '{{pool}} p99',
+            },
+          ],
           w: 12,
         },
         {
