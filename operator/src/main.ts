@@ -28,7 +28,7 @@ async function main(): Promise<number> {
     else kc.loadFromCluster();
     if (!kc.getCurrentCluster()) throw new Error('no current cluster in the kubeconfig');
   } catch (err) {
-    log.fatal({ err: (err as Error).message }, 'cannot load Kubernetes client configuration (set KUBECONFIG or run in a pod)');
+    log.fatal({ err }, 'cannot load Kubernetes client configuration (set KUBECONFIG or run in a pod)');
     return 2;
   }
   const leaseNamespace = config.leaseNamespace ?? config.watchNamespaces?.[0] ?? 'default';
@@ -97,7 +97,7 @@ async function main(): Promise<number> {
     }
     return 0;
   } catch (err) {
-    log.fatal({ err: (err as Error).message }, 'operator failed');
+    log.fatal({ err }, 'operator failed');
     await mgr.stop().catch(() => undefined);
     await history.stop().catch(() => undefined);
     return 1;

@@ -19,7 +19,7 @@ function jsFiles(dir: string): string[] {
 const IMPORT = /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^import\s*['"]([^'"]+)['"]/gm;
 
 function packageOf(specifier: string): string | undefined {
-  if (specifier.startsWith('.') || specifier.startsWith('/') || specifier.startsWith('node:')) return undefined;
+  if (specifier.startsWith('.') || specifier.startsWith('/') || specifier.startsWith('node:') || specifier.startsWith('#')) return undefined;
   if (builtinModules.includes(specifier.split('/')[0]!)) return undefined;
   const parts = specifier.split('/');
   return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
@@ -51,6 +51,21 @@ describe('image runtime dependencies', () => {
     expect([...used.keys()]).toEqual(expect.arrayContaining(['@kubernetes/client-node', 'zod', 'pino', 'prom-client', 'yaml', 'mongodb']));
     const missing = [...used].filter(([name]) => !runtime.has(name)).map(([name, file]) => `${name} (first imported by ${file})`);
     expect(missing, 'imported at run time but not a production dependency').toEqual([]);
+  });
+  it('every #subpath import in dist/ resolves through dist/package.json to a built file', () => {
+    const distPkg = JSON.parse(readFileSync(join(REPO_ROOT, 'dist/package.json'), 'utf8')) as { type?: string; imports?: Record<string, string> };
+    expect(distPkg.type).toBe('module');
+    const files = ['operator/src', 'miner/src'].flatMap((d) => jsFiles(join(REPO_ROOT, 'dist', d)));
+    const subpaths = new Set<string>();
+    for (const f of files)
+      for (const m of readFileSync(f, 'utf8').matchAll(IMPORT)) if ((m[1] ?? m[2] ?? m[3]!).startsWith('#')) subpaths.add(m[1] ?? m[2] ?? m[3]!);
+    // The operator reaches the miner's contract only this way, so the scan must find some.
+    expect([...subpaths]).toEqual(expect.arrayContaining(['#miner/config', '#miner/runtime']));
+    const unresolved = [...subpaths].filter((s) => {
+      const target = distPkg.imports?.[s];
+      return !target || !existsSync(join(REPO_ROOT, 'dist', target));
+    });
+    expect(unresolved, 'imported by dist/ but not mapped to a built file').toEqual([]);
   });
   it('the CPU backend finds its compiled worker, so the dev-only tsx path is never taken', () => {
     expect(existsSync(join(REPO_ROOT, 'dist/miner/src/backends/cpu/worker.js'))).toBe(true);

@@ -32,7 +32,7 @@ function corpus(count: number, seed = 42): string[] {
     () => ({ id: Math.floor(r() * 50), result: null, error: [23, 'Low difficulty share', null] }),
     () => ({ id: null, method: 'client.show_message', params: ['hi'] }),
   ];
-  const wrongValues = [null, true, 42, -1, 1e400, 'zz', '', [], {}, [[[]]], 'g'.repeat(64), hex(63), hex(66), '0x' + hex(62), NaN];
+  const wrongValues = [null, true, 42, -1, Infinity, 'zz', '', [], {}, [[[]]], 'g'.repeat(64), hex(63), hex(66), '0x' + hex(62), NaN];
   const generators: Array<() => string> = [
     // not JSON at all
     () => Array.from({ length: 1 + Math.floor(r() * 60) }, () => String.fromCharCode(32 + Math.floor(r() * 95))).join(''),

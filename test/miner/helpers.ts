@@ -92,7 +92,7 @@ export async function startMiner(cfg: MinerConfigInput, env: NodeJS.ProcessEnv =
   let out = '';
   let err = '';
   let partial = '';
-  proc.stdout!.setEncoding('utf8').on('data', (c: string) => {
+  proc.stdout.setEncoding('utf8').on('data', (c: string) => {
     out += c;
     partial += c;
     const parts = partial.split('\n');
@@ -105,7 +105,7 @@ export async function startMiner(cfg: MinerConfigInput, env: NodeJS.ProcessEnv =
       }
     }
   });
-  proc.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
+  proc.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
   let exitCode: number | null | undefined;
   const exited = new Promise<number | null>((r) =>
     proc.once('exit', (code) => {

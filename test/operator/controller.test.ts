@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
+import { pino } from 'pino';
 import { Controller, type Request } from '../../operator/src/runtime/controller.js';
 import { RuntimeMetrics } from '../../operator/src/metrics/runtime-metrics.js';
 import { eventually } from './helpers.js';
@@ -74,6 +75,58 @@ describe('Controller', () => {
       expect(await value(metrics, 'controller_runtime_reconcile_total', { controller: 'idle', result })).toBe(0);
     expect(await value(metrics, 'workqueue_retries_total', { name: 'idle', controller: 'idle' })).toBe(0);
     expect(await value(metrics, 'workqueue_adds_total', { name: 'idle', controller: 'idle' })).toBe(0);
+    await c.stop();
+  });
+});
+
+describe('Controller reconcile context', () => {
+  it('passes a signal, a fresh reconcileID and a logger bound to {controller, namespace, name, reconcileID}; cancel() aborts in-flight signals', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const seen: Array<{ reconcileID: string; signal: AbortSignal }> = [];
+    let release: (() => void) | undefined;
+    const c = new Controller(
+      'ctxtest',
+      {
+        async reconcile(req, ctx) {
+          seen.push({ reconcileID: ctx.reconcileID, signal: ctx.signal });
+          ctx.log.info('reconciling');
+          if (req.name === 'slow') {
+            await new Promise<void>((resolve, reject) => {
+              release = resolve;
+              ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error));
+            });
+          }
+          if (req.name === 'bad') throw new Error('boom', { cause: new Error('root cause') });
+        },
+      },
+      { logger, backoffBaseMs: 60_000, backoffMaxMs: 60_000 },
+    );
+    c.start();
+    c.queue.add('ns/a');
+    c.queue.add('ns/bad');
+    await eventually(() => seen.length === 2, 'two reconciles', 10_000, 10);
+    c.queue.add('ns/a');
+    await eventually(() => seen.length === 3, 'third reconcile', 10_000, 10);
+    expect(new Set(seen.map((s) => s.reconcileID)).size).toBe(3);
+    const first = lines.find((l) => l.msg === 'reconciling' && l.name === 'a')!;
+    expect(first).toMatchObject({ controller: 'ctxtest', namespace: 'ns', name: 'a', reconcileID: seen[0]!.reconcileID });
+    // Errors are logged as objects (type, message, stack, cause), not as a message string.
+    const failed = await eventually(() => lines.find((l) => l.msg === 'reconcile failed; retrying with back-off'), 'error line', 10_000, 10);
+    expect(failed).toMatchObject({ controller: 'ctxtest', namespace: 'ns', name: 'bad' });
+    const err = failed.err as { message: string; stack: string; type: string };
+    expect(err.type).toBe('Error');
+    expect(err.stack).toContain('controller.test.ts');
+    expect(JSON.stringify(err)).toContain('root cause');
+
+    c.queue.add('ns/slow');
+    await eventually(() => release !== undefined, 'slow reconcile started', 10_000, 10);
+    const slowSignal = seen.at(-1)!.signal;
+    expect(slowSignal.aborted).toBe(false);
+    c.cancel(new Error('leadership lost'));
+    expect(slowSignal.aborted).toBe(true);
+    expect((slowSignal.reason as Error).message).toBe('leadership lost');
+    await eventually(() => lines.some((l) => l.msg === 'reconcile cancelled' && l.name === 'slow'), 'cancelled line', 10_000, 10);
     await c.stop();
   });
 });

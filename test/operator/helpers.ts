@@ -7,7 +7,7 @@ export async function eventually<T>(probe: () => T | Promise<T>, what: string, t
   for (;;) {
     try {
       const v = await probe();
-      if (v) return v as NonNullable<T>;
+      if (v) return v;
       last = v;
     } catch (err) {
       last = err;

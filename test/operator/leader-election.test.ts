@@ -6,7 +6,6 @@ import { startControlPlane, type ControlPlane, REPO_ROOT, freePort, makeTempDir,
 import { createNamespace, fleet, pool, secret } from './fixtures.js';
 import { eventually } from './helpers.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Any = any;
 
 const NS = 'ha';

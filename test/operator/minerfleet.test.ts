@@ -7,7 +7,6 @@ import { REPO_ROOT, startControlPlane, type ControlPlane } from '../support/inde
 import { createNamespace, fleet, pool, secret, SECRET_PASSWORD, type DeviceKind } from './fixtures.js';
 import { eventually, testLogger } from './helpers.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Any = any;
 
 let cp: ControlPlane;

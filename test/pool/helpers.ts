@@ -18,7 +18,7 @@ export async function until<T>(what: string, pred: () => T | Promise<T>, timeout
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await pred();
-    if (v) return v as NonNullable<T>;
+    if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 250));
   }

@@ -1,4 +1,4 @@
-import { AppsV1Api, AuthenticationV1Api, CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, AuthenticationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControlPlane, waitFor, type ControlPlane } from '../support/index.js';
 
@@ -74,7 +74,7 @@ describe('control plane (etcd + kube-apiserver + controller-manager + scheduler)
     expect(replicaSets.items).toHaveLength(1);
     const rs = replicaSets.items[0]!;
     expect(rs.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'Deployment', name: 'smoke-deployment', controller: true });
-    for (const pod of pods as V1Pod[]) {
+    for (const pod of pods) {
       expect(pod.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'ReplicaSet', name: rs.metadata?.name, controller: true });
       expect(pod.status?.phase).toBe('Pending');
       expect(pod.spec?.nodeName).toBeUndefined();

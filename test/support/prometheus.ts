@@ -71,7 +71,7 @@ async function startPrometheusOnce(opts: PrometheusOptions): Promise<Prometheus>
     configFile,
     startupMs: Date.now() - started,
     async query(promql) {
-      const res = await fetch(`${url}/api/v1/query?${new URLSearchParams({ query: promql })}`, {
+      const res = await fetch(`${url}/api/v1/query?${new URLSearchParams({ query: promql }).toString()}`, {
         signal: AbortSignal.timeout(30_000),
       });
       const body = (await res.json()) as {

@@ -122,7 +122,7 @@ export class KubeRuntimeSource implements RuntimeSource {
     this.abort = null;
     const delay = Math.min(30_000, 500 * 2 ** Math.min(this.failures, 6)) * (0.5 + Math.random() / 2);
     this.failures++;
-    if (err) this.log.warn({ err: err instanceof Error ? err.message : String(err), delayMs: Math.round(delay) }, 'runtime ConfigMap watch ended; relisting');
+    if (err) this.log.warn({ err, delayMs: Math.round(delay) }, 'runtime ConfigMap watch ended; relisting');
     this.retryTimer = setTimeout(
       () => {
         this.retryTimer = null;

@@ -40,7 +40,7 @@ export function parseRuntimeState(text: string): RuntimeState {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new Error(`runtime state is not valid JSON: ${(e as Error).message}`);
+    throw new Error(`runtime state is not valid JSON: ${(e as Error).message}`, { cause: e });
   }
   const r = RuntimeStateSchema.safeParse(raw);
   if (!r.success) {

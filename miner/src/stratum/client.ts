@@ -255,7 +255,7 @@ export class StratumClient extends EventEmitter<StratumClientEvents> {
     });
     sock.on('error', (err) => {
       if (sock !== this.socket) return;
-      this.log.warn({ err: err.message }, 'connection error');
+      this.log.warn({ err }, 'connection error');
       // Before the TCP connect completes it is a connect failure; after it and before the TLS
       // handshake completes, it is TLS (certificate, server name, protocol version).
       const inTls = secure && this.tcpConnected && this.stateValue === 'connecting';

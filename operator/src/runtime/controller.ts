@@ -1,4 +1,5 @@
-import type { Logger } from 'pino';
+import { randomUUID } from 'node:crypto';
+import { pino, type Logger } from 'pino';
 import type { RuntimeMetrics } from '../metrics/runtime-metrics.js';
 import type { Informer } from './informer.js';
 import { ItemExponentialBackoff } from './ratelimiter.js';
@@ -17,8 +18,21 @@ export interface Result {
   requeue?: boolean;
 }
 
+/**
+ * What a reconcile gets besides its request, like controller-runtime's context.Context:
+ * - `signal` fires when the reconcile must stop at once (leadership lost, manager cancelled);
+ *   pass it to every API call (`rest.get(path, query, { signal })`), so nothing is sent after it;
+ * - `reconcileID` names this one run (in every log line and in errors);
+ * - `log` already carries {controller, namespace, name, reconcileID}.
+ */
+export interface ReconcileContext {
+  signal: AbortSignal;
+  reconcileID: string;
+  log: Logger;
+}
+
 export interface Reconciler {
-  reconcile(req: Request): Promise<Result | void>;
+  reconcile(req: Request, ctx: ReconcileContext): Promise<Result | void>;
 }
 
 export interface ControllerOptions {
@@ -42,8 +56,10 @@ export function requestKey(req: Request): string {
 export class Controller {
   readonly queue: WorkQueue;
   private readonly workers: Promise<void>[] = [];
-  private readonly log: Logger | undefined;
+  private readonly log: Logger;
   private running = false;
+  /** One per in-flight reconcile: cancel() aborts them all. */
+  private readonly inFlight = new Set<AbortController>();
 
   constructor(
     readonly name: string,
@@ -55,7 +71,7 @@ export class Controller {
       rateLimiter: new ItemExponentialBackoff(opts.backoffBaseMs ?? 5, opts.backoffMaxMs ?? 1000_000),
       metrics: opts.metrics?.workQueueHooks(name),
     });
-    this.log = opts.logger?.child({ controller: name });
+    this.log = (opts.logger ?? pino({ level: 'silent' })).child({ controller: name });
   }
 
   /** Reconcile the objects of this informer themselves. */
@@ -106,8 +122,16 @@ export class Controller {
     const n = this.opts.concurrency ?? 1;
     this.opts.metrics?.maxConcurrentReconciles.set({ controller: this.name }, n);
     this.opts.metrics?.initController(this.name);
-    this.log?.info({ workers: n }, 'starting workers');
+    this.log.info({ workers: n }, 'starting workers');
     for (let i = 0; i < n; i++) this.workers.push(this.worker());
+  }
+
+  /**
+   * Aborts the signal of every in-flight reconcile now (leadership lost: their writes must not
+   * be sent). Workers keep running; stop() ends them.
+   */
+  cancel(reason: unknown = new Error(`controller ${this.name}: cancelled`)): void {
+    for (const ac of this.inFlight) ac.abort(reason);
   }
 
   /** Stops handing out work and waits for in-flight reconciles to finish. */
@@ -130,9 +154,14 @@ export class Controller {
     const labels = { controller: this.name };
     m?.activeWorkers.inc(labels);
     const started = performance.now();
+    const req = splitKey(key);
+    const reconcileID = randomUUID();
+    const ac = new AbortController();
+    this.inFlight.add(ac);
+    const log = this.log.child({ namespace: req.namespace, name: req.name, reconcileID });
     let result: 'success' | 'error' | 'requeue' | 'requeue_after' = 'success';
     try {
-      const res = (await this.reconciler.reconcile(splitKey(key))) ?? {};
+      const res = (await this.reconciler.reconcile(req, { signal: ac.signal, reconcileID, log })) ?? {};
       if (res.requeueAfterMs !== undefined && res.requeueAfterMs > 0) {
         this.queue.forget(key);
         this.queue.addAfter(key, res.requeueAfterMs);
@@ -146,13 +175,11 @@ export class Controller {
     } catch (err) {
       result = 'error';
       m?.reconcileErrors.inc(labels);
-      const [namespace, name] = key.includes('/') ? key.split('/', 2) : [undefined, key];
-      this.log?.error(
-        { err: err instanceof Error ? err.message : String(err), namespace, name, retries: this.queue.numRequeues(key) },
-        'reconcile failed; retrying with back-off',
-      );
+      if (ac.signal.aborted) log.info({ err }, 'reconcile cancelled');
+      else log.error({ err, retries: this.queue.numRequeues(key) }, 'reconcile failed; retrying with back-off');
       this.queue.addRateLimited(key);
     } finally {
+      this.inFlight.delete(ac);
       const seconds = (performance.now() - started) / 1000;
       m?.reconcileTime.observe(labels, seconds);
       m?.workqueueWorkDuration.observe({ name: this.name, controller: this.name }, seconds);

@@ -56,7 +56,7 @@ export class EventRecorder {
       try {
         await this.send(e);
       } catch (err) {
-        this.log?.warn({ err: (err as Error).message, reason: e.reason }, 'could not record event');
+        this.log?.warn({ err, reason: e.reason }, 'could not record event');
       }
     }
     this.sending = false;

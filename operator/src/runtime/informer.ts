@@ -2,7 +2,7 @@ import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ApiError, isGone, type KubeRest } from './rest.js';
 import { collectionPath, objectKey, type KubeObject, type ResourceType } from './resource.js';
-import { Store, type IndexFunc } from './store.js';
+import { Cache, type IndexFunc } from './cache.js';
 import { InterruptibleSleep } from './interruptible-sleep.js';
 
 export interface EventHandler<T> {
@@ -45,7 +45,7 @@ class GoneError extends Error {}
  * on 410 Gone, and back off exponentially while the server is unreachable.
  */
 export class Informer<T extends KubeObject = KubeObject> {
-  readonly store: Store<T>;
+  readonly store: Cache<T>;
   private readonly handlers: EventHandler<T>[] = [];
   private readonly reflectors: Reflector<T>[];
   private resyncTimer: NodeJS.Timeout | undefined;
@@ -59,9 +59,14 @@ export class Informer<T extends KubeObject = KubeObject> {
     readonly resource: ResourceType,
     readonly options: InformerOptions<T> = {},
   ) {
-    this.store = new Store<T>(options.indexers ?? {});
+    this.store = new Cache<T>(options.indexers ?? {});
     const scopes = resource.namespaced && options.namespaces?.length ? options.namespaces : [undefined];
     this.reflectors = scopes.map((ns) => new Reflector(this, ns));
+  }
+
+  /** Adds secondary indexes to the shared cache (a second controller's own lookups). */
+  addIndexers(indexers: Record<string, IndexFunc<T>>): void {
+    for (const [name, fn] of Object.entries(indexers)) this.store.addIndexer(name, fn);
   }
 
   addEventHandler(h: EventHandler<T>): void {
@@ -155,6 +160,8 @@ class Reflector<T extends KubeObject> {
   private stopped = false;
   private resourceVersion = '';
   private abort: AbortController | undefined;
+  /** Cancels an in-flight LIST page on stop(). */
+  private readonly listAbort = new AbortController();
   /** Ends the current watch now (aborting the request alone may only surface at the inactivity timeout). */
   private endWatch: (() => void) | undefined;
   private backoffMs = BACKOFF_INITIAL_MS;
@@ -175,6 +182,7 @@ class Reflector<T extends KubeObject> {
 
   stop(): void {
     this.stopped = true;
+    this.listAbort.abort();
     this.abort?.abort();
     this.endWatch?.();
     this.sleeper.wake();
@@ -185,6 +193,7 @@ class Reflector<T extends KubeObject> {
     while (!this.stopped) {
       try {
         if (!this.resourceVersion) await this.list();
+        if (this.stopped) break;
         await this.watch();
         // A watch that ended cleanly (server timeout, inactivity) resumes from the last version.
       } catch (err) {
@@ -196,7 +205,7 @@ class Reflector<T extends KubeObject> {
           continue;
         }
         this.informer.stats.watchErrors++;
-        log?.warn({ err: describe(err), retryInMs: this.backoffMs }, 'list/watch failed; retrying');
+        log?.warn({ err, retryInMs: this.backoffMs }, 'list/watch failed; retrying');
         await this.sleeper.sleep(this.backoffMs);
         this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
       }
@@ -206,19 +215,26 @@ class Reflector<T extends KubeObject> {
   private async list(): Promise<void> {
     const items: T[] = [];
     let cont: string | undefined;
-    let rv = '';
+    let rv: string;
     do {
-      const page = await this.informer.rest.get<ListResponse<T>>(this.path, {
-        ...this.selectors,
-        limit: this.informer.options.pageSize ?? 500,
-        continue: cont,
-      });
+      const page = await this.informer.rest.get<ListResponse<T>>(
+        this.path,
+        {
+          ...this.selectors,
+          limit: this.informer.options.pageSize ?? 500,
+          continue: cont,
+        },
+        { signal: this.listAbort.signal },
+      );
       const { apiVersion, kind } = this.informer.resource;
       const transform = this.informer.options.transform ?? ((o: T) => o);
       for (const item of page.items ?? []) items.push(transform({ ...item, apiVersion, kind }));
       cont = page.metadata?.continue || undefined;
       rv = page.metadata?.resourceVersion ?? '';
     } while (cont && !this.stopped);
+    // A list cut short by stop() is only part of the collection: applying it as a full replace
+    // would delete every object on the pages not read.
+    if (this.stopped) return;
     this.informer.stats.lists++;
     this.informer.replace(this.namespace, items);
     this.resourceVersion = rv;
@@ -235,7 +251,7 @@ class Reflector<T extends KubeObject> {
         if (settled) return;
         settled = true;
         this.abort?.abort();
-        if (err) reject(err);
+        if (err) reject(err instanceof Error ? err : new Error(JSON.stringify(err)));
         else resolve();
       };
       this.endWatch = () => finish();
@@ -249,7 +265,7 @@ class Reflector<T extends KubeObject> {
         this.backoffMs = BACKOFF_INITIAL_MS;
         if (type === 'BOOKMARK') return;
         const transform = this.informer.options.transform ?? ((o: T) => o);
-        const typed = transform({ ...obj, apiVersion: this.informer.resource.apiVersion, kind: this.informer.resource.kind } as T);
+        const typed = transform({ ...obj, apiVersion: this.informer.resource.apiVersion, kind: this.informer.resource.kind });
         if (type === 'DELETED') this.informer.delete(typed);
         else this.informer.upsert(typed);
       };
@@ -280,12 +296,4 @@ class Reflector<T extends KubeObject> {
         .catch(finish);
     });
   }
-}
-
-function describe(err: unknown): string {
-  if (err instanceof Error) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    return cause?.code ? `${err.message} (${cause.code})` : err.message;
-  }
-  return String(err);
 }

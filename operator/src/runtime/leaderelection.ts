@@ -176,7 +176,7 @@ export class LeaderElector {
       if (takingOver) this.log?.info({ lease: this.leaseRef, previousHolder: holder || undefined }, 'took over leader lease');
       return true;
     } catch (err) {
-      if (!isConflict(err)) this.log?.warn({ err: (err as Error).message, lease: this.leaseRef }, 'leader lease acquire/renew failed');
+      if (!isConflict(err)) this.log?.warn({ err, lease: this.leaseRef }, 'leader lease acquire/renew failed');
       return false;
     }
   }
@@ -194,7 +194,7 @@ export class LeaderElector {
       });
       this.log?.info({ lease: this.leaseRef }, 'released leader lease');
     } catch (err) {
-      this.log?.warn({ err: (err as Error).message, lease: this.leaseRef }, 'could not release leader lease');
+      this.log?.warn({ err, lease: this.leaseRef }, 'could not release leader lease');
     }
   }
 }

@@ -8,6 +8,12 @@ import { LeaderElector, type LeaderElectionConfig } from './leaderelection.js';
 import { KubeRest } from './rest.js';
 import type { KubeObject, ResourceType } from './resource.js';
 
+export type SharedInformerOptions<T> = Omit<InformerOptions<T>, 'logger' | 'namespaces'> & { allNamespaces?: boolean };
+
+function resourceKey(rt: ResourceType): string {
+  return `${rt.apiVersion}/${rt.kind}`;
+}
+
 export interface ManagerOptions {
   kubeConfig: KubeConfig;
   logger: Logger;
@@ -30,10 +36,17 @@ export interface ManagerOptions {
  * restart as a standby rather than risk two leaders).
  */
 export class Manager {
+  /**
+   * The client controllers use: bound to the leadership signal, so once this instance stops
+   * leading (lease lost, renew deadline passed) none of their requests is sent any more.
+   */
   readonly rest: KubeRest;
+  /** Not bound to leadership: informers (standbys keep warm caches) and leader election. */
+  readonly baseRest: KubeRest;
+  private readonly leadership = new AbortController();
   readonly metrics: RuntimeMetrics;
   readonly health: HealthServer;
-  private readonly informers: Informer<any>[] = [];
+  private readonly informers = new Map<string, { informer: Informer<KubeObject>; shape: SharedInformerOptions<KubeObject> }>();
   private readonly controllers: Controller[] = [];
   private elector: LeaderElector | undefined;
   private stopping: Promise<void> | undefined;
@@ -42,12 +55,13 @@ export class Manager {
   private stopRequested: (() => void) | undefined;
 
   constructor(readonly opts: ManagerOptions) {
-    this.rest = new KubeRest(opts.kubeConfig);
+    this.baseRest = new KubeRest(opts.kubeConfig);
+    this.rest = this.baseRest.withSignal(this.leadership.signal);
     this.metrics = opts.metrics ?? new RuntimeMetrics();
     this.health = new HealthServer(
       {
         healthz: { ping: () => true },
-        readyz: { informers: () => this.informers.every((i) => i.hasSynced()) || 'informer caches not synced' },
+        readyz: { informers: () => this.allInformers.every((i) => i.hasSynced()) || 'informer caches not synced' },
       },
       this.metrics.registry,
     );
@@ -57,19 +71,43 @@ export class Manager {
     return this.leading;
   }
 
-  informer<T extends KubeObject>(
-    resource: ResourceType,
-    options: Omit<InformerOptions<T>, 'logger' | 'namespaces'> & { allNamespaces?: boolean } = {},
-  ): Informer<T> {
-    const inf = new Informer<T>(this.rest, this.opts.kubeConfig, resource, {
+  /**
+   * The shared informer of a resource type: one cache per type, as controller-runtime's cache.
+   * A second call for the same type (another controller) returns the same informer and adds its
+   * indexers to the shared cache. What shapes the cache itself (selectors, transform, scope, page
+   * size) is fixed by the first call; a later call that asks for a different shape is an error,
+   * since it would silently get objects it did not ask for (e.g. Secrets without their values).
+   */
+  informer<T extends KubeObject>(resource: ResourceType, options: SharedInformerOptions<T> = {}): Informer<T> {
+    const key = resourceKey(resource);
+    const existing = this.informers.get(key);
+    if (existing) {
+      const first = existing.shape;
+      for (const field of ['labelSelector', 'fieldSelector', 'transform', 'allNamespaces', 'pageSize'] as const) {
+        if (first[field] !== options[field]) {
+          throw new Error(
+            `shared ${resource.kind} informer: ${field} differs from the first registration; one cache per type means one ${field} per type (share the same value, e.g. an exported transform function)`,
+          );
+        }
+      }
+      const inf = existing.informer as unknown as Informer<T>;
+      if (options.indexers) inf.addIndexers(options.indexers);
+      return inf;
+    }
+    const inf = new Informer<T>(this.baseRest, this.opts.kubeConfig, resource, {
       resyncPeriodMs: this.opts.resyncPeriodMs,
       ...options,
       namespaces: options.allNamespaces ? undefined : this.opts.namespaces,
       logger: this.opts.logger,
     });
-    this.informers.push(inf);
+    this.informers.set(key, { informer: inf as unknown as Informer<KubeObject>, shape: options as SharedInformerOptions<KubeObject> });
     if (this.started) inf.start();
     return inf;
+  }
+
+  /** The informers (one per resource type) this manager runs. */
+  get allInformers(): Informer<KubeObject>[] {
+    return [...this.informers.values()].map((e) => e.informer);
   }
 
   add(controller: Controller): void {
@@ -85,20 +123,21 @@ export class Manager {
     const log = this.opts.logger;
     await this.health.start({ probePort: this.opts.probePort ?? 8081, metricsPort: this.opts.metricsPort ?? 8080, host: this.opts.bindHost });
     log.info({ probePort: this.health.ports.probe, metricsPort: this.health.ports.metrics }, 'health and metrics endpoints listening');
-    for (const i of this.informers) i.start();
+    for (const i of this.allInformers) i.start();
     const stopped = new Promise<'stopped'>((resolve) => (this.stopRequested = () => resolve('stopped')));
-    const synced = Promise.all(this.informers.map((i) => i.waitForSync()));
+    const synced = Promise.all(this.allInformers.map((i) => i.waitForSync()));
     if ((await Promise.race([synced.then(() => 'synced' as const), stopped])) === 'stopped') return 'stopped';
     log.info('informer caches synced');
 
     if (this.opts.leaderElection) {
       const name = this.opts.leaderElection.leaseName;
       this.metrics.leaderElectionStatus.set({ name }, 0);
-      this.elector = new LeaderElector(this.rest, this.opts.leaderElection, log, (v) => this.metrics.leaderElectionStatus.set({ name }, v ? 1 : 0));
+      this.elector = new LeaderElector(this.baseRest, this.opts.leaderElection, log, (v) => this.metrics.leaderElectionStatus.set({ name }, v ? 1 : 0));
       if (!(await this.elector.acquire())) return 'stopped';
       this.becomeLeader();
       const outcome = await Promise.race([this.elector.holdLeadership(), stopped]);
       if (outcome === 'lost') {
+        this.stopActing(new Error('leader lease lost: renew deadline passed'));
         await this.shutdown();
         return 'lost-leadership';
       }
@@ -106,6 +145,18 @@ export class Manager {
     }
     this.becomeLeader();
     return stopped;
+  }
+
+  /** Signal fired when this instance stops leading; requests of `rest` are cut by it. */
+  get leadershipSignal(): AbortSignal {
+    return this.leadership.signal;
+  }
+
+  /** Stops acting at once: no request of `rest` is sent after this, in-flight reconciles are cancelled. */
+  private stopActing(reason: Error): void {
+    this.leading = false;
+    this.leadership.abort(reason);
+    for (const c of this.controllers) c.cancel(reason);
   }
 
   private becomeLeader(): void {
@@ -127,7 +178,7 @@ export class Manager {
       this.leading = false;
       await Promise.all(this.controllers.map((c) => c.stop()));
       await this.elector?.stop();
-      for (const i of this.informers) i.stop();
+      for (const i of this.allInformers) i.stop();
       await this.health.stop();
       log.info('shut down');
     })();

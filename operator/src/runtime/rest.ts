@@ -31,11 +31,17 @@ export function isGone(err: unknown): boolean {
   return err instanceof ApiError && err.statusCode === 410;
 }
 
-export interface RequestOptions {
+/** What every call takes: the caller's cancellation (a reconcile's ctx.signal) and an optional time bound. */
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** Bound of this request (default 30 s); the signal may end it sooner. */
+  timeoutMs?: number;
+}
+
+export interface RequestOptions extends CallOptions {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
   contentType?: string;
-  signal?: AbortSignal;
 }
 
 const AUTH_REFRESH_MS = 5 * 60_000;
@@ -43,8 +49,8 @@ const REQUEST_TIMEOUT_MS = 30_000;
 
 export class KubeRest {
   private readonly http = new IsomorphicFetchHttpLibrary();
-  private template: RequestContext | undefined;
-  private templateAt = 0;
+  /** Mutated in place, so clients made by withSignal share it. */
+  private readonly auth: { template: RequestContext | undefined; at: number } = { template: undefined, at: 0 };
 
   constructor(readonly kubeConfig: KubeConfig) {}
 
@@ -55,17 +61,38 @@ export class KubeRest {
   }
 
   private async authTemplate(): Promise<RequestContext> {
-    if (!this.template || Date.now() - this.templateAt > AUTH_REFRESH_MS) {
+    if (!this.auth.template || Date.now() - this.auth.at > AUTH_REFRESH_MS) {
       const ctx = new RequestContext(this.server, HttpMethod.GET);
       await this.kubeConfig.applySecurityAuthentication(ctx);
-      this.template = ctx;
-      this.templateAt = Date.now();
+      this.auth.template = ctx;
+      this.auth.at = Date.now();
     }
-    return this.template;
+    return this.auth.template;
   }
 
+  /**
+   * A client whose every request is also cancelled by `signal` (e.g. the Manager's leadership
+   * signal: once it fires, no request of this client is sent any more). Shares authentication and
+   * the keep-alive connection pool with this one.
+   */
+  withSignal(signal: AbortSignal): KubeRest {
+    const child = Object.create(this) as KubeRest & { baseSignals: AbortSignal[] };
+    child.baseSignals = [...this.baseSignals, signal];
+    return child;
+  }
+
+  /** Signals every request of this client obeys (see withSignal). */
+  protected baseSignals: AbortSignal[] = [];
+
   async request<T = unknown>(method: keyof typeof HttpMethod, path: string, opts: RequestOptions = {}): Promise<T> {
+    // Every request is bounded in time, whether or not the caller brought its own signal.
+    const signals = [...this.baseSignals, AbortSignal.timeout(opts.timeoutMs ?? REQUEST_TIMEOUT_MS)];
+    if (opts.signal) signals.push(opts.signal);
+    const signal = AbortSignal.any(signals);
+    // Checked before anything is sent: a cancelled reconcile or a lost leadership sends nothing.
+    signal.throwIfAborted();
     const template = await this.authTemplate();
+    signal.throwIfAborted();
     const url = new URL(this.server.replace(/\/$/, '') + path);
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const ctx = new RequestContext(url.toString(), HttpMethod[method]);
@@ -77,7 +104,7 @@ export class KubeRest {
       ctx.setHeaderParam('Content-Type', opts.contentType ?? 'application/json');
       ctx.setBody(JSON.stringify(opts.body));
     }
-    ctx.setSignal(opts.signal ?? AbortSignal.timeout(REQUEST_TIMEOUT_MS));
+    ctx.setSignal(signal);
     const res = await this.http.send(ctx).toPromise();
     const text = await res.body.text();
     if (res.httpStatusCode >= 400) {
@@ -95,24 +122,25 @@ export class KubeRest {
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
-  get<T = unknown>(path: string, query?: RequestOptions['query']): Promise<T> {
-    return this.request<T>('GET', path, { query });
+  get<T = unknown>(path: string, query?: RequestOptions['query'], opts: CallOptions = {}): Promise<T> {
+    return this.request<T>('GET', path, { ...opts, query });
   }
-  create<T = unknown>(path: string, body: unknown): Promise<T> {
-    return this.request<T>('POST', path, { body });
+  create<T = unknown>(path: string, body: unknown, opts: CallOptions = {}): Promise<T> {
+    return this.request<T>('POST', path, { ...opts, body });
   }
-  replace<T = unknown>(path: string, body: unknown): Promise<T> {
-    return this.request<T>('PUT', path, { body });
+  replace<T = unknown>(path: string, body: unknown, opts: CallOptions = {}): Promise<T> {
+    return this.request<T>('PUT', path, { ...opts, body });
   }
-  delete<T = unknown>(path: string, query?: RequestOptions['query']): Promise<T> {
-    return this.request<T>('DELETE', path, { query });
+  delete<T = unknown>(path: string, query?: RequestOptions['query'], opts: CallOptions = {}): Promise<T> {
+    return this.request<T>('DELETE', path, { ...opts, query });
   }
-  mergePatch<T = unknown>(path: string, body: unknown): Promise<T> {
-    return this.request<T>('PATCH', path, { body, contentType: 'application/merge-patch+json' });
+  mergePatch<T = unknown>(path: string, body: unknown, opts: CallOptions = {}): Promise<T> {
+    return this.request<T>('PATCH', path, { ...opts, body, contentType: 'application/merge-patch+json' });
   }
   /** Server-side apply (JSON is valid YAML, so the apply content type accepts it). */
-  apply<T = unknown>(path: string, body: unknown, fieldManager: string, force = true): Promise<T> {
+  apply<T = unknown>(path: string, body: unknown, fieldManager: string, force = true, opts: CallOptions = {}): Promise<T> {
     return this.request<T>('PATCH', path, {
+      ...opts,
       body,
       contentType: 'application/apply-patch+yaml',
       query: { fieldManager, force },

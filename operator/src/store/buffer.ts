@@ -65,7 +65,7 @@ export class WriteBuffer {
   async open(): Promise<{ replaying: number }> {
     await mkdir(this.opts.spillDir, { recursive: true });
     return this.exclusive(async () => {
-      let size = 0;
+      let size: number;
       try {
         size = (await stat(this.spillPath)).size;
       } catch {

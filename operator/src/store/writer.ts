@@ -104,7 +104,10 @@ export async function writeBatch(items: readonly PendingItem[], target: WriteTar
     } catch (err) {
       // The driver wraps a network failure in the middle of a bulk write in MongoBulkWriteError.
       const cause = err instanceof MongoBulkWriteError && err.errorResponse instanceof Error ? err.errorResponse : err;
-      const writeErrors = err instanceof MongoBulkWriteError ? (Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors]) : [];
+      const writeErrors: Array<{ code?: number; index: number; errmsg?: string }> =
+        err instanceof MongoBulkWriteError
+          ? ((Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors]) as Array<{ code?: number; index: number; errmsg?: string }>)
+          : [];
       if (isTransientError(cause)) {
         metrics.failures.inc({ collection, reason: 'unavailable' }, 1);
         throw new TransientWriteError(`writing ${planned.length} documents to ${collection} failed: ${errorText(cause)}`);

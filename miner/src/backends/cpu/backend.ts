@@ -84,7 +84,7 @@ export class CpuBackend {
         } else this.onReport(t, slot, m);
       });
       worker.on('error', (err) => {
-        this.opts.log.error({ thread: t, err: err.message }, 'hashing thread failed');
+        this.opts.log.error({ thread: t, err }, 'hashing thread failed');
         if (!ready) reject(err);
       });
       worker.on('exit', (code) => {

@@ -139,7 +139,7 @@ export function minerFleetCrd(): Record<string, unknown> {
       'MinerFleet runs a number of scrypt miner pods on CPU, GPU or USB ASIC devices, points them at the best available MiningPool and suspends them while mining does not pay.',
     spec: MinerFleetSpecSchema,
     status: MinerFleetStatusSchema,
-    rootRules: MINER_FLEET_OBJECT_RULES as Array<CrossFieldRule<never>>,
+    rootRules: MINER_FLEET_OBJECT_RULES,
     columns: [
       { name: 'Desired', type: 'integer', jsonPath: '.spec.replicas', description: 'Miner pods wanted.' },
       { name: 'Ready', type: 'integer', jsonPath: '.status.readyReplicas', description: 'Miner pods ready.' },

@@ -58,9 +58,9 @@ export function fieldPathToSegments(fieldPath: string | undefined): Array<string
 export function withCel<S extends z.ZodType>(schema: S, rules: Array<CrossFieldRule<z.output<S>>>): S {
   const refined = schema.superRefine((value, ctx) => {
     for (const r of rules) {
-      let ok = true;
+      let ok: boolean;
       try {
-        ok = r.holds(value as z.output<S>);
+        ok = r.holds(value);
       } catch {
         ok = true;
       }
@@ -70,5 +70,5 @@ export function withCel<S extends z.ZodType>(schema: S, rules: Array<CrossFieldR
     }
   });
   const existing = (schema.meta()?.[CEL_META_KEY] as CelValidation[] | undefined) ?? [];
-  return refined.meta({ [CEL_META_KEY]: [...existing, ...rules.map(toCel)] }) as S;
+  return refined.meta({ [CEL_META_KEY]: [...existing, ...rules.map(toCel)] });
 }

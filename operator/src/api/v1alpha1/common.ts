@@ -65,5 +65,5 @@ export function uniqueItems<T extends z.ZodArray<z.ZodType>>(schema: T, fieldPat
       if (seen.has(item)) ctx.addIssue({ code: 'custom', message: `Duplicate value ${JSON.stringify(item)}: ${fieldPath} must not repeat an item`, path: [i] });
       seen.add(item);
     });
-  }) as T;
+  });
 }

@@ -6,3 +6,4 @@ export * from './miningpool.js';
 export * from './economics.js';
 export * from './minerfleet.js';
 export * from './validate.js';
+export * from './resources.js';

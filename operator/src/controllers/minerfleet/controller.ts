@@ -2,14 +2,14 @@ import type { Logger } from 'pino';
 import {
   API_VERSION,
   MINER_FLEET_KIND,
-  MINER_FLEET_PLURAL,
-  MINING_POOL_PLURAL,
+  MinerFleets,
   MinerFleetSpecSchema,
+  MiningPools,
   type MinerFleet,
   type MinerFleetStatus,
   type MiningPool,
 } from '../../api/v1alpha1/index.js';
-import { Controller, type Reconciler, type Request, type Result } from '../../runtime/controller.js';
+import { Controller, type ReconcileContext, type Reconciler, type Request, type Result } from '../../runtime/controller.js';
 import type { Informer } from '../../runtime/informer.js';
 import type { Manager } from '../../runtime/manager.js';
 import {
@@ -27,6 +27,8 @@ import {
 import { isNotFound, type KubeRest } from '../../runtime/rest.js';
 import { isSubset } from '../../runtime/semantic.js';
 import { EventRecorder } from '../../runtime/events.js';
+import { BY_OWNER_UID, byOwnerUid } from '../../runtime/cache.js';
+import { stripManagedFields } from '../../runtime/transform.js';
 import {
   desiredFleetObjects,
   fleetNames,
@@ -38,7 +40,7 @@ import {
   type DesiredFleetObjects,
 } from './desired/index.js';
 import { FLEETS_BY_POOL, fleetPoolKeys, POOLS_BY_SECRET, poolSecretKeys } from './indexes.js';
-import { secretKeysOnly, type SecretKeys } from './secrets.js';
+import { secretsCacheTransform, type SecretKeys } from './secrets.js';
 import { computeStatus, replicaCounts, type StatusInputs } from './status.js';
 import { FleetReplicaMetrics } from '../../metrics/fleet-metrics.js';
 import { carryEconomics, FleetEconomics, type EconomicsOutcome } from './economics.js';
@@ -49,8 +51,8 @@ import type { AuditSink } from '../../store/audit.js';
 export const CONTROLLER_NAME = 'minerfleet';
 export const FIELD_MANAGER = 'minefleet-operator';
 
-export const MinerFleets: ResourceType = { apiVersion: API_VERSION, kind: MINER_FLEET_KIND, plural: MINER_FLEET_PLURAL, namespaced: true };
-export const MiningPools: ResourceType = { apiVersion: API_VERSION, kind: 'MiningPool', plural: MINING_POOL_PLURAL, namespaced: true };
+// Kept here for existing importers; they live in api/.
+export { MinerFleets, MiningPools };
 
 export interface MinerFleetControllerOptions {
   minerImage: string;
@@ -106,7 +108,7 @@ export class MinerFleetReconciler implements Reconciler {
     return computeStatus(i);
   }
 
-  async reconcile(req: Request): Promise<Result | void> {
+  async reconcile(req: Request, ctx: ReconcileContext): Promise<Result | void> {
     const fleet = this.fleets.store.getByName(req.namespace, req.name);
     // Gone: its owned objects carry owner references, so the garbage collector removes them.
     if (!fleet || fleet.metadata.deletionTimestamp) {
@@ -115,7 +117,7 @@ export class MinerFleetReconciler implements Reconciler {
       return;
     }
     const ns = fleet.metadata.namespace!;
-    const log = this.log.child({ namespace: ns, fleet: fleet.metadata.name });
+    const { log, signal } = ctx;
 
     const parsed = MinerFleetSpecSchema.safeParse(fleet.spec);
     if (!parsed.success) {
@@ -132,7 +134,7 @@ export class MinerFleetReconciler implements Reconciler {
         now: nowTime(),
       });
       carryEconomics(invalid, fleet.status);
-      await this.writeStatus(fleet, invalid);
+      await this.writeStatus(fleet, invalid, signal);
       return; // only a spec change can fix it, and that triggers a new reconcile
     }
     const spec = parsed.data;
@@ -151,7 +153,7 @@ export class MinerFleetReconciler implements Reconciler {
 
     if (refs.usable.length === 0) {
       log.warn({ missing: refs.missing.map((m) => m.message) }, 'no usable pool; waiting for the referenced objects');
-      const existing = this.owned.get(Deployments)!.store.byIndex('ownerUid', fleet.metadata.uid!)[0];
+      const existing = this.owned.get(Deployments)!.store.byIndex(BY_OWNER_UID, fleet.metadata.uid!)[0];
       const status = this.computeStatus({
         fleet,
         selector,
@@ -162,7 +164,7 @@ export class MinerFleetReconciler implements Reconciler {
         now: nowTime(),
       });
       carryEconomics(status, fleet.status);
-      await this.writeStatus(fleet, status);
+      await this.writeStatus(fleet, status, signal);
       return { requeue: true };
     }
 
@@ -184,8 +186,10 @@ export class MinerFleetReconciler implements Reconciler {
 
     let applyError: string | undefined;
     try {
-      await this.applyAll(fleet, desired, log);
+      await this.applyAll(fleet, desired, log, signal);
     } catch (err) {
+      // Cancelled (leadership lost): stop here, write nothing more.
+      if (signal.aborted) throw err;
       applyError = (err as Error).message;
     }
 
@@ -213,7 +217,7 @@ export class MinerFleetReconciler implements Reconciler {
       }
     } else if (fleet.status?.lastPoolSwitchTime) status.lastPoolSwitchTime = fleet.status.lastPoolSwitchTime;
     if (econ) this.economics!.applyTo(status, econ, fleet.metadata.generation ?? 0, nowTime());
-    await this.writeStatus(fleet, status);
+    await this.writeStatus(fleet, status, signal);
 
     if (applyError) {
       this.recorder.event(fleet, 'Warning', 'ApplyFailed', applyError);
@@ -242,7 +246,7 @@ export class MinerFleetReconciler implements Reconciler {
     return published.activePool === activePool ? revision : revision + 1;
   }
 
-  private async applyAll(fleet: FleetObj, desired: DesiredFleetObjects, log: Logger): Promise<void> {
+  private async applyAll(fleet: FleetObj, desired: DesiredFleetObjects, log: Logger, signal: AbortSignal): Promise<void> {
     const ns = fleet.metadata.namespace!;
     const ownerRef = {
       apiVersion: API_VERSION,
@@ -269,10 +273,10 @@ export class MinerFleetReconciler implements Reconciler {
         if (cached && isSubset(obj, cached)) continue;
         this.stats.applies++;
         work.push(
-          this.rest.apply(objectPath(rt, ns, name), obj, FIELD_MANAGER, true).then(
+          this.rest.apply(objectPath(rt, ns, name), obj, FIELD_MANAGER, true, { signal }).then(
             () => {
               (cached ? updated : created).push(`${rt.kind} ${name}`);
-              log.info({ kind: rt.kind, name }, `${cached ? 'updated' : 'created'} owned object`);
+              log.info({ kind: rt.kind, object: name }, `${cached ? 'updated' : 'created'} owned object`);
             },
             (err: Error) => {
               errors.push(`apply ${rt.kind} ${ns}/${name}: ${err.message}`);
@@ -289,7 +293,7 @@ export class MinerFleetReconciler implements Reconciler {
     if (errors.length) throw new Error(errors.join('; '));
   }
 
-  private async writeStatus(fleet: FleetObj, status: MinerFleetStatus): Promise<void> {
+  private async writeStatus(fleet: FleetObj, status: MinerFleetStatus, signal: AbortSignal): Promise<void> {
     if (statusUpToDate(status, fleet.status)) return;
     this.stats.statusWrites++;
     await this.rest.apply(
@@ -297,6 +301,7 @@ export class MinerFleetReconciler implements Reconciler {
       { apiVersion: API_VERSION, kind: MINER_FLEET_KIND, metadata: { name: fleet.metadata.name, namespace: fleet.metadata.namespace }, status },
       FIELD_MANAGER,
       true,
+      { signal },
     );
   }
 }
@@ -328,10 +333,10 @@ export function setupMinerFleetController(
 ): { controller: Controller; reconciler: MinerFleetReconciler; recorder: EventRecorder; feeds: FeedRegistry } {
   const fleets = mgr.informer<FleetObj>(MinerFleets, { indexers: { [FLEETS_BY_POOL]: fleetPoolKeys } });
   const pools = mgr.informer<PoolObj>(MiningPools, { indexers: { [POOLS_BY_SECRET]: poolSecretKeys } });
-  const secrets = mgr.informer<SecretKeys & Obj>(Secrets, { transform: (s) => stripManaged(secretKeysOnly(s)) });
+  const secrets = mgr.informer<SecretKeys & Obj>(Secrets, { transform: secretsCacheTransform });
   const owned = new Map<ResourceType, Informer<Obj>>();
   for (const rt of new Set(OWNED.map((o) => o.rt))) {
-    owned.set(rt, mgr.informer<Obj>(rt, { indexers: { ownerUid: (o) => (o.metadata.ownerReferences ?? []).map((r) => r.uid) }, transform: stripManaged }));
+    owned.set(rt, mgr.informer<Obj>(rt, { indexers: { [BY_OWNER_UID]: byOwnerUid }, transform: stripManagedFields }));
   }
   const recorder = new EventRecorder(mgr.rest, 'minefleet-operator', log);
   // Feed values are shared by all fleets; litecoind logins are read from their Secret when fetched
@@ -391,11 +396,4 @@ export function setupMinerFleetController(
   });
   mgr.add(controller);
   return { controller, reconciler, recorder, feeds };
-}
-
-/** managedFields are large and never read by the controller: keep them out of the cache. */
-function stripManaged<T extends Obj>(o: T): T {
-  if (!o.metadata.managedFields) return o;
-  const { managedFields: _m, ...metadata } = o.metadata;
-  return { ...o, metadata };
 }

@@ -1,3 +1,6 @@
+import type { KubeObject } from '../../runtime/resource.js';
+import { stripManagedFields } from '../../runtime/transform.js';
+
 /** The part of a Secret the operator caches: which keys exist (values are never kept). */
 export interface SecretKeys {
   metadata: { name?: string; namespace?: string };
@@ -9,4 +12,13 @@ export function secretKeysOnly<T extends { data?: Record<string, string>; string
   const data = secret.data ? Object.fromEntries(Object.keys(secret.data).map((k) => [k, ''])) : undefined;
   const { stringData: _drop, ...rest } = secret;
   return { ...(rest as T), data };
+}
+
+/**
+ * The transform of the shared Secrets cache: keys only, no managedFields. Exported so another
+ * controller that watches Secrets passes the same function (one cache per type); a controller
+ * that needs a value reads that one Secret from the API when it needs it.
+ */
+export function secretsCacheTransform<T extends KubeObject & { data?: Record<string, string>; stringData?: unknown }>(secret: T): T {
+  return stripManagedFields(secretKeysOnly(secret));
 }

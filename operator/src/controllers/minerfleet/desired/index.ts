@@ -4,7 +4,7 @@
  * from its cache, calls desiredFleetObjects and applies the result.
  */
 import type { V1ConfigMap, V1Deployment, V1Role, V1RoleBinding, V1Service, V1ServiceAccount } from '@kubernetes/client-node';
-import { RuntimeStateSchema, type RuntimeState } from '../../../../../miner/src/config/runtime.js';
+import { RuntimeStateSchema, type RuntimeState } from '#miner/runtime';
 import type { MinerFleet, MiningPool } from '../../../api/v1alpha1/index.js';
 import { deviceAccess } from './device.js';
 import { fleetLabels, fleetName, fleetNamespace, ownedMeta } from './metadata.js';

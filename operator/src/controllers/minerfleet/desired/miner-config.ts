@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { V1EnvVar, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
-import { MinerConfigSchema, type MinerConfigInput } from '../../../../../miner/src/config/schema.js';
-import { RUNTIME_KEY_DEFAULT } from '../../../../../miner/src/config/runtime.js';
+import { MinerConfigSchema, type MinerConfigInput } from '#miner/config';
+import { RUNTIME_KEY_DEFAULT } from '#miner/runtime';
 import type { MinerFleet } from '../../../api/v1alpha1/index.js';
 import type { DeviceAccess } from './device.js';
 import { fleetName, fleetNamespace } from './metadata.js';
