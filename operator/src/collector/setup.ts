@@ -6,7 +6,7 @@ import { MinerFleets } from '../controllers/minerfleet/controller.js';
 import { DEFAULT_METRICS_PORT } from '../controllers/minerfleet/desired/miner-config.js';
 import type { Manager } from '../runtime/manager.js';
 import { HistoryStore, NOOP_AUDIT_SINK, StoreAuditSink, redactUri, type AuditSink } from '../store/index.js';
-import { Collector, trimFleet, type FleetView } from './collector.js';
+import { Collector, type FleetView } from './collector.js';
 import { MINER_POD_SELECTOR, Pods, trimPod, type MinerPod } from './pods.js';
 
 export interface History {
@@ -64,7 +64,9 @@ export async function setupHistory(mgr: Manager, config: OperatorConfig, log: Lo
   }
   const audit: AuditSink = store ? new StoreAuditSink(store, { actor: config.identity, logger: log }) : NOOP_AUDIT_SINK;
   const pods = mgr.informer<MinerPod>(Pods, { labelSelector: MINER_POD_SELECTOR, transform: (o) => trimPod(o) as MinerPod, resyncPeriodMs: 0 });
-  const fleets = mgr.informer<FleetView>(MinerFleets, { transform: (o) => trimFleet(o) as FleetView, resyncPeriodMs: 0 });
+  // The fleet cache is shared with the MinerFleet controller (one cache per type): the collector
+  // reads only the FleetView fields of the full objects.
+  const fleets = mgr.informer<FleetView>(MinerFleets);
   let stateFile: string | undefined = path.join(config.historySpillDir, 'collector-state.json');
   try {
     await mkdir(config.historySpillDir, { recursive: true });
