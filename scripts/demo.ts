@@ -1,163 +1,290 @@
 /**
- * Local demo on embedded defaults: a real Kubernetes control plane (etcd, kube-apiserver,
- * kube-controller-manager), litecoind in regtest behind a Stratum pool, FerretDB, Prometheus,
- * the minefleet operator and one miner, all on 127.0.0.1.
- *
- * There is no kubelet here, so the miner pods the operator creates stay Pending; the demo plays
- * the kubelet for one of them: it reads the fleet's rendered ConfigMap and pool Secret from the
- * API server and runs the miner process with them, exactly as the pod would, watching the same
- * runtime ConfigMap for live pool changes.
+ * Local demo on a real node: a Kubernetes control plane (etcd, kube-apiserver,
+ * kube-controller-manager, kube-scheduler) and one real node (containerd, runc, CNI bridge,
+ * kubelet, kube-proxy) started by the same harness code as the e2e tier (test/support), the
+ * project image imported into the node, the chart installed by helm, and the shipped samples
+ * (k8s/samples) applied with their pools pointing at litecoind-fed Stratum pools on the node's
+ * bridge address. Prometheus (on the host) discovers and scrapes the pods by IP; the operator
+ * writes mining history to FerretDB; litecoind accepts the blocks the miner pods find.
  *
  *   npx tsx scripts/demo.ts [--seconds N]     (run by scripts/demo.sh after setup)
+ *   npx tsx scripts/demo.ts --attach KUBECONFIG --node-ip IP [--seconds N]
+ *       (on a cluster with a node that is already running, e.g. the e2e tier's: test/e2e/demo.test.ts)
  *
- * Without --seconds it runs until Ctrl-C. It exits non-zero when litecoind accepted no block
- * mined by the demo miner within the run (or within 120 s when running until Ctrl-C).
+ * There is one node per machine: the demo holds the same lock as the e2e tier
+ * (flock /tmp/minefleet-node.flock) and waits for it. Without --seconds it runs until Ctrl-C;
+ * with it, it stops N seconds after the miners are Ready. It exits non-zero when the miners
+ * never got Ready or litecoind accepted no block from them.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
-import { parse, stringify } from 'yaml';
+import { MongoClient } from 'mongodb';
+import { stringify } from 'yaml';
 import {
+  PROJECT_IMAGE,
+  PROJECT_IMAGE_TAR,
   REPO_ROOT,
   binPath,
-  freePort,
   makeTempDir,
-  spawnProcess,
+  runTool,
   startControlPlane,
   startFerretDB,
   startLitecoind,
+  startNode,
   startPrometheus,
   waitFor,
-  type ManagedProcess,
+  type ToolResult,
 } from '../test/support/index.js';
+import { localSamples } from '../test/support/samples.js';
 import { startStratumPool } from '../test/support/stratum/index.js';
 
+const NODE_FLOCK = '/tmp/minefleet-node.flock';
 const NAMESPACE = 'mining';
-const FLEET = 'demo-cpu';
-const POOL = 'regtest-pool';
-const BLOCK_DEADLINE_MS = 120_000;
+const OPERATOR_NAMESPACE = 'minefleet-system';
+/** Not "minefleet": the e2e tier installs its own release of that name (ClusterRole names follow it). */
+const RELEASE = 'demo';
+const FLEET = 'cpu-fleet';
+const READY_TIMEOUT_MS = 300_000;
+const BLOCK_DEADLINE_MS = 180_000;
 
 const stops: Array<() => Promise<unknown>> = [];
 const say = (msg: string) => process.stdout.write(`[demo] ${msg}\n`);
 
+interface Cluster {
+  kubeconfigPath: string;
+  nodeIp: string;
+}
+
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { seconds: { type: 'string' } } });
+  const { values } = parseArgs({ options: { seconds: { type: 'string' }, attach: { type: 'string' }, 'node-ip': { type: 'string' } } });
   const seconds = values.seconds === undefined ? undefined : Number(values.seconds);
   if (seconds !== undefined && !(Number.isFinite(seconds) && seconds > 0)) throw new Error(`--seconds must be a positive number, got "${values.seconds}"`);
+  if ((values.attach === undefined) !== (values['node-ip'] === undefined)) throw new Error('--attach KUBECONFIG and --node-ip IP go together');
   const t0 = Date.now();
+  const since = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
   const dir = makeTempDir('demo');
 
-  say('starting the control plane, litecoind (regtest), FerretDB ...');
-  const [cp, ltc, mongo] = await Promise.all([startControlPlane({ controllerManager: true }), startLitecoind(), startFerretDB()]);
+  let cluster: Cluster;
+  if (values.attach !== undefined) {
+    cluster = { kubeconfigPath: values.attach, nodeIp: values['node-ip']! };
+    say(`attached to the cluster of ${cluster.kubeconfigPath} (node ${cluster.nodeIp})`);
+  } else {
+    const tar = PROJECT_IMAGE_TAR();
+    if (!existsSync(tar)) {
+      say('building the project image (npm run image) ...');
+      const r = spawnSync('bash', [path.join(REPO_ROOT, 'scripts', 'image.sh')], { stdio: 'inherit' });
+      if (r.status !== 0) throw new Error('scripts/image.sh failed');
+    }
+    say('starting the control plane and the node (containerd, runc, CNI, kubelet, kube-proxy) ...');
+    const cp = await startControlPlane({ controllerManager: true, scheduler: true, node: true });
+    stops.push(() => cp.stop());
+    const node = await startNode(cp, { images: [tar] });
+    stops.unshift(() => node.stop());
+    say(
+      `node ${node.name} Ready at ${node.ip} in ${since()} (control plane ${JSON.stringify(cp.timings)}, node ${JSON.stringify(node.timings)}); ${PROJECT_IMAGE} imported`,
+    );
+    cluster = { kubeconfigPath: cp.kubeconfigPath, nodeIp: node.ip };
+  }
+  say(`kubectl: ${binPath('kubectl')} --kubeconfig=${cluster.kubeconfigPath} ...`);
+  const kubectl = (args: string[], input?: string) => runTool(binPath('kubectl'), [`--kubeconfig=${cluster.kubeconfigPath}`, ...args], { input });
+  const helmEnv = {
+    ...process.env,
+    HELM_CACHE_HOME: path.join(dir, 'helm/cache'),
+    HELM_CONFIG_HOME: path.join(dir, 'helm/config'),
+    HELM_DATA_HOME: path.join(dir, 'helm/data'),
+  };
+  const helm = (args: string[]) => runTool(binPath('helm'), [`--kubeconfig=${cluster.kubeconfigPath}`, ...args], { env: helmEnv, timeoutMs: 400_000 });
+
+  say('starting litecoind (regtest), two Stratum pools (TCP and TLS) and FerretDB on the node address ...');
+  const [ltc, mongo] = await Promise.all([startLitecoind(), startFerretDB({ host: cluster.nodeIp })]);
   stops.push(
-    () => cp.stop(),
     () => ltc.stop(),
     () => mongo.stop(),
   );
-  const pool = await startStratumPool({ litecoind: ltc, difficulty: 0.001 });
-  stops.unshift(() => pool.stop());
-  say(`stratum pool ${pool.url} (payout ${pool.payoutAddress}); history store migrations ...`);
-  await run(process.execPath, [join(REPO_ROOT, 'dist/operator/src/store/cli.js'), 'migrate', 'up', '--uri', mongo.uri]);
+  const [merged, tlsPool] = await Promise.all([
+    startStratumPool({ litecoind: ltc, difficulty: 0.001, host: cluster.nodeIp }),
+    startStratumPool({ litecoind: ltc, difficulty: 0.001, host: cluster.nodeIp, tls: true }),
+  ]);
+  stops.unshift(
+    () => merged.stop(),
+    () => tlsPool.stop(),
+  );
+  await check(
+    runTool(process.execPath, [path.join(REPO_ROOT, 'dist/operator/src/store/cli.js'), 'migrate', 'up', '--uri', mongo.uri]),
+    'history store migrations',
+  );
 
-  const kubectl = (args: string[], input?: string) => check(cp.kubectl(args, input === undefined ? undefined : { input }), `kubectl ${args.join(' ')}`);
-  await kubectl(['apply', '--server-side', '-f', join(REPO_ROOT, 'crds')]);
-  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/miningpools.minefleet.io', 'crd/minerfleets.minefleet.io']);
-  await kubectl(['create', 'namespace', NAMESPACE]);
-  await kubectl(['apply', '-n', NAMESPACE, '-f', '-'], demoManifests(pool.url));
-
-  const operatorMetricsPort = await freePort();
-  const operatorProbePort = await freePort();
-  const operator = spawnProcess({
-    name: 'operator',
-    command: process.execPath,
-    args: [
-      join(REPO_ROOT, 'dist/operator/src/main.js'),
-      `--metrics-port=${operatorMetricsPort}`,
-      `--probe-port=${operatorProbePort}`,
-      '--bind-address=127.0.0.1',
-      `--lease-namespace=${NAMESPACE}`,
-    ],
-    env: { ...process.env, KUBECONFIG: cp.kubeconfigPath, MINEFLEET_LOG_LEVEL: 'info' },
-    logFile: join(dir, 'operator.log'),
+  // Removed again in --attach mode, where the cluster outlives the demo.
+  if (values.attach !== undefined) {
+    stops.unshift(async () => {
+      await helm(['uninstall', RELEASE, '-n', OPERATOR_NAMESPACE, '--wait', '--timeout=120s']);
+      await kubectl(['delete', 'namespace', NAMESPACE, OPERATOR_NAMESPACE, '--wait=true', '--timeout=120s']);
+    });
+  }
+  await check(kubectl(['create', 'namespace', NAMESPACE]), `kubectl create namespace ${NAMESPACE}`);
+  await check(kubectl(['create', 'namespace', OPERATOR_NAMESPACE]), `kubectl create namespace ${OPERATOR_NAMESPACE}`);
+  await check(
+    kubectl(['-n', OPERATOR_NAMESPACE, 'create', 'secret', 'generic', 'demo-history-mongodb', `--from-literal=uri=${mongo.uri}`]),
+    'kubectl create secret demo-history-mongodb',
+  );
+  const valuesFile = path.join(dir, 'values.yaml');
+  writeFileSync(
+    valuesFile,
+    stringify({
+      image: { repository: PROJECT_IMAGE.split(':')[0], tag: PROJECT_IMAGE.split(':')[1], pullPolicy: 'Never' },
+      minerImage: { pullPolicy: 'Never' },
+      replicaCount: 1,
+      watchNamespaces: [NAMESPACE],
+      history: {
+        // The chart mounts this Secret key as the file the operator reads the store URI from.
+        mongodb: { uriSecretRef: { name: 'demo-history-mongodb', key: 'uri' } },
+        // A sample every 10 s window (default 60 s): the demo shows the history filling up.
+        collector: { intervalSeconds: 5, windowSeconds: 10 },
+      },
+    }),
+  );
+  say(`helm install ${RELEASE} helm/minefleet -n ${OPERATOR_NAMESPACE} ...`);
+  const install = await helm([
+    'install',
+    RELEASE,
+    path.join(REPO_ROOT, 'helm', 'minefleet'),
+    '-n',
+    OPERATOR_NAMESPACE,
+    '--create-namespace',
+    '-f',
+    valuesFile,
+    '--wait',
+    '--timeout=300s',
+  ]);
+  if (install.code !== 0) {
+    // What the operator pod says is the useful part of a failed --wait.
+    const pods = await kubectl(['-n', OPERATOR_NAMESPACE, 'describe', 'pods']);
+    const logs = await kubectl(['-n', OPERATOR_NAMESPACE, 'logs', '--tail=40', '-l', 'app.kubernetes.io/component=operator']);
+    throw new Error(
+      `helm install failed (exit ${install.code}): ${install.stderr.trim()}\n--- operator pods ---\n${pods.stdout.split('\n').slice(-25).join('\n')}\n--- operator log ---\n${logs.stdout}${logs.stderr}`,
+    );
+  }
+  say(`operator Ready (t+${since()}); applying k8s/samples (pools, ${FLEET}, Secrets) with the local pools filled in`);
+  const samples = localSamples({
+    pools: { mergedUrl: merged.url, tlsUrl: tlsPool.url, tlsCaPem: readFileSync(tlsPool.caFile!, 'utf8'), tlsServerName: tlsPool.serverName! },
+    // gpu-fleet and usb-asic-fleet need a GPU and USB sticks; the e2e tier runs them on fakes.
+    fleets: [FLEET],
   });
-  stops.unshift(() => operator.stop());
-  say('operator started; waiting for it to render the fleet ...');
+  await check(kubectl(['apply', '-n', NAMESPACE, '-f', '-'], samples.map((o) => stringify(o)).join('---\n')), 'kubectl apply samples');
 
-  const core = cp.kubeConfig.makeApiClient(CoreV1Api);
-  const apps = cp.kubeConfig.makeApiClient(AppsV1Api);
-  const custom = cp.kubeConfig.makeApiClient(CustomObjectsApi);
-  const configMap = await waitFor(() => core.readNamespacedConfigMap({ name: `${FLEET}-config`, namespace: NAMESPACE }), {
-    timeoutMs: 60_000,
-    description: `ConfigMap ${NAMESPACE}/${FLEET}-config from the operator (log: ${dir}/operator.log)`,
-  });
-  await waitFor(() => apps.readNamespacedDeployment({ name: FLEET, namespace: NAMESPACE }), {
-    timeoutMs: 60_000,
-    description: `Deployment ${NAMESPACE}/${FLEET}`,
-  });
-
-  const miner = await startMinerLikeItsPod(configMap.data?.['miner.yaml'], core, cp.kubeconfigPath, dir);
-  stops.unshift(() => miner.process.stop());
-
+  // Prometheus scrapes the pods by IP on their port named "metrics". (Debian's Prometheus has no
+  // Kubernetes discovery, so the demo writes the pod list into a file_sd file as it changes.)
+  const targetsFile = path.join(dir, 'pods.json');
+  const writeTargets = async (): Promise<void> => {
+    const r = await kubectl(['get', 'pods', '-A', '-o', 'json']);
+    if (r.code !== 0) return;
+    type P = {
+      metadata: { name: string; namespace: string; labels?: Record<string, string> };
+      spec: { containers: Array<{ ports?: Array<{ name?: string; containerPort: number }> }> };
+      status: { podIP?: string; phase?: string };
+    };
+    const groups = (JSON.parse(r.stdout) as { items: P[] }).items
+      .filter((p) => [NAMESPACE, OPERATOR_NAMESPACE].includes(p.metadata.namespace) && p.status.podIP && p.status.phase === 'Running')
+      .flatMap((p) =>
+        p.spec.containers.flatMap((ctr) =>
+          (ctr.ports ?? [])
+            .filter((port) => port.name === 'metrics')
+            .map((port) => ({
+              targets: [`${p.status.podIP}:${port.containerPort}`],
+              labels: {
+                namespace: p.metadata.namespace,
+                pod: p.metadata.name,
+                ...(p.metadata.labels?.['minefleet.io/fleet'] ? { fleet: p.metadata.labels['minefleet.io/fleet'] } : {}),
+              },
+            })),
+        ),
+      );
+    writeFileSync(`${targetsFile}.tmp`, JSON.stringify(groups));
+    renameSync(`${targetsFile}.tmp`, targetsFile);
+  };
+  await writeTargets();
   const prometheus = await startPrometheus({
-    scrapeConfigs: [
-      { job_name: 'minefleet-operator', static_configs: [{ targets: [`127.0.0.1:${operatorMetricsPort}`] }] },
-      { job_name: 'minefleet-miner', static_configs: [{ targets: [`127.0.0.1:${miner.metricsPort}`], labels: { namespace: NAMESPACE, fleet: FLEET } }] },
-    ],
+    scrapeConfigs: [{ job_name: 'minefleet-pods', file_sd_configs: [{ files: [targetsFile], refresh_interval: '2s' }] }],
   });
   stops.unshift(() => prometheus.stop());
 
-  say(`ready in ${((Date.now() - t0) / 1000).toFixed(1)} s:`);
-  const kubectlCmd = `KUBECONFIG=${cp.kubeconfigPath} ${binPath('kubectl')}`;
+  type PodList = { items: Array<{ metadata: { name: string }; status: { phase?: string; conditions?: Array<{ type: string; status: string }> } }> };
+  const readyMiners = async (): Promise<number> => {
+    const r = await kubectl(['-n', NAMESPACE, 'get', 'pods', '-l', `minefleet.io/fleet=${FLEET}`, '-o', 'json']);
+    if (r.code !== 0) return 0;
+    return (JSON.parse(r.stdout) as PodList).items.filter(
+      (p) => p.status.phase === 'Running' && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+    ).length;
+  };
+  const want = Number((samples.find((o) => o.kind === 'MinerFleet' && o.metadata.name === FLEET)?.spec?.replicas as number | undefined) ?? 1);
+  await waitFor(async () => (await writeTargets(), (await readyMiners()) >= want ? true : undefined), {
+    timeoutMs: READY_TIMEOUT_MS,
+    intervalMs: 1_000,
+    description: `${want} Ready miner pods of ${NAMESPACE}/${FLEET} (logs: ${dir})`,
+  });
+  const readyAt = Date.now();
+  say(`${want} miner pods Running and Ready (t+${since()})`);
+
+  const kubectlCmd = `${binPath('kubectl')} --kubeconfig=${cluster.kubeconfigPath}`;
   process.stdout.write(
     [
-      `  Kubernetes API     ${cp.server}`,
-      `  kubectl            ${kubectlCmd} get mf,mp,deploy,cm -n ${NAMESPACE}`,
-      `  Prometheus         ${prometheus.url}  (try: sum(rate(minefleet_miner_hashes_total[1m])), controller_runtime_reconcile_total)`,
-      `  miner metrics      http://127.0.0.1:${miner.metricsPort}/metrics`,
-      `  operator metrics   http://127.0.0.1:${operatorMetricsPort}/metrics   probes http://127.0.0.1:${operatorProbePort}/readyz`,
+      `  kubectl            ${kubectlCmd} get mf,mp,pods -n ${NAMESPACE} -o wide`,
+      `  Prometheus         ${prometheus.url}  (try: sum by (pod) (minefleet_miner_hashrate_hashes_per_second{window="10s"}))`,
       `  litecoind RPC      ${ltc.rpcUrl} (user ${ltc.rpcUser})`,
       `  history (MongoDB)  ${mongo.uri}`,
-      `  Stratum pool       ${pool.url}`,
+      `  Stratum pools      ${merged.url} (merged-ltc-doge), ${tlsPool.url} (ltc-tls)`,
       `  logs               ${dir}`,
       '',
     ].join('\n'),
   );
 
-  const blocksFromDemo = () => pool.blocks.filter((b) => b.accepted).length;
+  const mongoClient = new MongoClient(mongo.uri, { serverSelectionTimeoutMS: 5_000 });
+  stops.unshift(() => mongoClient.close());
+  const blocks = () => [...merged.blocks, ...tlsPool.blocks].filter((b) => b.accepted).length;
+  const historyCounts = async (): Promise<string> => {
+    const parts: string[] = [];
+    const { databases } = await mongoClient.db().admin().listDatabases();
+    for (const { name } of databases.filter((d) => !['admin', 'local', 'config'].includes(d.name))) {
+      const db = mongoClient.db(name);
+      for (const c of await db.listCollections({}, { nameOnly: true }).toArray())
+        if (!c.name.startsWith('system.')) parts.push(`${c.name}=${await db.collection(c.name).countDocuments()}`);
+    }
+    return parts.join(' ') || '(empty)';
+  };
   const report = async () => {
-    const fleet = (await custom.getNamespacedCustomObject({
-      group: 'minefleet.io',
-      version: 'v1alpha1',
-      namespace: NAMESPACE,
-      plural: 'minerfleets',
-      name: FLEET,
-    })) as {
-      status?: { activePool?: string; replicas?: number; readyReplicas?: number; conditions?: Array<{ type: string; status: string; reason?: string }> };
-    };
+    const get = await kubectl(['get', 'mf,mp,pods', '-n', NAMESPACE, '-o', 'wide']);
+    process.stdout.write(`\n$ kubectl get mf,mp,pods -n ${NAMESPACE} -o wide\n${get.stdout}${get.stderr}`);
     const hashrate = await prometheus.query('sum(minefleet_miner_hashrate_hashes_per_second{window="10s"})').catch(() => []);
-    const accepted = pool.shares.filter((s) => s.result === 'accepted').length;
+    const up = await prometheus.query('count(up{job="minefleet-pods"} == 1)').catch(() => []);
+    const accepted = [...merged.shares, ...tlsPool.shares].filter((s) => s.result === 'accepted').length;
     const height = await ltc.rpc<number>('getblockcount');
-    const conds = (fleet.status?.conditions ?? []).map((c) => `${c.type}=${c.status}${c.reason ? `(${c.reason})` : ''}`).join(' ');
+    const history = await historyCounts().catch((e: unknown) => `unavailable (${(e as Error).message})`);
     say(
-      `t+${Math.round((Date.now() - t0) / 1000)}s  fleet ${FLEET}: activePool=${fleet.status?.activePool ?? '-'} pods ${fleet.status?.readyReplicas ?? 0}/${fleet.status?.replicas ?? 0} ready (no kubelet here) ${conds}` +
-        ` | miner ${Number(hashrate[0]?.value[1] ?? 0).toFixed(0)} H/s, ${accepted} shares accepted | litecoind height ${height}, ${blocksFromDemo()} blocks accepted from the demo miner`,
+      `t+${since()}  Prometheus: ${Number(up[0]?.value[1] ?? 0)} pods up, miners ${Number(hashrate[0]?.value[1] ?? 0).toFixed(0)} H/s | ` +
+        `${accepted} shares accepted | litecoind height ${height}, ${blocks()} blocks accepted from the miner pods | history store: ${history}`,
     );
   };
 
   let stopRequested = false;
   process.once('SIGINT', () => (stopRequested = true));
   process.once('SIGTERM', () => (stopRequested = true));
-  const deadline = seconds === undefined ? Infinity : t0 + seconds * 1000;
-  let nextReport = Date.now() + 5_000;
+  const deadline = seconds === undefined ? Infinity : readyAt + seconds * 1000;
+  let nextReport = Date.now();
+  let nextTargets = Date.now();
   let sawBlock = false;
   while (!stopRequested && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 250));
-    if (!sawBlock && blocksFromDemo() > 0) {
+    if (!sawBlock && blocks() > 0) {
       sawBlock = true;
-      say(`litecoind accepted a block found by the demo miner (t+${Math.round((Date.now() - t0) / 1000)}s)`);
+      say(`litecoind accepted a block found by a miner pod (t+${since()})`);
     }
-    if (seconds === undefined && !sawBlock && Date.now() - t0 > BLOCK_DEADLINE_MS) break;
+    if (!sawBlock && Date.now() - readyAt > BLOCK_DEADLINE_MS) break;
+    if (Date.now() >= nextTargets) {
+      nextTargets = Date.now() + 5_000;
+      await writeTargets().catch((e: unknown) => say(`pod targets: ${(e as Error).message}`));
+    }
     if (Date.now() >= nextReport) {
       nextReport = Date.now() + 15_000;
       await report().catch((e: unknown) => say(`status: ${(e as Error).message}`));
@@ -165,96 +292,49 @@ async function main(): Promise<number> {
   }
   await report().catch(() => undefined);
   if (!sawBlock) {
-    say(`FAILED: litecoind accepted no block from the demo miner; see the logs in ${dir}`);
+    say(`FAILED: litecoind accepted no block from the miner pods; see the logs in ${dir}`);
     return 1;
   }
   return 0;
 }
 
-/** What the kubelet would do for one pod: mount miner.yaml, inject the pool credentials as env. */
-async function startMinerLikeItsPod(
-  minerYaml: string | undefined,
-  core: CoreV1Api,
-  kubeconfigPath: string,
-  dir: string,
-): Promise<{ process: ManagedProcess; metricsPort: number }> {
-  if (!minerYaml) throw new Error(`ConfigMap ${NAMESPACE}/${FLEET}-config has no miner.yaml`);
-  const config = parse(minerYaml) as {
-    metrics: { host: string; port: number };
-    pools: Array<{ userEnv: string; passwordEnv: string }>;
-    backend: { threads?: number };
-  };
-  const metricsPort = await freePort();
-  config.metrics = { host: '127.0.0.1', port: metricsPort }; // a pod has its own network namespace; this process does not
-  const configPath = join(dir, 'miner.yaml');
-  writeFileSync(configPath, stringify(config));
-
-  const secret = await core.readNamespacedSecret({ name: 'regtest-pool-login', namespace: NAMESPACE });
-  const decode = (key: string) => Buffer.from(secret.data?.[key] ?? '', 'base64').toString('utf8');
-  const env: NodeJS.ProcessEnv = { ...process.env, KUBECONFIG: kubeconfigPath, POD_NAME: `${FLEET}-local-0`, POD_NAMESPACE: NAMESPACE };
-  for (const p of config.pools) {
-    env[p.userEnv] = decode('username');
-    env[p.passwordEnv] = decode('password');
-  }
-  const child = spawnProcess({
-    name: 'miner',
-    command: process.execPath,
-    args: [join(REPO_ROOT, 'dist/miner/src/main.js'), 'run', '--config', configPath],
-    env,
-    logFile: join(dir, 'miner.log'),
-  });
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).ok, {
-    timeoutMs: 60_000,
-    description: `miner /readyz (log: ${dir}/miner.log)`,
-  });
-  say(`miner running (pid ${child.pid}, ${config.backend.threads ?? 'all'} threads) with the fleet's rendered config`);
-  return { process: child, metricsPort };
-}
-
-function demoManifests(poolUrl: string): string {
-  const docs = [
-    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'regtest-pool-login' }, type: 'Opaque', stringData: { username: 'demo-wallet', password: 'x' } },
-    {
-      apiVersion: 'minefleet.io/v1alpha1',
-      kind: 'MiningPool',
-      metadata: { name: POOL },
-      spec: { url: poolUrl, coins: ['LTC'], credentialsSecretRef: { name: 'regtest-pool-login' } },
-    },
-    {
-      apiVersion: 'minefleet.io/v1alpha1',
-      kind: 'MinerFleet',
-      metadata: { name: FLEET },
-      spec: { replicas: 2, device: { kind: 'cpu' }, miner: { backend: 'cpu', threads: 1 }, pools: [{ name: POOL, priority: 0 }] },
-    },
-  ];
-  return docs.map((d) => stringify(d)).join('---\n');
-}
-
-async function check<T extends { code: number | null; stdout: string; stderr: string }>(p: Promise<T>, what: string): Promise<T> {
+async function check(p: Promise<ToolResult>, what: string): Promise<ToolResult> {
   const r = await p;
   if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
   return r;
-}
-
-async function run(command: string, args: string[]): Promise<void> {
-  const { execFile } = await import('node:child_process');
-  await new Promise<void>((resolve, reject) =>
-    execFile(command, args, (err, _stdout, stderr) => (err ? reject(new Error(`${args.slice(1).join(' ')}: ${stderr.trim() || err.message}`)) : resolve())),
-  );
 }
 
 async function shutdown(): Promise<void> {
   for (const stop of stops) await stop().catch(() => undefined);
 }
 
-main()
-  .then(async (code) => {
-    say('stopping ...');
-    await shutdown();
-    process.exit(code);
-  })
-  .catch(async (err: unknown) => {
-    process.stderr.write(`[demo] error: ${(err as Error).stack ?? String(err)}\n`);
-    await shutdown();
-    process.exit(1);
+/**
+ * One node per machine: without --attach, run again under `flock` on the lock the e2e tier
+ * takes, so the demo waits for a running e2e tier (or another demo) instead of failing.
+ */
+function underNodeLock(): boolean {
+  if (process.argv.includes('--attach') || process.env.MINEFLEET_NODE_FLOCKED === '1') return true;
+  process.stdout.write(`[demo] waiting for the node lock (flock ${NODE_FLOCK}) ...\n`);
+  // Ctrl-C reaches the child too (same process group); this process waits for its clean stop.
+  process.on('SIGINT', () => undefined);
+  process.on('SIGTERM', () => undefined);
+  const r = spawnSync('flock', [NODE_FLOCK, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, MINEFLEET_NODE_FLOCKED: '1' },
   });
+  process.exit(r.status ?? 1);
+}
+
+if (underNodeLock()) {
+  main()
+    .then(async (code) => {
+      say('stopping ...');
+      await shutdown();
+      process.exit(code);
+    })
+    .catch(async (err: unknown) => {
+      process.stderr.write(`[demo] error: ${(err as Error).stack ?? String(err)}\n`);
+      await shutdown();
+      process.exit(1);
+    });
+}

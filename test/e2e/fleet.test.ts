@@ -94,7 +94,8 @@ describe('minefleet on a real node', () => {
   afterAll(async () => {
     process.stderr.write(`[e2e fleet] ${JSON.stringify(figures)}\n`);
     await c.kubectl(['delete', 'namespace', NS, '--wait=false']);
-    await c.helm(['uninstall', 'minefleet', '-n', OPERATOR_NS, '--wait=false'], { helmHome });
+    // Waits: the next e2e file may install another operator, which must not meet this one.
+    await c.helm(['uninstall', 'minefleet', '-n', OPERATOR_NS, '--wait', '--timeout=120s'], { helmHome });
     await Promise.all([pool?.stop(), ltc?.stop(), prom?.stop()]);
     rmSync(helmHome, { recursive: true, force: true });
   });

@@ -6,7 +6,7 @@ import { freePort, retryOnPortClash } from './ports.js';
 import { makeTempDir, removeTempDir, spawnProcess, type ManagedProcess } from './process.js';
 
 export interface FerretDB {
-  /** mongodb://127.0.0.1:PORT/ (or the MONGODB_URI from the environment). */
+  /** mongodb://HOST:PORT/ (or the MONGODB_URI from the environment). */
   uri: string;
   /** Stops the server but keeps port and data, for outage tests; startServer() brings it back. */
   stopServer(): Promise<void>;
@@ -22,11 +22,12 @@ export interface FerretDB {
  * FerretDB v1 with its SQLite backend: a real MongoDB-wire server in one Go process. When
  * MONGODB_URI is set, that server is used instead and nothing is started.
  */
-export function startFerretDB(): Promise<FerretDB> {
-  return retryOnPortClash(() => startFerretDBOnce());
+export function startFerretDB(opts: { host?: string } = {}): Promise<FerretDB> {
+  return retryOnPortClash(() => startFerretDBOnce(opts.host ?? '127.0.0.1'));
 }
 
-async function startFerretDBOnce(): Promise<FerretDB> {
+/** host: address to listen on (default 127.0.0.1; the demo uses the node's bridge address so pods reach it). */
+async function startFerretDBOnce(host: string): Promise<FerretDB> {
   const external = process.env.MONGODB_URI;
   if (external) return externalMongo(external);
 
@@ -40,7 +41,7 @@ async function startFerretDBOnce(): Promise<FerretDB> {
   const args = [
     '--handler=sqlite',
     `--sqlite-url=file:${dataDir}/`,
-    `--listen-addr=127.0.0.1:${port}`,
+    `--listen-addr=${host}:${port}`,
     `--state-dir=${stateDir}`,
     '--telemetry=disable',
     '--debug-addr=-', // no metrics/pprof listener (its default port would clash between instances)
@@ -52,10 +53,10 @@ async function startFerretDBOnce(): Promise<FerretDB> {
     if (server?.running) return;
     server = spawnProcess({ name: 'ferretdb', command: binPath('ferretdb'), args, logFile: path.join(dir, 'ferretdb.log') });
     const proc = server;
-    await proc.waitUntilReady(async () => proc.listensOn(port) && (await canConnect(port)), {
+    await proc.waitUntilReady(async () => proc.listensOn(port) && (await canConnect(host, port)), {
       timeoutMs: 60_000,
       intervalMs: 25,
-      description: `ferretdb to accept connections on 127.0.0.1:${port}`,
+      description: `ferretdb to accept connections on ${host}:${port}`,
     });
   };
   const stopServer = async (): Promise<void> => {
@@ -72,7 +73,7 @@ async function startFerretDBOnce(): Promise<FerretDB> {
   }
   let stopped = false;
   return {
-    uri: `mongodb://127.0.0.1:${port}/`,
+    uri: `mongodb://${host}:${port}/`,
     startupMs: Date.now() - started,
     stopServer,
     startServer: async () => {
@@ -108,9 +109,9 @@ function redactUri(uri: string): string {
   return uri.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
 }
 
-function canConnect(port: number): Promise<boolean> {
+function canConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
+    const socket = net.connect({ host, port });
     socket.setTimeout(1_000);
     socket.once('connect', () => {
       socket.destroy();
