@@ -2,6 +2,9 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { loadConfig, usage, type OperatorConfig } from './config/config.js';
 import { setupHistory } from './collector/setup.js';
 import { setupMinerFleetController } from './controllers/minerfleet/controller.js';
+import { setupMiningPoolController } from './controllers/miningpool/controller.js';
+
+const PROBE_CONCURRENCY = 64;
 import { createLogger } from './log.js';
 import { Manager } from './runtime/manager.js';
 
@@ -61,9 +64,17 @@ async function main(): Promise<number> {
   }
   setupMinerFleetController(
     mgr,
-    { minerImage: config.minerImage, minerImagePullPolicy: config.minerImagePullPolicy, concurrency: config.concurrency, economics: { audit: history.audit } },
+    {
+      minerImage: config.minerImage,
+      minerImagePullPolicy: config.minerImagePullPolicy,
+      concurrency: config.concurrency,
+      economics: { audit: history.audit },
+      audit: history.audit,
+    },
     log,
   );
+  // Probes wait on the network, not the CPU: many in flight, bounded (500 pools every 10 s fit).
+  setupMiningPoolController(mgr, { concurrency: PROBE_CONCURRENCY, audit: history.audit }, log);
 
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {

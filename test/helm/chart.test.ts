@@ -125,7 +125,7 @@ function groupOf(rt: ResourceType): string {
 }
 
 /** What the operator's code does with each kind (informers, server-side apply, status, events). */
-// Pods: read-only, the fleets' miner pods (the collector scrapes them).
+// Pods: read-only, the fleets' miner pods (the collector scrapes them; Weighted failover assigns each one a pool).
 const READ_ONLY: ResourceType[] = [MinerFleets, MiningPools, Secrets, { apiVersion: 'v1', kind: 'Pod', plural: 'pods', namespaced: true }];
 const OWNED: ResourceType[] = [ServiceAccounts, Roles, RoleBindings, ConfigMaps, Services, Deployments];
 

@@ -113,7 +113,8 @@ subject create a Role only with permissions it holds itself, which the configmap
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch"]
-# The fleets' miner pods: the collector scrapes the ready ones (a trimmed cache: IP, readiness, labels).
+# The fleets' miner pods: the collector scrapes the ready ones (a trimmed cache: IP, readiness, labels);
+# Weighted failover assigns each pod a pool (names only).
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["get", "list", "watch"]

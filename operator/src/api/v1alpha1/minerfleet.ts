@@ -282,6 +282,18 @@ export const MinerFleetStatusSchema = z
     readyReplicas: z.int().min(0).optional().meta({ description: 'Miner pods that are ready.' }),
     activePool: z.string().max(253).optional().meta({ description: 'MiningPool the fleet currently mines on.' }),
     lastPoolSwitchTime: timestamp('When the active pool last changed.').optional(),
+    poolAssignments: z
+      .array(
+        z
+          .object({
+            pool: z.string().max(253).meta({ description: 'MiningPool name.' }),
+            miners: z.int().min(0).meta({ description: 'Miner pods the failover decision puts on this pool.' }),
+          })
+          .meta({ description: 'Miners assigned to one pool.' }),
+      )
+      .max(16)
+      .optional()
+      .meta({ description: 'Miners per pool as decided by spec.failover (Weighted spreads them by pools[].weight).', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['pool'] }),
     hashrate: z.number().min(0).optional().meta({ description: 'Fleet hashrate in hashes per second.' }),
     shares: SharesSchema.optional(),
     profitability: ProfitabilitySchema.optional(),

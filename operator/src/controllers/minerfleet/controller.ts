@@ -46,7 +46,10 @@ import { FleetReplicaMetrics } from '../../metrics/fleet-metrics.js';
 import { carryEconomics, FleetEconomics, type EconomicsOutcome } from './economics.js';
 import { FeedRegistry, type FeedRegistryOptions } from '../../economics/feeds/index.js';
 import type { FleetMeasurements } from '../../economics/assess.js';
-import type { AuditSink } from '../../store/audit.js';
+import { NOOP_AUDIT_SINK, type AuditSink } from '../../store/audit.js';
+import { fleetPoolSwitches } from '../miningpool/metrics.js';
+import { applyDecisionToStatus, fleetDecision, MINER_PODS_SELECTOR, podFleetKey, Pods, PODS_BY_FLEET, trimPod, type PublishedRuntime } from './decision.js';
+import type { Counter } from 'prom-client';
 
 export const CONTROLLER_NAME = 'minerfleet';
 export const FIELD_MANAGER = 'minefleet-operator';
@@ -62,6 +65,8 @@ export interface MinerFleetControllerOptions {
   backoffMaxMs?: number;
   /** Economics: measurements (default: status.hashrate), audit sink, feed fetch limits. */
   economics?: { measurements?: FleetMeasurements; audit?: AuditSink; feeds?: Partial<Omit<FeedRegistryOptions, 'readSecret' | 'metricsRegistry'>> };
+  /** Audit trail of pool switches (the history store); default: none. */
+  audit?: AuditSink;
 }
 
 type Obj = KubeObject;
@@ -88,6 +93,8 @@ const OWNED: Array<{ field: keyof DesiredFleetObjects; rt: ResourceType }> = [
 export class MinerFleetReconciler implements Reconciler {
   /** API writes so far (tests assert that a steady state costs none). */
   readonly stats = { applies: 0, statusWrites: 0 };
+  /** Last switch recorded per fleet: a reconcile on a cache that lags our own status write must not record it twice. */
+  private readonly lastSwitch = new Map<string, string>();
 
   constructor(
     private readonly rest: KubeRest,
@@ -100,6 +107,9 @@ export class MinerFleetReconciler implements Reconciler {
     private readonly log: Logger,
     private readonly economics?: FleetEconomics,
     private readonly replicaMetrics?: FleetReplicaMetrics,
+    /** The fleet's miner pods (names only), for per-pod Weighted assignment. */
+    private readonly pods?: Informer<Obj>,
+    private readonly switches?: Counter,
   ) {}
 
   /** computeStatus, and the fleet's replica gauges from the same inputs. */
@@ -168,7 +178,19 @@ export class MinerFleetReconciler implements Reconciler {
       return { requeue: true };
     }
 
-    const activePool = selectActivePool(typedFleet, refs.usable) ?? refs.usable[0]!.metadata.name!;
+    // The failover decision (failover.ts): pool health from the MiningPools' status, the previous
+    // decision from our status and the published runtime ConfigMap.
+    const runtimeName = fleetNames(fleet.metadata.name!).runtimeConfigMap;
+    const published = this.publishedRuntime(ns, runtimeName);
+    const podNames = (this.pods?.store.byIndex(PODS_BY_FLEET, `${ns}/${fleet.metadata.name}`) ?? [])
+      .filter((p) => !p.metadata.deletionTimestamp)
+      .map((p) => p.metadata.name!);
+    const nowMs = Date.now();
+    const decision = fleetDecision(typedFleet, refs.usable, podNames, published, nowMs);
+    const activePool =
+      (decision.activePool && refs.usable.some((p) => p.metadata.name === decision.activePool) ? decision.activePool : undefined) ??
+      selectActivePool(typedFleet, refs.usable) ??
+      refs.usable[0]!.metadata.name!;
     // Economics decides before the Deployment is computed: suspended means 0 replicas.
     const econ: EconomicsOutcome | undefined = this.economics?.decide(
       { ...fleet, spec },
@@ -180,7 +202,8 @@ export class MinerFleetReconciler implements Reconciler {
       suspended: econ?.suspended ?? false,
       pools: refs.usable,
       activePool,
-      runtimeRevision: this.runtimeRevision(ns, fleetNames(fleet.metadata.name!).runtimeConfigMap, activePool, fleet.status?.activePool !== undefined),
+      runtimeAssignments: decision.assignments,
+      runtimeRevision: this.runtimeRevision(published, activePool, decision.assignments, fleet.status?.activePool !== undefined),
       operator: { minerImage: this.opts.minerImage, imagePullPolicy: this.opts.minerImagePullPolicy },
     });
 
@@ -204,17 +227,10 @@ export class MinerFleetReconciler implements Reconciler {
       applyError,
       now: nowTime(),
     });
-    if (previousPool !== activePool) {
+    applyDecisionToStatus(status, decision, fleet.metadata.generation ?? 0, nowTime());
+    if (previousPool !== activePool || decision.switched) {
       status.lastPoolSwitchTime = nowTime();
-      if (previousPool) {
-        this.recorder.event(
-          fleet,
-          'Normal',
-          'ActivePoolChanged',
-          `active pool changed from "${previousPool}" to "${activePool}" (published in ConfigMap ${ns}/${desired.runtimeConfigMap.metadata?.name})`,
-        );
-        log.info({ pool: activePool, previousPool }, 'active pool changed');
-      }
+      if (previousPool) this.recordSwitch(fleet, previousPool, activePool, decision, desired, log);
     } else if (fleet.status?.lastPoolSwitchTime) status.lastPoolSwitchTime = fleet.status.lastPoolSwitchTime;
     if (econ) this.economics!.applyTo(status, econ, fleet.metadata.generation ?? 0, nowTime());
     await this.writeStatus(fleet, status, signal);
@@ -224,26 +240,80 @@ export class MinerFleetReconciler implements Reconciler {
       throw new Error(applyError);
     }
     if (refs.missing.length) return { requeue: true };
-    if (econ?.requeueAfterMs !== undefined) return { requeueAfterMs: econ.requeueAfterMs };
+    // Economics and a pending failback both ask to decide again later: the sooner wins.
+    const later = [econ?.requeueAfterMs, decision.recheckAtMs !== undefined ? Math.max(1000, decision.recheckAtMs - Date.now() + 100) : undefined].filter(
+      (x): x is number => x !== undefined,
+    );
+    if (later.length) return { requeueAfterMs: Math.min(...later) };
+  }
+
+  /**
+   * One switch: an Event, a metric, an audit record. The audit id is derived from the published
+   * revision, so a new leader that finishes a switch the old one published records it only once.
+   */
+  private recordSwitch(fleet: FleetObj, from: string, to: string, d: ReturnType<typeof fleetDecision>, desired: DesiredFleetObjects, log: Logger): void {
+    const ns = fleet.metadata.namespace!;
+    const reason = d.reason === 'Steady' || d.reason === 'Initial' || d.reason === 'NoPoolAvailable' ? 'Rebalance' : d.reason;
+    let revision = 0;
+    try {
+      revision = (JSON.parse(desired.runtimeConfigMap.data?.[RUNTIME_KEY] ?? '{}') as { revision?: number }).revision ?? 0;
+    } catch {
+      /* rendered by us: always JSON */
+    }
+    const eventId = `${fleet.metadata.uid}:pool-switch:${revision}:${from}->${to}`;
+    if (this.lastSwitch.get(fleet.metadata.uid!) === eventId) return;
+    this.lastSwitch.set(fleet.metadata.uid!, eventId);
+    const message = `${d.message} (active pool "${from}" -> "${to}", published in ConfigMap ${ns}/${desired.runtimeConfigMap.metadata?.name} revision ${revision})`;
+    this.recorder.event(fleet, reason === 'Failover' ? 'Warning' : 'Normal', `Pool${reason}`, message);
+    this.switches?.inc({ namespace: ns, fleet: fleet.metadata.name!, from, to, reason });
+    log.info({ pool: to, previousPool: from, reason, revision, moved: d.moved }, 'active pool changed');
+    (this.opts.audit ?? NOOP_AUDIT_SINK).record({
+      type: reason === 'Failback' ? 'failback' : 'failover',
+      namespace: ns,
+      fleet: fleet.metadata.name!,
+      pool: to,
+      reason: `Pool${reason}`,
+      message,
+      severity: reason === 'Failover' ? 'warning' : 'info',
+      details: { from, to, revision, moved: d.moved, strategy: fleet.spec.failover?.strategy ?? 'Priority' },
+      eventId,
+    });
+  }
+
+  private publishedRuntime(ns: string, configMapName: string): PublishedRuntime & { present: boolean } {
+    const cached = this.owned.get(ConfigMaps)!.store.getByName(ns, configMapName) as { data?: Record<string, string> } | undefined;
+    try {
+      const v = JSON.parse(cached?.data?.[RUNTIME_KEY] ?? '{}') as Record<string, unknown>;
+      const out: PublishedRuntime & { present: boolean } = { present: cached !== undefined };
+      if (typeof v.activePool === 'string') out.activePool = v.activePool;
+      if (typeof v.revision === 'number' && Number.isInteger(v.revision) && v.revision >= 0) out.revision = v.revision;
+      if (v.assignments && typeof v.assignments === 'object' && !Array.isArray(v.assignments)) {
+        out.assignments = Object.fromEntries(
+          Object.entries(v.assignments as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'),
+        );
+      }
+      return out;
+    } catch {
+      return { present: cached !== undefined }; // unreadable (edited by hand): a new revision below
+    }
   }
 
   /**
    * The live channel's revision only grows: keep the published revision while the active pool is
    * the same, bump it when the pool changes (miners ignore values older than what they have seen).
    */
-  private runtimeRevision(ns: string, configMapName: string, activePool: string, publishedBefore: boolean): number {
-    const cached = this.owned.get(ConfigMaps)!.store.getByName(ns, configMapName) as { data?: Record<string, string> } | undefined;
-    let published: { activePool?: unknown; revision?: unknown } = {};
-    try {
-      published = JSON.parse(cached?.data?.[RUNTIME_KEY] ?? '{}') as typeof published;
-    } catch {
-      /* unreadable (edited by hand): start a new revision below */
-    }
-    const revision = typeof published.revision === 'number' && Number.isInteger(published.revision) && published.revision >= 0 ? published.revision : undefined;
+  private runtimeRevision(
+    published: PublishedRuntime & { present: boolean },
+    activePool: string,
+    assignments: Record<string, string>,
+    publishedBefore: boolean,
+  ): number {
+    const revision = published.revision;
     // Lost (deleted or garbled ConfigMap) after miners may have seen revisions: restart from the
     // clock, which is above any counter reached by bumping once per pool switch.
-    if (revision === undefined) return publishedBefore || cached ? Math.floor(Date.now() / 1000) : 0;
-    return published.activePool === activePool ? revision : revision + 1;
+    if (revision === undefined) return publishedBefore || published.present ? Math.floor(Date.now() / 1000) : 0;
+    const sameAssignments = JSON.stringify(sortedEntries(published.assignments ?? {})) === JSON.stringify(sortedEntries(assignments));
+    return published.activePool === activePool && sameAssignments ? revision : revision + 1;
   }
 
   private async applyAll(fleet: FleetObj, desired: DesiredFleetObjects, log: Logger, signal: AbortSignal): Promise<void> {
@@ -318,6 +388,10 @@ export function statusUpToDate(want: MinerFleetStatus, have: MinerFleetStatus | 
   return true;
 }
 
+function sortedEntries(o: Record<string, string>): Array<[string, string]> {
+  return Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
 function nowTime(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
@@ -338,6 +412,7 @@ export function setupMinerFleetController(
   for (const rt of new Set(OWNED.map((o) => o.rt))) {
     owned.set(rt, mgr.informer<Obj>(rt, { indexers: { [BY_OWNER_UID]: byOwnerUid }, transform: stripManagedFields }));
   }
+  const pods = mgr.informer<Obj>(Pods, { labelSelector: MINER_PODS_SELECTOR, indexers: { [PODS_BY_FLEET]: podFleetKey }, transform: trimPod });
   const recorder = new EventRecorder(mgr.rest, 'minefleet-operator', log);
   // Feed values are shared by all fleets; litecoind logins are read from their Secret when fetched
   // (the Secret cache holds no values).
@@ -373,6 +448,8 @@ export function setupMinerFleetController(
     log.child({ controller: CONTROLLER_NAME }),
     economics,
     new FleetReplicaMetrics(mgr.metrics.registry),
+    pods,
+    fleetPoolSwitches(mgr.metrics.registry),
   );
   const controller = new Controller(CONTROLLER_NAME, reconciler, {
     concurrency: opts.concurrency,
@@ -386,6 +463,8 @@ export function setupMinerFleetController(
   const fleetsOfPool = (ns: string | undefined, pool: string): Request[] =>
     fleets.store.byIndex(FLEETS_BY_POOL, `${ns ?? ''}/${pool}`).map((f) => ({ namespace: f.metadata.namespace, name: f.metadata.name! }));
   controller.watches(pools, (p) => fleetsOfPool(p.metadata.namespace, p.metadata.name!));
+  // Weighted assigns each pod: a pod coming or going is a new decision.
+  controller.watches(pods, (p) => podFleetKey(p).map((k) => ({ namespace: p.metadata.namespace, name: k.slice(k.indexOf('/') + 1) })));
   controller.watches(secrets, (s) => {
     const ns = s.metadata.namespace;
     return pools.store.byIndex(POOLS_BY_SECRET, `${ns ?? ''}/${s.metadata.name}`).flatMap((p) => fleetsOfPool(ns, p.metadata.name!));

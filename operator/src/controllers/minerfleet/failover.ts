@@ -32,6 +32,8 @@ export interface PreviousDecision {
   activePool?: string;
   /** pod name -> pool, as last published (Weighted). */
   assignments?: Record<string, string>;
+  /** Pools the previous Weighted decision spread over (status.poolAssignments, 0 miners included). */
+  spread?: string[];
 }
 
 export interface FailoverInput {
@@ -169,12 +171,14 @@ function decideWeighted(i: FailoverInput): FailoverDecision {
   const ordered = byPriority(i.pools);
   const failbackMs = i.failbackAfterSeconds * 1000;
   const prevAssign = i.previous.assignments ?? {};
-  const prevInUse = new Set(Object.values(prevAssign));
+  const prevInUse = new Set(i.previous.spread ?? Object.values(prevAssign));
   if (i.previous.activePool) prevInUse.add(i.previous.activePool);
+  const first = i.previous.activePool === undefined && Object.keys(prevAssign).length === 0 && (i.previous.spread ?? []).length === 0;
   const candidates = ordered.filter((p) => usable(i.health[p.name]));
   let recheck: number | undefined;
-  // A pool joins the spread when it has been healthy for failbackAfterSeconds (or was in it already).
-  let inSpread = candidates.filter((p) => {
+  // A pool joins the spread when it has been healthy for failbackAfterSeconds (or was in it
+  // already); the very first decision takes every usable pool (there is nothing to fail back from).
+  let inSpread = first ? candidates : candidates.filter((p) => {
     if (prevInUse.has(p.name)) return true;
     const at = stableAt(i.health[p.name], failbackMs);
     if (at !== undefined && at > i.nowMs) recheck = recheck === undefined ? at : Math.min(recheck, at);

@@ -35,6 +35,8 @@ export interface DesiredInputs {
   suspended?: boolean;
   /** revision of the live channel's RuntimeState; the controller keeps it growing (default 0). */
   runtimeRevision?: number;
+  /** Weighted failover: pod -> pool, published beside activePool. */
+  runtimeAssignments?: Record<string, string>;
 }
 
 export interface DesiredFleetObjects {
@@ -74,7 +76,8 @@ export function desiredFleetObjects(inputs: DesiredInputs): DesiredFleetObjects 
   const wiring = poolWiring(ordered);
   const rendered = renderMinerConfig({ fleet, ordered, wiring, backend: device.backend, runtimeConfigMapName: names.runtimeConfigMap, metricsPort });
 
-  const runtime: RuntimeState = RuntimeStateSchema.parse({ activePool: inputs.activePool, revision: inputs.runtimeRevision ?? 0 });
+  const assignments = inputs.runtimeAssignments && Object.keys(inputs.runtimeAssignments).length > 0 ? Object.fromEntries(Object.entries(inputs.runtimeAssignments).sort(([a], [b]) => (a < b ? -1 : 1))) : undefined;
+  const runtime: RuntimeState = RuntimeStateSchema.parse({ activePool: inputs.activePool, revision: inputs.runtimeRevision ?? 0, ...(assignments ? { assignments } : {}) });
 
   return {
     serviceAccount: minerServiceAccount(fleet, names),
@@ -85,7 +88,7 @@ export function desiredFleetObjects(inputs: DesiredInputs): DesiredFleetObjects 
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: ownedMeta(fleet, names.runtimeConfigMap),
-      data: { [RUNTIME_KEY]: JSON.stringify({ activePool: runtime.activePool, revision: runtime.revision }) },
+      data: { [RUNTIME_KEY]: JSON.stringify({ activePool: runtime.activePool, revision: runtime.revision, ...(runtime.assignments ? { assignments: runtime.assignments } : {}) }) },
     },
     deployment: minerDeployment({
       fleet,

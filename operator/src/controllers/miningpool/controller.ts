@@ -1,0 +1,203 @@
+/**
+ * MiningPool controller: probes every pool with a real Stratum session on its own schedule
+ * (spec.probe.intervalSeconds; back-off while the circuit is Open) and keeps status, Events,
+ * metrics and the audit trail. Level-triggered: a reconcile reads the pool from the cache, probes
+ * when one is due (else requeues for the due time), computes the next circuit and status with
+ * pure functions, and writes status only when it changed. Workers bound the probes in flight.
+ */
+import type { Logger } from 'pino';
+import { API_VERSION, MINING_POOL_KIND, MiningPoolSpecSchema, type MiningPool, type MiningPoolStatus } from '../../api/v1alpha1/index.js';
+import { Controller, type Reconciler, type Request, type Result } from '../../runtime/controller.js';
+import { EventRecorder } from '../../runtime/events.js';
+import type { Informer } from '../../runtime/informer.js';
+import type { Manager } from '../../runtime/manager.js';
+import { objectPath, Secrets, type KubeObject } from '../../runtime/resource.js';
+import { ApiError, type KubeRest } from '../../runtime/rest.js';
+import { NOOP_AUDIT_SINK, type AuditSink } from '../../store/audit.js';
+import { MiningPools } from '../minerfleet/controller.js';
+import { nextCircuit, type Circuit, type ProbePolicy } from './circuit.js';
+import { PoolMetrics } from './metrics.js';
+import { probePool, type ProbeResult, type ProbeTarget } from './probe.js';
+import { circuitFromStatus, computePoolStatus, samePoolStatus } from './status.js';
+
+export const CONTROLLER_NAME = 'miningpool';
+export const FIELD_MANAGER = 'minefleet-operator';
+
+type PoolObj = MiningPool & KubeObject;
+type Outcome = ProbeResult | { ok: false; reason: 'SecretNotFound' | 'InvalidSpec'; message: string; totalMs: number };
+
+export interface MiningPoolControllerOptions {
+  /** Probes in flight at most (one worker per probe). */
+  concurrency: number;
+  audit?: AuditSink;
+  /** Tests: a clock. */
+  now?: () => number;
+}
+
+interface PoolState {
+  generation: number;
+  circuit: Circuit;
+}
+
+export class MiningPoolReconciler implements Reconciler {
+  readonly stats = { probes: 0, statusWrites: 0 };
+  private readonly state = new Map<string, PoolState>();
+  private readonly now: () => number;
+  private readonly audit: AuditSink;
+
+  constructor(
+    private readonly rest: KubeRest,
+    private readonly pools: Informer<PoolObj>,
+    private readonly recorder: EventRecorder,
+    private readonly metrics: PoolMetrics,
+    private readonly log: Logger,
+    opts: MiningPoolControllerOptions,
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.audit = opts.audit ?? NOOP_AUDIT_SINK;
+  }
+
+  async reconcile(req: Request): Promise<Result | void> {
+    const ns = req.namespace ?? '';
+    const key = `${ns}/${req.name}`;
+    const pool = this.pools.store.getByName(req.namespace, req.name);
+    if (!pool || pool.metadata.deletionTimestamp) {
+      this.state.delete(key);
+      this.metrics.forget(ns, req.name);
+      return;
+    }
+    const log = this.log.child({ namespace: ns, name: req.name });
+    const generation = pool.metadata.generation ?? 0;
+    const parsed = MiningPoolSpecSchema.safeParse(pool.spec);
+    if (!parsed.success) {
+      const msg = `invalid spec: ${parsed.error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`).join('; ')}`;
+      this.recorder.event(pool, 'Warning', 'InvalidSpec', msg);
+      await this.writeStatus(pool, { ...(pool.status ?? {}), conditions: [{ type: 'Available', status: 'False', reason: 'InvalidSpec', message: msg, observedGeneration: generation, lastTransitionTime: isoNow(this.now()) }], observedGeneration: generation });
+      return;
+    }
+    const spec = parsed.data;
+    const policy: ProbePolicy = spec.probe;
+    let st = this.state.get(key);
+    if (!st || st.generation !== generation) {
+      // First sight (maybe a new leader): continue from status. A spec change probes at once.
+      const circuit = circuitFromStatus(pool.status, this.now());
+      if (st) circuit.nextProbeAtMs = this.now();
+      else if (pool.status?.observedGeneration !== generation) circuit.nextProbeAtMs = this.now();
+      st = { generation, circuit };
+      this.state.set(key, st);
+    }
+    const wait = st.circuit.nextProbeAtMs - this.now();
+    if (wait > 0) return { requeueAfterMs: wait };
+
+    const outcome = await this.probe(pool, spec, policy, log);
+    const before = st.circuit;
+    const after = nextCircuit(before, outcome.ok, policy, this.now());
+    st.circuit = after;
+    this.stats.probes++;
+
+    this.metrics.probes.inc({ namespace: ns, pool: req.name, result: outcome.ok ? 'ok' : outcome.reason });
+    this.metrics.probeDuration.observe({ namespace: ns, pool: req.name }, outcome.totalMs / 1000);
+    this.metrics.setCircuit(ns, req.name, after.state);
+    this.audit.probe({
+      namespace: ns,
+      pool: req.name,
+      time: new Date(this.now()),
+      ok: outcome.ok,
+      ...(outcome.ok ? { latencyMs: outcome.firstJobMs } : { error: outcome.message }),
+      circuit: after.state,
+    });
+
+    const status = computePoolStatus({ prev: pool.status, circuit: after, result: outcome, policy, generation, now: isoNow(this.now()) });
+    const wasAvailable = pool.status?.conditions?.find((c) => c.type === 'Available')?.status;
+    const isAvailableNow = status.conditions?.find((c) => c.type === 'Available')?.status;
+    if ((pool.status?.circuit ?? 'Closed') !== after.state || (wasAvailable !== undefined && wasAvailable !== isAvailableNow)) {
+      const msg = outcome.ok
+        ? `circuit ${pool.status?.circuit ?? 'Closed'} -> ${after.state}: probe succeeded in ${outcome.firstJobMs} ms`
+        : `circuit ${pool.status?.circuit ?? 'Closed'} -> ${after.state}: ${outcome.reason}: ${outcome.message}`;
+      this.recorder.event(pool, after.state === 'Closed' ? 'Normal' : 'Warning', after.state === 'Closed' ? 'PoolAvailable' : outcome.ok ? 'PoolRecovering' : 'PoolUnavailable', msg);
+      log.info({ circuit: after.state, previous: pool.status?.circuit ?? 'Closed', reason: outcome.ok ? 'ok' : outcome.reason }, 'pool circuit changed');
+      this.audit.record({
+        type: 'probe-state',
+        namespace: ns,
+        pool: req.name,
+        reason: after.state === 'Closed' ? 'PoolAvailable' : 'PoolUnavailable',
+        message: msg,
+        severity: after.state === 'Closed' ? 'info' : 'warning',
+        details: { circuit: after.state, previous: pool.status?.circuit ?? 'Closed', consecutiveFailures: after.consecutiveFailures },
+        eventId: `${pool.metadata.uid}:probe-state:${after.state}:${status.lastProbeTime}`,
+      });
+    } else if (!outcome.ok) {
+      log.debug({ reason: outcome.reason, consecutiveFailures: after.consecutiveFailures }, 'probe failed');
+    }
+    await this.writeStatus(pool, status);
+    return { requeueAfterMs: Math.max(1, after.nextProbeAtMs - this.now()) };
+  }
+
+  private async probe(pool: PoolObj, spec: MiningPool['spec'], policy: ProbePolicy, log: Logger): Promise<Outcome> {
+    const ns = pool.metadata.namespace!;
+    const started = performance.now();
+    const missing = (message: string): Outcome => ({ ok: false, reason: 'SecretNotFound', message, totalMs: Math.round(performance.now() - started) });
+    let secret: { data?: Record<string, string> };
+    const ref = spec.credentialsSecretRef;
+    try {
+      secret = await this.rest.get(objectPath(Secrets, ns, ref.name));
+    } catch (err) {
+      if (err instanceof ApiError && err.statusCode === 404) return missing(`Secret ${ns}/${ref.name} (spec.credentialsSecretRef) not found`);
+      throw err;
+    }
+    const user = secret.data?.[ref.userKey];
+    const password = secret.data?.[ref.passwordKey];
+    if (user === undefined) return missing(`Secret ${ns}/${ref.name} has no key '${ref.userKey}' (spec.credentialsSecretRef.userKey)`);
+    const target: ProbeTarget = {
+      poolName: pool.metadata.name!,
+      url: spec.url,
+      login: Buffer.from(user, 'base64').toString('utf8'),
+      password: password !== undefined ? Buffer.from(password, 'base64').toString('utf8') : '',
+    };
+    if (spec.tls) {
+      const tls: NonNullable<ProbeTarget['tls']> = {};
+      if (spec.tls.serverName) tls.serverName = spec.tls.serverName;
+      const caRef = spec.tls.caSecretRef;
+      if (caRef) {
+        let caSecret: { data?: Record<string, string> };
+        try {
+          caSecret = await this.rest.get(objectPath(Secrets, ns, caRef.name));
+        } catch (err) {
+          if (err instanceof ApiError && err.statusCode === 404) return missing(`Secret ${ns}/${caRef.name} (spec.tls.caSecretRef) not found`);
+          throw err;
+        }
+        const ca = caSecret.data?.[caRef.key];
+        if (ca === undefined) return missing(`Secret ${ns}/${caRef.name} has no key '${caRef.key}' (spec.tls.caSecretRef.key)`);
+        tls.ca = Buffer.from(ca, 'base64').toString('utf8');
+      }
+      target.tls = tls;
+    }
+    return probePool(target, policy.timeoutSeconds * 1000, log);
+  }
+
+  private async writeStatus(pool: PoolObj, status: MiningPoolStatus): Promise<void> {
+    if (samePoolStatus(status, pool.status)) return;
+    this.stats.statusWrites++;
+    await this.rest.apply(
+      objectPath(MiningPools, pool.metadata.namespace, pool.metadata.name!, 'status'),
+      { apiVersion: API_VERSION, kind: MINING_POOL_KIND, metadata: { name: pool.metadata.name, namespace: pool.metadata.namespace }, status },
+      FIELD_MANAGER,
+      true,
+    );
+  }
+}
+
+function isoNow(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export function setupMiningPoolController(mgr: Manager, opts: MiningPoolControllerOptions, log: Logger): { controller: Controller; reconciler: MiningPoolReconciler } {
+  const pools = mgr.informer<PoolObj>(MiningPools);
+  const recorder = new EventRecorder(mgr.rest, 'minefleet-operator', log);
+  const metrics = new PoolMetrics(mgr.metrics.registry);
+  const reconciler = new MiningPoolReconciler(mgr.rest, pools, recorder, metrics, log.child({ controller: CONTROLLER_NAME }), opts);
+  const controller = new Controller(CONTROLLER_NAME, reconciler, { concurrency: opts.concurrency, metrics: mgr.metrics, logger: log, backoffBaseMs: 500, backoffMaxMs: 60_000 });
+  controller.for(pools);
+  mgr.add(controller);
+  return { controller, reconciler };
+}

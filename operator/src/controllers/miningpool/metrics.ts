@@ -1,0 +1,45 @@
+/** Prometheus metrics of pool probing and fleet pool switches (on the operator's registry). */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { CIRCUIT_STATES, type CircuitState } from '../../api/v1alpha1/index.js';
+
+export class PoolMetrics {
+  readonly up: Gauge;
+  readonly probeDuration: Histogram;
+  readonly probes: Counter;
+  readonly circuit: Gauge;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.up = new Gauge({ name: 'minefleet_pool_up', help: '1 while the pool is Available (circuit Closed), else 0', labelNames: ['namespace', 'pool'], registers });
+    this.probeDuration = new Histogram({
+      name: 'minefleet_pool_probe_duration_seconds',
+      help: 'Duration of a pool probe (connect, TLS, subscribe, authorize, first job)',
+      labelNames: ['namespace', 'pool'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.probes = new Counter({ name: 'minefleet_pool_probes_total', help: 'Pool probes by result (ok or the failure reason)', labelNames: ['namespace', 'pool', 'result'], registers });
+    this.circuit = new Gauge({ name: 'minefleet_pool_circuit_state', help: '1 for the current circuit breaker state of the pool', labelNames: ['namespace', 'pool', 'state'], registers });
+  }
+
+  setCircuit(namespace: string, pool: string, state: CircuitState): void {
+    for (const s of CIRCUIT_STATES) this.circuit.set({ namespace, pool, state: s }, s === state ? 1 : 0);
+    this.up.set({ namespace, pool }, state === 'Closed' ? 1 : 0);
+  }
+
+  forget(namespace: string, pool: string): void {
+    for (const s of CIRCUIT_STATES) this.circuit.remove({ namespace, pool, state: s });
+    this.up.remove({ namespace, pool });
+  }
+}
+
+const switchCounters = new WeakMap<Registry, Counter>();
+/** One counter per registry, shared by every MinerFleet reconciler on it. */
+export function fleetPoolSwitches(registry: Registry): Counter {
+  let c = switchCounters.get(registry);
+  if (!c) {
+    c = new Counter({ name: 'minefleet_fleet_pool_switches_total', help: 'Fleet pool decisions that moved miners, by from/to pool and reason (Failover, Failback, Rebalance)', labelNames: ['namespace', 'fleet', 'from', 'to', 'reason'], registers: [registry] });
+    switchCounters.set(registry, c);
+  }
+  return c;
+}
