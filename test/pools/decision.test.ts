@@ -57,7 +57,7 @@ describe('Priority', () => {
         aUp = wantUp;
         if (aUp) aSince = t;
       }
-      const d = decideFailover(input({ nowMs: t, failbackAfterSeconds: 30, health: { a: aUp ? up(aSince) : down, b: up(0) }, previous }));
+      const d = decideFailover(input({ nowMs: t, failbackAfterSeconds: 30, health: { a: aUp ? up(aSince) : down, b: up(0), c: down }, previous }));
       if (d.switched) switches.push(`${d.from}->${d.activePool}@${t}`);
       previous = { activePool: d.activePool! };
     }

@@ -123,7 +123,7 @@ export function miningPoolCrd(): Record<string, unknown> {
         description: 'Whether the last probes succeeded.',
       },
       { name: 'Latency', type: 'integer', jsonPath: '.status.latencyMs', description: 'Last probe handshake in milliseconds.' },
-      { name: 'Circuit', type: 'string', jsonPath: '.status.circuit', description: 'Circuit breaker state (Closed, Open, HalfOpen).' },
+      { name: 'Circuit', type: 'string', jsonPath: '.status.circuit', priority: 1, description: 'Circuit breaker state.' },
       { name: 'Coins', type: 'string', jsonPath: '.spec.coins', priority: 1, description: 'Coins paid out.' },
     ],
   });

@@ -22,7 +22,7 @@ export interface FailoverPoolRef {
 }
 
 export interface PoolHealth {
-  /** undefined: not probed yet (treated as usable, but never as "stable" for a failback). */
+  /** undefined: not probed yet (treated as usable and stable: a priority change applies at once). */
   available: boolean | undefined;
   /** ms epoch since when it is available (Available=True lastTransitionTime). */
   availableSinceMs?: number;
@@ -80,7 +80,9 @@ function usable(h: PoolHealth | undefined): boolean {
 
 /** Stable: Available=True for at least failbackAfterSeconds. */
 function stableAt(h: PoolHealth | undefined, failbackMs: number): number | undefined {
-  if (h?.available !== true || h.availableSinceMs === undefined) return undefined;
+  // Never probed (no MiningPool controller yet): no evidence of flapping, so no wait.
+  if (h === undefined || h.available === undefined) return Number.NEGATIVE_INFINITY;
+  if (h.available !== true || h.availableSinceMs === undefined) return undefined;
   return h.availableSinceMs + failbackMs;
 }
 
