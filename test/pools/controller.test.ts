@@ -122,9 +122,9 @@ describe('MiningPool probing', () => {
     expect(good.logins.some((l) => l.password === SECRET_PASSWORD && l.worker === 'wallet-abc')).toBe(true);
     // printer columns filled
     const k = await cp.kubectl(['get', 'mp', '-n', NS, 'good', 'tls-wrong-name', '-o', 'wide']);
-    expect(k.stdout).toMatch(/NAME\s+URL\s+AVAILABLE\s+LATENCY\s+AGE\s+CIRCUIT/);
-    expect(k.stdout).toMatch(/good\s+stratum\+tcp:\S+\s+True\s+\d+\s+\S+\s+Closed/);
-    expect(k.stdout).toMatch(/tls-wrong-name\s+stratum\+ssl:\S+\s+False\s+\S+\s+Open/);
+    expect(k.stdout).toMatch(/NAME\s+URL\s+AVAILABLE\s+LATENCY\s+CIRCUIT/);
+    expect(k.stdout).toMatch(/good\s+stratum\+tcp:\S+\s+True\s+\d+\s+Closed/);
+    expect(k.stdout).toMatch(/tls-wrong-name\s+stratum\+ssl:\S+\s+False\s+Open/);
     const ev = await events();
     expect(ev.some((e) => e.involvedObject.name === 'rejecting' && e.reason === 'PoolUnavailable' && /AuthorizeRejected/.test(e.message))).toBe(true);
     expect(JSON.stringify(ev)).not.toContain(SECRET_PASSWORD);
@@ -172,8 +172,8 @@ describe('fleet failover', () => {
     expect(switches.map((e) => `${e.type}:${e.details?.from}->${e.details?.to}`)).toEqual(['failover:prio-a->prio-b', 'failback:prio-b->prio-a']);
     expect(new Set(switches.map((e) => e.eventId)).size).toBe(2);
     const ev = (await events()).filter((e) => e.involvedObject.name === 'prio');
-    expect(ev.some((e) => e.reason === 'PoolFailover')).toBe(true);
-    expect(ev.some((e) => e.reason === 'PoolFailback')).toBe(true);
+    expect(ev.some((e) => e.reason === 'ActivePoolChanged' && e.message.startsWith('PoolFailover:'))).toBe(true);
+    expect(ev.some((e) => e.reason === 'ActivePoolChanged' && e.message.startsWith('PoolFailback:'))).toBe(true);
     const metrics = await (await fetch(`http://127.0.0.1:${mgr.health.ports.metrics}/metrics`)).text();
     expect(metrics).toMatch(/minefleet_fleet_pool_switches_total\{namespace="pools",fleet="prio",from="prio-a",to="prio-b",reason="Failover"\} 1/);
     expect(metrics).toMatch(/minefleet_pool_up\{namespace="pools",pool="prio-a"\} 1/);

@@ -264,7 +264,7 @@ export class MinerFleetReconciler implements Reconciler {
     if (this.lastSwitch.get(fleet.metadata.uid!) === eventId) return;
     this.lastSwitch.set(fleet.metadata.uid!, eventId);
     const message = `${d.message} (active pool "${from}" -> "${to}", published in ConfigMap ${ns}/${desired.runtimeConfigMap.metadata?.name} revision ${revision})`;
-    this.recorder.event(fleet, reason === 'Failover' ? 'Warning' : 'Normal', `Pool${reason}`, message);
+    this.recorder.event(fleet, reason === 'Failover' ? 'Warning' : 'Normal', 'ActivePoolChanged', `Pool${reason}: ${message}`);
     this.switches?.inc({ namespace: ns, fleet: fleet.metadata.name!, from, to, reason });
     log.info({ pool: to, previousPool: from, reason, revision, moved: d.moved }, 'active pool changed');
     (this.opts.audit ?? NOOP_AUDIT_SINK).record({
