@@ -29,7 +29,15 @@ let running: Promise<unknown>;
 let poolCtl: ReturnType<typeof setupMiningPoolController>;
 const audit = new MemoryAuditSink();
 const logLines: string[] = [];
-const log = pino({ level: 'debug' }, new Writable({ write(chunk, _e, cb) { logLines.push(String(chunk)); cb(); } }));
+const log = pino(
+  { level: 'debug' },
+  new Writable({
+    write(chunk, _e, cb) {
+      logLines.push(String(chunk));
+      cb();
+    },
+  }),
+);
 const stratum: StratumPool[] = [];
 
 const get = async (p: string): Promise<Any | undefined> => {
@@ -47,10 +55,22 @@ const runtimeOf = async (fleet: string) => {
   const c = await get(`/api/v1/namespaces/${NS}/configmaps/${fleet}-runtime`);
   return c ? (JSON.parse(c.data['runtime.json']) as { activePool: string; revision: number; assignments?: Record<string, string> }) : undefined;
 };
-const poolSpec = (url: string, extra: Record<string, unknown> = {}) => ({ url, coins: ['LTC'], credentialsSecretRef: { name: 'creds' }, probe: { intervalSeconds: 5, timeoutSeconds: 3, failureThreshold: 1, successThreshold: 1 }, ...extra });
-const createPool = (name: string, spec: Record<string, unknown>) => rest.create(`${G}/namespaces/${NS}/miningpools`, { apiVersion: 'minefleet.io/v1alpha1', kind: 'MiningPool', metadata: { name, namespace: NS }, spec });
+const poolSpec = (url: string, extra: Record<string, unknown> = {}) => ({
+  url,
+  coins: ['LTC'],
+  credentialsSecretRef: { name: 'creds' },
+  probe: { intervalSeconds: 5, timeoutSeconds: 3, failureThreshold: 1, successThreshold: 1 },
+  ...extra,
+});
+const createPool = (name: string, spec: Record<string, unknown>) =>
+  rest.create(`${G}/namespaces/${NS}/miningpools`, { apiVersion: 'minefleet.io/v1alpha1', kind: 'MiningPool', metadata: { name, namespace: NS }, spec });
 const createFleet = (name: string, pools: Array<{ name: string; priority: number; weight?: number }>, failover: Record<string, unknown>, replicas = 2) =>
-  rest.create(`${G}/namespaces/${NS}/minerfleets`, { apiVersion: 'minefleet.io/v1alpha1', kind: 'MinerFleet', metadata: { name, namespace: NS }, spec: { replicas, device: { kind: 'cpu' }, miner: { backend: 'cpu', threads: 1 }, pools, failover } });
+  rest.create(`${G}/namespaces/${NS}/minerfleets`, {
+    apiVersion: 'minefleet.io/v1alpha1',
+    kind: 'MinerFleet',
+    metadata: { name, namespace: NS },
+    spec: { replicas, device: { kind: 'cpu' }, miner: { backend: 'cpu', threads: 1 }, pools, failover },
+  });
 const events = async () => ((await get(`/api/v1/namespaces/${NS}/events`))?.items ?? []) as Any[];
 
 beforeAll(async () => {
@@ -62,7 +82,12 @@ beforeAll(async () => {
   expect(w.code, w.stderr).toBe(0);
   await createNamespace(rest, NS);
   await rest.create(`/api/v1/namespaces/${NS}/serviceaccounts`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: NS } });
-  await rest.create(`/api/v1/namespaces/${NS}/secrets`, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds', namespace: NS }, stringData: { username: 'wallet-abc', password: SECRET_PASSWORD } });
+  await rest.create(`/api/v1/namespaces/${NS}/secrets`, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'creds', namespace: NS },
+    stringData: { username: 'wallet-abc', password: SECRET_PASSWORD },
+  });
   mgr = new Manager({ kubeConfig: cp.kubeConfig, logger: log, probePort: 0, metricsPort: 0, bindHost: '127.0.0.1' });
   poolCtl = setupMiningPoolController(mgr, { concurrency: 8, audit }, log);
   setupMinerFleetController(mgr, { minerImage: 'minefleet:test', concurrency: 2, backoffMaxMs: 2000, audit }, log);
@@ -90,7 +115,12 @@ describe('MiningPool probing', () => {
     const tlsPool = await pool({ tls: true });
     const rejecting = await pool({ behavior: { rejectAuthorize: true } });
     const silent = await pool({ behavior: { neverSendJob: true } });
-    await rest.create(`/api/v1/namespaces/${NS}/secrets`, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'pool-ca', namespace: NS }, stringData: { 'ca.crt': readFileSync(tlsPool.caFile!, 'utf8') } });
+    await rest.create(`/api/v1/namespaces/${NS}/secrets`, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'pool-ca', namespace: NS },
+      stringData: { 'ca.crt': readFileSync(tlsPool.caFile!, 'utf8') },
+    });
     await createPool('good', poolSpec(good.url));
     await createPool('tls-good', poolSpec(tlsPool.url, { tls: { caSecretRef: { name: 'pool-ca' }, serverName: tlsPool.serverName } }));
     await createPool('tls-wrong-name', poolSpec(tlsPool.url, { tls: { caSecretRef: { name: 'pool-ca' }, serverName: 'wrong.minefleet.test' } }));
@@ -106,10 +136,14 @@ describe('MiningPool probing', () => {
       ['silent', 'False', 'NoWork'],
       ['refused', 'False', 'ConnectFailed'],
     ] as const) {
-      const p = await eventually(async () => {
-        const o = await mp(name);
-        return cond(o, 'Available')?.reason === reason ? o : undefined;
-      }, `${name}: Available reason ${reason}`, 60_000);
+      const p = await eventually(
+        async () => {
+          const o = await mp(name);
+          return cond(o, 'Available')?.reason === reason ? o : undefined;
+        },
+        `${name}: Available reason ${reason}`,
+        60_000,
+      );
       expect(cond(p, 'Available').status).toBe(status);
       expect(p.status.circuit).toBe(status === 'True' ? 'Closed' : 'Open');
       if (status === 'True') expect(p.status.latencyMs).toBeGreaterThanOrEqual(0);
@@ -150,19 +184,45 @@ describe('fleet failover', () => {
     const b = await pool();
     await createPool('prio-a', poolSpec(a.url));
     await createPool('prio-b', poolSpec(b.url));
-    await eventually(async () => cond(await mp('prio-a'), 'Available')?.status === 'True' && cond(await mp('prio-b'), 'Available')?.status === 'True', 'both pools available');
-    await createFleet('prio', [{ name: 'prio-a', priority: 0 }, { name: 'prio-b', priority: 1 }], { strategy: 'Priority', failbackAfterSeconds: 15 });
+    await eventually(
+      async () => cond(await mp('prio-a'), 'Available')?.status === 'True' && cond(await mp('prio-b'), 'Available')?.status === 'True',
+      'both pools available',
+    );
+    await createFleet(
+      'prio',
+      [
+        { name: 'prio-a', priority: 0 },
+        { name: 'prio-b', priority: 1 },
+      ],
+      { strategy: 'Priority', failbackAfterSeconds: 15 },
+    );
     await eventually(async () => (await runtimeOf('prio'))?.activePool === 'prio-a', 'prio on prio-a');
     const port = a.port;
     await a.stop();
-    const down = await eventually(async () => ((await runtimeOf('prio'))?.activePool === 'prio-b' ? runtimeOf('prio') : undefined), 'failover to prio-b', 60_000);
+    const down = await eventually(
+      async () => ((await runtimeOf('prio'))?.activePool === 'prio-b' ? runtimeOf('prio') : undefined),
+      'failover to prio-b',
+      60_000,
+    );
     const f = await mf('prio');
     expect(f.status.activePool).toBe('prio-b');
     expect(f.status.lastPoolSwitchTime).toBeTruthy();
     expect(f.status.poolAssignments).toEqual([{ pool: 'prio-b', miners: 0 }]);
     // The pool returns on the same port; the fleet waits failbackAfterSeconds of steady health.
     const a2 = await pool({ port });
-    const upAt = Date.parse(cond(await eventually(async () => { const o = await mp('prio-a'); return cond(o, 'Available')?.status === 'True' ? o : undefined; }, 'prio-a back', 60_000), 'Available').lastTransitionTime);
+    const upAt = Date.parse(
+      cond(
+        await eventually(
+          async () => {
+            const o = await mp('prio-a');
+            return cond(o, 'Available')?.status === 'True' ? o : undefined;
+          },
+          'prio-a back',
+          60_000,
+        ),
+        'Available',
+      ).lastTransitionTime,
+    );
     await eventually(async () => ((await runtimeOf('prio'))?.activePool === 'prio-a' ? true : undefined), 'failback to prio-a', 90_000);
     const back = await runtimeOf('prio');
     expect(Date.now() - upAt).toBeGreaterThanOrEqual(15_000 - 1000); // lastTransitionTime has second precision
@@ -189,7 +249,14 @@ describe('fleet failover', () => {
     await eventually(async () => cond(await mf('lonely'), 'PoolAvailable')?.status === 'True', 'lonely PoolAvailable');
     const port = a.port;
     await a.stop();
-    const f = await eventually(async () => { const o = await mf('lonely'); return cond(o, 'PoolAvailable')?.status === 'False' ? o : undefined; }, 'PoolAvailable=False', 60_000);
+    const f = await eventually(
+      async () => {
+        const o = await mf('lonely');
+        return cond(o, 'PoolAvailable')?.status === 'False' ? o : undefined;
+      },
+      'PoolAvailable=False',
+      60_000,
+    );
     expect(cond(f, 'PoolAvailable').reason).toBe('NoPoolAvailable');
     expect(f.status.activePool).toBe('solo');
     expect((await runtimeOf('lonely'))?.activePool).toBe('solo');
@@ -202,20 +269,54 @@ describe('fleet failover', () => {
     const b = await pool();
     await createPool('w-a', poolSpec(a.url));
     await createPool('w-b', poolSpec(b.url));
-    await eventually(async () => cond(await mp('w-a'), 'Available')?.status === 'True' && cond(await mp('w-b'), 'Available')?.status === 'True', 'weighted pools up');
-    await createFleet('wfleet', [{ name: 'w-a', priority: 0, weight: 3 }, { name: 'w-b', priority: 1, weight: 1 }], { strategy: 'Weighted', failbackAfterSeconds: 5 }, 8);
+    await eventually(
+      async () => cond(await mp('w-a'), 'Available')?.status === 'True' && cond(await mp('w-b'), 'Available')?.status === 'True',
+      'weighted pools up',
+    );
+    await createFleet(
+      'wfleet',
+      [
+        { name: 'w-a', priority: 0, weight: 3 },
+        { name: 'w-b', priority: 1, weight: 1 },
+      ],
+      { strategy: 'Weighted', failbackAfterSeconds: 5 },
+      8,
+    );
     const labels = { 'app.kubernetes.io/managed-by': 'minefleet', 'minefleet.io/fleet': 'wfleet' };
-    const mkPod = (name: string) => rest.create(`/api/v1/namespaces/${NS}/pods`, { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: NS, labels }, spec: { containers: [{ name: 'm', image: 'minefleet:test' }] } });
+    const mkPod = (name: string) =>
+      rest.create(`/api/v1/namespaces/${NS}/pods`, {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, namespace: NS, labels },
+        spec: { containers: [{ name: 'm', image: 'minefleet:test' }] },
+      });
     for (let i = 0; i < 8; i++) await mkPod(`wfleet-pod-${i}`);
     const count = (rt: { assignments?: Record<string, string> } | undefined, p: string) => Object.values(rt?.assignments ?? {}).filter((x) => x === p).length;
-    const rt1 = await eventually(async () => { const r = await runtimeOf('wfleet'); return Object.keys(r?.assignments ?? {}).length === 8 ? r : undefined; }, 'all 8 assigned', 60_000);
+    const rt1 = await eventually(
+      async () => {
+        const r = await runtimeOf('wfleet');
+        return Object.keys(r?.assignments ?? {}).length === 8 ? r : undefined;
+      },
+      'all 8 assigned',
+      60_000,
+    );
     expect([count(rt1, 'w-a'), count(rt1, 'w-b')]).toEqual([6, 2]);
     await mkPod('wfleet-pod-8');
-    const rt2 = await eventually(async () => { const r = await runtimeOf('wfleet'); return Object.keys(r?.assignments ?? {}).length === 9 ? r : undefined; }, '9 assigned', 60_000);
+    const rt2 = await eventually(
+      async () => {
+        const r = await runtimeOf('wfleet');
+        return Object.keys(r?.assignments ?? {}).length === 9 ? r : undefined;
+      },
+      '9 assigned',
+      60_000,
+    );
     expect(Math.abs(count(rt2, 'w-a') - 9 * 0.75)).toBeLessThan(1);
     const moved = Object.keys(rt1.assignments!).filter((p) => rt1.assignments![p] !== rt2.assignments![p]).length;
     expect(moved).toBeLessThanOrEqual(1);
     const f = await mf('wfleet');
-    expect(f.status.poolAssignments).toEqual([{ pool: 'w-a', miners: count(rt2, 'w-a') }, { pool: 'w-b', miners: count(rt2, 'w-b') }]);
+    expect(f.status.poolAssignments).toEqual([
+      { pool: 'w-a', miners: count(rt2, 'w-a') },
+      { pool: 'w-b', miners: count(rt2, 'w-b') },
+    ]);
   }, 180_000);
 });

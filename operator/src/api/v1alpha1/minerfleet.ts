@@ -293,7 +293,11 @@ export const MinerFleetStatusSchema = z
       )
       .max(16)
       .optional()
-      .meta({ description: 'Miners per pool as decided by spec.failover (Weighted spreads them by pools[].weight).', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['pool'] }),
+      .meta({
+        description: 'Miners per pool as decided by spec.failover (Weighted spreads them by pools[].weight).',
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['pool'],
+      }),
     hashrate: z.number().min(0).optional().meta({ description: 'Fleet hashrate in hashes per second.' }),
     shares: SharesSchema.optional(),
     profitability: ProfitabilitySchema.optional(),

@@ -148,7 +148,11 @@ export type MiningPoolSpecInput = z.input<typeof MiningPoolSpecSchema>;
 export const MiningPoolStatusSchema = z
   .object({
     conditions: ConditionsSchema.optional(),
-    latencyMs: z.int().min(0).optional().meta({ description: 'Time from connect to the first job of a successful probe, in milliseconds (updated beyond a dead band of 50 ms or 50 %).' }),
+    latencyMs: z
+      .int()
+      .min(0)
+      .optional()
+      .meta({ description: 'Time from connect to the first job of a successful probe, in milliseconds (updated beyond a dead band of 50 ms or 50 %).' }),
     lastProbeTime: timestamp('When a probe last changed this status (a steady pool is probed without status writes).').optional(),
     lastSuccessTime: timestamp('When a probe last succeeded.').optional(),
     consecutiveFailures: z.int().min(0).optional().meta({ description: 'Failed probes in a row.' }),

@@ -63,7 +63,12 @@ export function fleetDecision(fleet: MinerFleet, pools: MiningPool[], podNames: 
 /** Decision-owned parts of status: PoolAvailable when no pool is, per-pool miner counts. */
 export function applyDecisionToStatus(status: MinerFleetStatus, d: FailoverDecision, generation: number, now: string): void {
   if (!d.poolAvailable) {
-    status.conditions = setCondition(status.conditions ?? [], { type: MinerFleetConditionType.PoolAvailable, status: 'False', reason: 'NoPoolAvailable', message: d.message }, generation, now);
+    status.conditions = setCondition(
+      status.conditions ?? [],
+      { type: MinerFleetConditionType.PoolAvailable, status: 'False', reason: 'NoPoolAvailable', message: d.message },
+      generation,
+      now,
+    );
   }
   status.poolAssignments = Object.entries(d.counts)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))

@@ -180,12 +180,14 @@ function decideWeighted(i: FailoverInput): FailoverDecision {
   let recheck: number | undefined;
   // A pool joins the spread when it has been healthy for failbackAfterSeconds (or was in it
   // already); the very first decision takes every usable pool (there is nothing to fail back from).
-  let inSpread = first ? candidates : candidates.filter((p) => {
-    if (prevInUse.has(p.name)) return true;
-    const at = stableAt(i.health[p.name], failbackMs);
-    if (at !== undefined && at > i.nowMs) recheck = recheck === undefined ? at : Math.min(recheck, at);
-    return at !== undefined && at <= i.nowMs;
-  });
+  let inSpread = first
+    ? candidates
+    : candidates.filter((p) => {
+        if (prevInUse.has(p.name)) return true;
+        const at = stableAt(i.health[p.name], failbackMs);
+        if (at !== undefined && at > i.nowMs) recheck = recheck === undefined ? at : Math.min(recheck, at);
+        return at !== undefined && at <= i.nowMs;
+      });
   if (inSpread.length === 0) inSpread = candidates; // nothing stable: use whatever works
   const pods = [...new Set(i.pods)].sort();
 

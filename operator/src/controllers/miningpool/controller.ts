@@ -72,7 +72,13 @@ export class MiningPoolReconciler implements Reconciler {
     if (!parsed.success) {
       const msg = `invalid spec: ${parsed.error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`).join('; ')}`;
       this.recorder.event(pool, 'Warning', 'InvalidSpec', msg);
-      await this.writeStatus(pool, { ...(pool.status ?? {}), conditions: [{ type: 'Available', status: 'False', reason: 'InvalidSpec', message: msg, observedGeneration: generation, lastTransitionTime: isoNow(this.now()) }], observedGeneration: generation });
+      await this.writeStatus(pool, {
+        ...(pool.status ?? {}),
+        conditions: [
+          { type: 'Available', status: 'False', reason: 'InvalidSpec', message: msg, observedGeneration: generation, lastTransitionTime: isoNow(this.now()) },
+        ],
+        observedGeneration: generation,
+      });
       return;
     }
     const spec = parsed.data;
@@ -114,7 +120,12 @@ export class MiningPoolReconciler implements Reconciler {
       const msg = outcome.ok
         ? `circuit ${pool.status?.circuit ?? 'Closed'} -> ${after.state}: probe succeeded in ${outcome.firstJobMs} ms`
         : `circuit ${pool.status?.circuit ?? 'Closed'} -> ${after.state}: ${outcome.reason}: ${outcome.message}`;
-      this.recorder.event(pool, after.state === 'Closed' ? 'Normal' : 'Warning', after.state === 'Closed' ? 'PoolAvailable' : outcome.ok ? 'PoolRecovering' : 'PoolUnavailable', msg);
+      this.recorder.event(
+        pool,
+        after.state === 'Closed' ? 'Normal' : 'Warning',
+        after.state === 'Closed' ? 'PoolAvailable' : outcome.ok ? 'PoolRecovering' : 'PoolUnavailable',
+        msg,
+      );
       log.info({ circuit: after.state, previous: pool.status?.circuit ?? 'Closed', reason: outcome.ok ? 'ok' : outcome.reason }, 'pool circuit changed');
       this.audit.record({
         type: 'probe-state',
@@ -191,12 +202,22 @@ function isoNow(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-export function setupMiningPoolController(mgr: Manager, opts: MiningPoolControllerOptions, log: Logger): { controller: Controller; reconciler: MiningPoolReconciler } {
+export function setupMiningPoolController(
+  mgr: Manager,
+  opts: MiningPoolControllerOptions,
+  log: Logger,
+): { controller: Controller; reconciler: MiningPoolReconciler } {
   const pools = mgr.informer<PoolObj>(MiningPools);
   const recorder = new EventRecorder(mgr.rest, 'minefleet-operator', log);
   const metrics = new PoolMetrics(mgr.metrics.registry);
   const reconciler = new MiningPoolReconciler(mgr.rest, pools, recorder, metrics, log.child({ controller: CONTROLLER_NAME }), opts);
-  const controller = new Controller(CONTROLLER_NAME, reconciler, { concurrency: opts.concurrency, metrics: mgr.metrics, logger: log, backoffBaseMs: 500, backoffMaxMs: 60_000 });
+  const controller = new Controller(CONTROLLER_NAME, reconciler, {
+    concurrency: opts.concurrency,
+    metrics: mgr.metrics,
+    logger: log,
+    backoffBaseMs: 500,
+    backoffMaxMs: 60_000,
+  });
   controller.for(pools);
   mgr.add(controller);
   return { controller, reconciler };

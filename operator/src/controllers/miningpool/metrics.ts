@@ -10,7 +10,12 @@ export class PoolMetrics {
 
   constructor(registry: Registry) {
     const registers = [registry];
-    this.up = new Gauge({ name: 'minefleet_pool_up', help: '1 while the pool is Available (circuit Closed), else 0', labelNames: ['namespace', 'pool'], registers });
+    this.up = new Gauge({
+      name: 'minefleet_pool_up',
+      help: '1 while the pool is Available (circuit Closed), else 0',
+      labelNames: ['namespace', 'pool'],
+      registers,
+    });
     this.probeDuration = new Histogram({
       name: 'minefleet_pool_probe_duration_seconds',
       help: 'Duration of a pool probe (connect, TLS, subscribe, authorize, first job)',
@@ -18,8 +23,18 @@ export class PoolMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     });
-    this.probes = new Counter({ name: 'minefleet_pool_probes_total', help: 'Pool probes by result (ok or the failure reason)', labelNames: ['namespace', 'pool', 'result'], registers });
-    this.circuit = new Gauge({ name: 'minefleet_pool_circuit_state', help: '1 for the current circuit breaker state of the pool', labelNames: ['namespace', 'pool', 'state'], registers });
+    this.probes = new Counter({
+      name: 'minefleet_pool_probes_total',
+      help: 'Pool probes by result (ok or the failure reason)',
+      labelNames: ['namespace', 'pool', 'result'],
+      registers,
+    });
+    this.circuit = new Gauge({
+      name: 'minefleet_pool_circuit_state',
+      help: '1 for the current circuit breaker state of the pool',
+      labelNames: ['namespace', 'pool', 'state'],
+      registers,
+    });
   }
 
   setCircuit(namespace: string, pool: string, state: CircuitState): void {
@@ -38,7 +53,12 @@ const switchCounters = new WeakMap<Registry, Counter>();
 export function fleetPoolSwitches(registry: Registry): Counter {
   let c = switchCounters.get(registry);
   if (!c) {
-    c = new Counter({ name: 'minefleet_fleet_pool_switches_total', help: 'Fleet pool decisions that moved miners, by from/to pool and reason (Failover, Failback, Rebalance)', labelNames: ['namespace', 'fleet', 'from', 'to', 'reason'], registers: [registry] });
+    c = new Counter({
+      name: 'minefleet_fleet_pool_switches_total',
+      help: 'Fleet pool decisions that moved miners, by from/to pool and reason (Failover, Failback, Rebalance)',
+      labelNames: ['namespace', 'fleet', 'from', 'to', 'reason'],
+      registers: [registry],
+    });
     switchCounters.set(registry, c);
   }
   return c;

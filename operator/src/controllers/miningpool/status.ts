@@ -78,7 +78,15 @@ export function computePoolStatus(i: PoolStatusInputs): MiningPoolStatus {
   return status;
 }
 
-const COMPARED: Array<keyof MiningPoolStatus> = ['circuit', 'consecutiveFailures', 'consecutiveSuccesses', 'latencyMs', 'lastError', 'nextProbeTime', 'observedGeneration'];
+const COMPARED: Array<keyof MiningPoolStatus> = [
+  'circuit',
+  'consecutiveFailures',
+  'consecutiveSuccesses',
+  'latencyMs',
+  'lastError',
+  'nextProbeTime',
+  'observedGeneration',
+];
 
 /** Same as far as the fields that matter go (times excluded: they follow the others). */
 export function samePoolStatus(a: MiningPoolStatus, b: MiningPoolStatus | undefined): boolean {
@@ -89,7 +97,15 @@ export function samePoolStatus(a: MiningPoolStatus, b: MiningPoolStatus | undefi
   if (ca.length !== cb.length) return false;
   for (const x of ca) {
     const y = cb.find((c) => c.type === x.type);
-    if (!y || y.status !== x.status || y.reason !== x.reason || y.message !== x.message || y.lastTransitionTime !== x.lastTransitionTime || y.observedGeneration !== x.observedGeneration) return false;
+    if (
+      !y ||
+      y.status !== x.status ||
+      y.reason !== x.reason ||
+      y.message !== x.message ||
+      y.lastTransitionTime !== x.lastTransitionTime ||
+      y.observedGeneration !== x.observedGeneration
+    )
+      return false;
   }
   return true;
 }

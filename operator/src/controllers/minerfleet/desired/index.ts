@@ -76,8 +76,15 @@ export function desiredFleetObjects(inputs: DesiredInputs): DesiredFleetObjects 
   const wiring = poolWiring(ordered);
   const rendered = renderMinerConfig({ fleet, ordered, wiring, backend: device.backend, runtimeConfigMapName: names.runtimeConfigMap, metricsPort });
 
-  const assignments = inputs.runtimeAssignments && Object.keys(inputs.runtimeAssignments).length > 0 ? Object.fromEntries(Object.entries(inputs.runtimeAssignments).sort(([a], [b]) => (a < b ? -1 : 1))) : undefined;
-  const runtime: RuntimeState = RuntimeStateSchema.parse({ activePool: inputs.activePool, revision: inputs.runtimeRevision ?? 0, ...(assignments ? { assignments } : {}) });
+  const assignments =
+    inputs.runtimeAssignments && Object.keys(inputs.runtimeAssignments).length > 0
+      ? Object.fromEntries(Object.entries(inputs.runtimeAssignments).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : undefined;
+  const runtime: RuntimeState = RuntimeStateSchema.parse({
+    activePool: inputs.activePool,
+    revision: inputs.runtimeRevision ?? 0,
+    ...(assignments ? { assignments } : {}),
+  });
 
   return {
     serviceAccount: minerServiceAccount(fleet, names),
@@ -88,7 +95,13 @@ export function desiredFleetObjects(inputs: DesiredInputs): DesiredFleetObjects 
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: ownedMeta(fleet, names.runtimeConfigMap),
-      data: { [RUNTIME_KEY]: JSON.stringify({ activePool: runtime.activePool, revision: runtime.revision, ...(runtime.assignments ? { assignments: runtime.assignments } : {}) }) },
+      data: {
+        [RUNTIME_KEY]: JSON.stringify({
+          activePool: runtime.activePool,
+          revision: runtime.revision,
+          ...(runtime.assignments ? { assignments: runtime.assignments } : {}),
+        }),
+      },
     },
     deployment: minerDeployment({
       fleet,
