@@ -33,7 +33,7 @@ describe('circuit breaker', () => {
     const opened = run(initialCircuit(0), [false, false, false]).c;
     const waits: number[] = [];
     let c = opened;
-    let t = 0;
+    let t: number;
     waits.push(c.nextProbeAtMs - 20_000);
     for (let i = 0; i < 6; i++) {
       t = c.nextProbeAtMs;

@@ -152,7 +152,10 @@ export const MiningPoolStatusSchema = z
       .int()
       .min(0)
       .optional()
-      .meta({ description: 'Time from connect to the first job of a successful probe, in milliseconds (updated beyond a dead band of 50 ms or 50 %).' }),
+      .meta({
+        description:
+          'Time from connect to the first job of successful probes, in milliseconds: the median of the last 3, rounded to the 1-2-5 series, updated only on a change of bucket by at least 250 ms and a factor of 2 (a steady pool costs no writes).',
+      }),
     lastProbeTime: timestamp('When a probe last changed this status (a steady pool is probed without status writes).').optional(),
     lastSuccessTime: timestamp('When a probe last succeeded.').optional(),
     consecutiveFailures: z.int().min(0).optional().meta({ description: 'Failed probes in a row.' }),

@@ -224,7 +224,7 @@ export class FleetEconomics {
       const flipped = ev.decision === 'suspend' || prevCond?.status !== 'True';
       const base = flipped
         ? { reason: ev.reason, message: `suspended: ${ev.message}` }
-        : { reason: prevCond!.reason ?? ev.reason, message: (prevCond!.message ?? '').replace(/; resuming when .*$/, '') };
+        : { reason: prevCond.reason ?? ev.reason, message: (prevCond.message ?? '').replace(/; resuming when .*$/, '') };
       const pending =
         ev.state.aboveSince !== undefined
           ? `; resuming when the margin stays above resumeMarginPercent ${e.resumeMarginPercent}% (since ${iso(ev.state.aboveSince)})${due}`

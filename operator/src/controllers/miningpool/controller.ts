@@ -18,7 +18,7 @@ import { MiningPools } from '../minerfleet/controller.js';
 import { nextCircuit, type Circuit, type ProbePolicy } from './circuit.js';
 import { PoolMetrics } from './metrics.js';
 import { probePool, type ProbeResult, type ProbeTarget } from './probe.js';
-import { circuitFromStatus, computePoolStatus, samePoolStatus } from './status.js';
+import { circuitFromStatus, computePoolStatus, LATENCY_WINDOW, samePoolStatus } from './status.js';
 
 export const CONTROLLER_NAME = 'miningpool';
 export const FIELD_MANAGER = 'minefleet-operator';
@@ -37,6 +37,8 @@ export interface MiningPoolControllerOptions {
 interface PoolState {
   generation: number;
   circuit: Circuit;
+  /** Recent successful probes' time to first job (status.ts writes a bucketed median). */
+  latencies: number[];
 }
 
 export class MiningPoolReconciler implements Reconciler {
@@ -89,7 +91,7 @@ export class MiningPoolReconciler implements Reconciler {
       const circuit = circuitFromStatus(pool.status, this.now());
       if (st) circuit.nextProbeAtMs = this.now();
       else if (pool.status?.observedGeneration !== generation) circuit.nextProbeAtMs = this.now();
-      st = { generation, circuit };
+      st = { generation, circuit, latencies: st?.latencies ?? [] };
       this.state.set(key, st);
     }
     const wait = st.circuit.nextProbeAtMs - this.now();
@@ -99,6 +101,7 @@ export class MiningPoolReconciler implements Reconciler {
     const before = st.circuit;
     const after = nextCircuit(before, outcome.ok, policy, this.now());
     st.circuit = after;
+    if (outcome.ok) st.latencies = [...st.latencies, outcome.firstJobMs].slice(-LATENCY_WINDOW);
     this.stats.probes++;
 
     this.metrics.probes.inc({ namespace: ns, pool: req.name, result: outcome.ok ? 'ok' : outcome.reason });
@@ -113,7 +116,15 @@ export class MiningPoolReconciler implements Reconciler {
       circuit: after.state,
     });
 
-    const status = computePoolStatus({ prev: pool.status, circuit: after, result: outcome, policy, generation, now: isoNow(this.now()) });
+    const status = computePoolStatus({
+      prev: pool.status,
+      circuit: after,
+      result: outcome,
+      policy,
+      recentLatenciesMs: st.latencies,
+      generation,
+      now: isoNow(this.now()),
+    });
     const wasAvailable = pool.status?.conditions?.find((c) => c.type === 'Available')?.status;
     const isAvailableNow = status.conditions?.find((c) => c.type === 'Available')?.status;
     if ((pool.status?.circuit ?? 'Closed') !== after.state || (wasAvailable !== undefined && wasAvailable !== isAvailableNow)) {
