@@ -317,10 +317,19 @@ describe('fleet failover', () => {
     expect(Math.abs(count(rt2, 'w-a') - 9 * 0.75)).toBeLessThan(1);
     const moved = Object.keys(rt1.assignments!).filter((p) => rt1.assignments![p] !== rt2.assignments![p]).length;
     expect(moved).toBeLessThanOrEqual(1);
-    const f = await mf('wfleet');
-    expect(f.status.poolAssignments).toEqual([
+    // Status is written after the ConfigMap is published (same reconcile): wait for it to catch up.
+    const want = [
       { pool: 'w-a', miners: count(rt2, 'w-a') },
       { pool: 'w-b', miners: count(rt2, 'w-b') },
-    ]);
+    ];
+    const f = await eventually(
+      async () => {
+        const o = await mf('wfleet');
+        return JSON.stringify(o?.status?.poolAssignments) === JSON.stringify(want) ? o : undefined;
+      },
+      'status.poolAssignments follows the ConfigMap',
+      30_000,
+    ).catch(async () => mf('wfleet'));
+    expect(f.status.poolAssignments).toEqual(want);
   }, 180_000);
 });
