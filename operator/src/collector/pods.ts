@@ -19,6 +19,12 @@ interface RawPod extends KubeObject {
   status?: { podIP?: string; startTime?: string; conditions?: Array<{ type?: string; status?: string }> };
 }
 
+/**
+ * The shared Pod informer's transform (one stable function: the Manager's one-cache-per-type
+ * check compares it by identity, and the MinerFleet controller shares this cache for Weighted).
+ */
+export const minerPodTransform = (o: KubeObject): KubeObject => trimPod(o);
+
 /** The informer transform: trims a Pod to IP, readiness, fleet label, metrics port, node and start time. */
 export function trimPod(obj: KubeObject): KubeObject {
   const p = obj as RawPod;

@@ -7,7 +7,7 @@ import { DEFAULT_METRICS_PORT } from '../controllers/minerfleet/desired/miner-co
 import type { Manager } from '../runtime/manager.js';
 import { HistoryStore, NOOP_AUDIT_SINK, StoreAuditSink, redactUri, type AuditSink } from '../store/index.js';
 import { Collector, type FleetView } from './collector.js';
-import { MINER_POD_SELECTOR, Pods, trimPod, type MinerPod } from './pods.js';
+import { MINER_POD_SELECTOR, minerPodTransform, Pods, type MinerPod } from './pods.js';
 
 export interface History {
   store: HistoryStore | undefined;
@@ -63,7 +63,11 @@ export async function setupHistory(mgr: Manager, config: OperatorConfig, log: Lo
     log.warn('no MongoDB URI (--history-mongodb-uri / --history-mongodb-uri-file): history is not stored; fleet status still gets hashrate and shares');
   }
   const audit: AuditSink = store ? new StoreAuditSink(store, { actor: config.identity, logger: log }) : NOOP_AUDIT_SINK;
-  const pods = mgr.informer<MinerPod>(Pods, { labelSelector: MINER_POD_SELECTOR, transform: (o) => trimPod(o) as MinerPod, resyncPeriodMs: 0 });
+  const pods = mgr.informer<MinerPod>(Pods, {
+    labelSelector: MINER_POD_SELECTOR,
+    transform: minerPodTransform as unknown as (o: MinerPod) => MinerPod,
+    resyncPeriodMs: 0,
+  });
   // The fleet cache is shared with the MinerFleet controller (one cache per type): the collector
   // reads only the FleetView fields of the full objects.
   const fleets = mgr.informer<FleetView>(MinerFleets);

@@ -412,7 +412,11 @@ export function setupMinerFleetController(
   for (const rt of new Set(OWNED.map((o) => o.rt))) {
     owned.set(rt, mgr.informer<Obj>(rt, { indexers: { [BY_OWNER_UID]: byOwnerUid }, transform: stripManagedFields }));
   }
-  const pods = mgr.informer<Obj>(Pods, { labelSelector: MINER_PODS_SELECTOR, indexers: { [PODS_BY_FLEET]: podFleetKey }, transform: trimPod });
+  const pods = mgr.informer<Obj>(Pods, {
+    labelSelector: MINER_PODS_SELECTOR,
+    indexers: { [PODS_BY_FLEET]: podFleetKey },
+    transform: trimPod,
+  });
   const recorder = new EventRecorder(mgr.rest, 'minefleet-operator', log);
   // Feed values are shared by all fleets; litecoind logins are read from their Secret when fetched
   // (the Secret cache holds no values).

@@ -8,18 +8,16 @@ import type { MinerFleet, MinerFleetStatus, MiningPool } from '../../api/v1alpha
 import { MinerFleetConditionType } from '../../api/v1alpha1/index.js';
 import type { KubeObject, ResourceType } from '../../runtime/resource.js';
 import { setCondition } from './conditions.js';
-import { FLEET_LABEL, MANAGED_BY } from './desired/metadata.js';
+import { FLEET_LABEL } from './desired/metadata.js';
 import { decideFailover, type FailoverDecision, type PoolHealth } from './failover.js';
 
 export const Pods: ResourceType = { apiVersion: 'v1', kind: 'Pod', plural: 'pods', namespaced: true };
-/** Only the fleet's miner pods are cached, trimmed to their identity. */
-export const MINER_PODS_SELECTOR = `app.kubernetes.io/managed-by=${MANAGED_BY},${FLEET_LABEL}`;
+/**
+ * The fleet's miner pods come from the one shared Pod cache (the collector's: fleet label
+ * selector, trimmed to name, uid, fleet label, IP, readiness); Weighted needs only their names.
+ */
+export { MINER_POD_SELECTOR as MINER_PODS_SELECTOR, minerPodTransform as trimPod } from '../../collector/pods.js';
 export const PODS_BY_FLEET = 'byFleet';
-
-export function trimPod<T extends KubeObject>(p: T): T {
-  const { name, namespace, uid, labels, deletionTimestamp, resourceVersion } = p.metadata;
-  return { apiVersion: p.apiVersion, kind: p.kind, metadata: { name, namespace, uid, labels, deletionTimestamp, resourceVersion } } as T;
-}
 
 export function podFleetKey(p: KubeObject): string[] {
   const f = p.metadata.labels?.[FLEET_LABEL];
