@@ -5,7 +5,7 @@
  * the CPU at load time; this module only finds and loads it, so a missing or broken addon makes
  * `loadNativeAddon()` return an error and the caller falls back to the WebAssembly kernel.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,14 +30,27 @@ export interface NativeAddon {
 
 export const ADDON_FILE = 'minefleet_scrypt.node';
 
-/** The repository (or image) root: the nearest directory above this module with a package.json. */
+/**
+ * The repository (or image) root: the nearest directory above this module with a package.json,
+ * skipping dist/package.json (scripts/dist-package.mjs writes it only for the `#miner/*` imports of
+ * the built code; taking it as the root made the miner look for dist/dist/native and silently
+ * fall back to node-crypto).
+ */
 export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (existsSync(join(dir, 'package.json')) && !isDistManifest(join(dir, 'package.json'))) return dir;
     const up = dirname(dir);
     if (up === dir) throw new Error('no package.json above the miner module');
     dir = up;
+  }
+}
+
+function isDistManifest(file: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown }).name === 'minefleet-dist';
+  } catch {
+    return false;
   }
 }
 
