@@ -155,7 +155,7 @@ describe('misbehaving pools', () => {
     cleanups.push(() => miner.stop());
     await waitFor(
       'TLS error logged',
-      () => miner.logs.find((l) => l.msg === 'connection error' && /wrong\.example|altnames|certificate/i.test(String(l.err))),
+      () => miner.logs.find((l) => l.msg === 'connection error' && /wrong\.example|altnames|certificate/i.test(JSON.stringify(l.err))),
       30_000,
     );
     expect(pool.logins.length).toBe(0);
