@@ -8,6 +8,7 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
+import { PRIVILEGED_COMMANDS } from '../client.js';
 import type { Quirk } from '../models.js';
 import { CommandError, type EmulatedAsic } from './asic.js';
 
@@ -30,21 +31,8 @@ export interface ApiServerOptions {
   description?: string;
 }
 
-const PRIVILEGED = new Set([
-  'addpool',
-  'switchpool',
-  'enablepool',
-  'disablepool',
-  'removepool',
-  'poolpriority',
-  'ascenable',
-  'ascdisable',
-  'pgaenable',
-  'pgadisable',
-  'restart',
-  'save',
-  'quit',
-]);
+// The client's privileged list, plus `quit`, which a device also refuses without privilege.
+const PRIVILEGED = new Set<string>([...PRIVILEGED_COMMANDS, 'quit']);
 const MAX_REQUEST_BYTES = 64 * 1024;
 
 function ok(code: number, msg: string, section?: string, records?: Rec[], plainName?: string): Reply {
