@@ -23,7 +23,8 @@ const MAX_SHARE_PAGES_PER_CYCLE = 20;
 export interface FleetView extends KubeObject {
   metadata: { name: string; namespace: string; uid: string; resourceVersion?: string };
   spec: { history?: { enabled?: boolean; retentionDays?: number; shares?: ShareHistoryMode } };
-  status: { hashrate?: number; shares?: FleetRate['shares'] };
+  /** Absent on a fleet no controller has written status for yet (the cache holds full objects). */
+  status?: { hashrate?: number; shares?: FleetRate['shares'] };
 }
 
 export function trimFleet(obj: KubeObject): KubeObject {
@@ -360,7 +361,7 @@ export class Collector {
       const fk = `${f.metadata.namespace}/${f.metadata.name}`;
       live.add(fk);
       const fs = this.fleetState(fk);
-      const base = fs.lastWritten?.value.shares ?? f.status.shares ?? zeroShares();
+      const base = fs.lastWritten?.value.shares ?? f.status?.shares ?? zeroShares();
       const next: FleetRate = {
         hashrate: Math.round(hashrate.get(fk) ?? 0),
         shares: {
@@ -371,7 +372,7 @@ export class Collector {
       };
       const last =
         fs.lastWritten ??
-        (f.status.hashrate !== undefined ? { value: { hashrate: f.status.hashrate, shares: f.status.shares ?? zeroShares() }, at: 0 } : undefined);
+        (f.status?.hashrate !== undefined ? { value: { hashrate: f.status.hashrate, shares: f.status.shares ?? zeroShares() }, at: 0 } : undefined);
       if (!statusWriteDue(last, next, now, this.opts.deadBand ?? DEFAULT_DEAD_BAND)) continue;
       writes.push(async () => {
         try {
