@@ -34,6 +34,11 @@ describe('mining on litecoind -regtest', () => {
     const startHeight = await ltc.rpc<number>('getblockcount');
     miner = await startMiner(baseConfig([poolEntry('regtest', pool.url)], 'regtest'));
     await waitFor('3 blocks accepted by litecoind', () => pool.blocks.filter((b) => b.accepted).length >= 3, 120_000, 200);
+    // The info metric names the SIMD path the native addon picked for this CPU (e.g. native-avx2x8+sha-ni).
+    const info = (await miner.metrics()).split('\n').find((l) => l.startsWith('minefleet_miner_info{'));
+    expect(info, 'minefleet_miner_info is exported').toBeDefined();
+    expect(info).toMatch(/kernel="native-(avx512|avx2|sse2|scalar)x\d+\+sha-(ni|c)"/);
+    expect(info!.trim().endsWith(' 1')).toBe(true);
     await miner.stop();
     const accepted = pool.blocks.filter((b) => b.accepted);
     const height = await ltc.rpc<number>('getblockcount');
@@ -50,7 +55,7 @@ describe('mining on litecoind -regtest', () => {
     expect(candidates).toBeGreaterThanOrEqual(3);
     expect(pool.shares.filter((s) => s.result === 'accepted' && s.isBlock).length).toBeGreaterThanOrEqual(3);
     expect(pool.errors).toEqual([]);
-    // The default kernel is the native addon, and the info metric names the path it runs.
+    // The default kernel is the native addon.
     expect(miner.logs.find((l) => l.msg === 'cpu backend started')?.kernel).toBe('native');
   });
 
