@@ -212,6 +212,10 @@ describe('fleet failover', () => {
     expect(f.status.activePool).toBe('prio-b');
     expect(f.status.lastPoolSwitchTime).toBeTruthy();
     expect(f.status.poolAssignments).toEqual([{ pool: 'prio-b', miners: 0 }]);
+    // The breaker's count is exported as it stands in status.
+    const failing = await (await fetch(`http://127.0.0.1:${mgr.health.ports.metrics}/metrics`)).text();
+    const failures = /minefleet_pool_consecutive_failures\{namespace="pools",pool="prio-a"\} (\d+)/.exec(failing)?.[1];
+    expect(Number(failures)).toBeGreaterThanOrEqual(1);
     // The pool returns on the same port; the fleet waits failbackAfterSeconds of steady health.
     const a2 = await pool({ port });
     const upAt = Date.parse(
@@ -243,6 +247,7 @@ describe('fleet failover', () => {
     expect(metrics).toMatch(/minefleet_pool_up\{namespace="pools",pool="prio-a"\} 1/);
     expect(metrics).toMatch(/minefleet_pool_probes_total\{namespace="pools",pool="prio-a",result="ConnectFailed"\} [1-9]/);
     expect(metrics).toMatch(/minefleet_pool_probe_duration_seconds_count\{namespace="pools",pool="prio-a"\} [1-9]/);
+    expect(metrics).toMatch(/minefleet_pool_consecutive_failures\{namespace="pools",pool="prio-a"\} 0\n/);
     void a2;
   }, 240_000);
 

@@ -107,6 +107,7 @@ export class MiningPoolReconciler implements Reconciler {
     this.metrics.probes.inc({ namespace: ns, pool: req.name, result: outcome.ok ? 'ok' : outcome.reason });
     this.metrics.probeDuration.observe({ namespace: ns, pool: req.name }, outcome.totalMs / 1000);
     this.metrics.setCircuit(ns, req.name, after.state);
+    this.metrics.setConsecutiveFailures(ns, req.name, after.consecutiveFailures);
     this.audit.probe({
       namespace: ns,
       pool: req.name,

@@ -7,6 +7,7 @@ export class PoolMetrics {
   readonly probeDuration: Histogram;
   readonly probes: Counter;
   readonly circuit: Gauge;
+  readonly consecutiveFailures: Gauge;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -35,6 +36,13 @@ export class PoolMetrics {
       labelNames: ['namespace', 'pool', 'state'],
       registers,
     });
+    // The breaker's count, not a rate of probes: how close a Closed pool is to failureThreshold.
+    this.consecutiveFailures = new Gauge({
+      name: 'minefleet_pool_consecutive_failures',
+      help: 'Failed probes in a row (status.consecutiveFailures); the circuit opens at spec.probe.failureThreshold',
+      labelNames: ['namespace', 'pool'],
+      registers,
+    });
   }
 
   setCircuit(namespace: string, pool: string, state: CircuitState): void {
@@ -42,9 +50,14 @@ export class PoolMetrics {
     this.up.set({ namespace, pool }, state === 'Closed' ? 1 : 0);
   }
 
+  setConsecutiveFailures(namespace: string, pool: string, failures: number): void {
+    this.consecutiveFailures.set({ namespace, pool }, failures);
+  }
+
   forget(namespace: string, pool: string): void {
     for (const s of CIRCUIT_STATES) this.circuit.remove({ namespace, pool, state: s });
     this.up.remove({ namespace, pool });
+    this.consecutiveFailures.remove({ namespace, pool });
   }
 }
 
