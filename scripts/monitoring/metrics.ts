@@ -1,9 +1,9 @@
 /**
  * Every metric the dashboards and alerts read, in one list: who exports it, its labels, and
- * whether it exists in main yet. `landed: false` marks a metric another issue is adding; the
- * query-proof test (test/monitoring/queries.test.ts) requires a series for every query whose
- * metrics have all landed and reports the others by name, so this list is the checkable record
- * of what the dashboards still wait for.
+ * whether it exists in main yet. `landed: false` would mark a metric another issue is still adding:
+ * the query-proof test (test/monitoring/queries.test.ts) requires a series for every query and
+ * names the queries that read such a metric, so this list is the checkable record of what the
+ * dashboards would still wait for (today: nothing).
  *
  * Label conventions (what Prometheus sees after relabelling):
  * - miner metrics: the target labels `namespace`, `pod` (Prometheus Operator PodMonitor) and
@@ -112,7 +112,7 @@ export const METRICS: readonly MetricSpec[] = [
     owner: 'operator/src/metrics/fleet-metrics.ts',
     landed: true,
   },
-  // Pools (issue 12)
+  // Pools (operator/src/controllers/miningpool/metrics.ts): the MiningPool controller's probes and breaker, the fleets' switches
   ...(
     [
       ['minefleet_pool_up', 'gauge', ['namespace', 'pool']],
@@ -127,8 +127,8 @@ export const METRICS: readonly MetricSpec[] = [
     type,
     source: 'operator',
     labels: [...labels],
-    owner: 'operator/src/controllers/miningpool/metrics.ts (issue 12)',
-    landed: false,
+    owner: 'operator/src/controllers/miningpool/metrics.ts',
+    landed: true,
   })),
   // Revenue and margin need the fleet's measured hashrate (status.hashrate from the collector, issue 14)
   {
