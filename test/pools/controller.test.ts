@@ -282,6 +282,10 @@ describe('fleet failover', () => {
       async () => cond(await mp('w-a'), 'Available')?.status === 'True' && cond(await mp('w-b'), 'Available')?.status === 'True',
       'weighted pools up',
     );
+    // A pool joins the spread once it has been Available for failbackAfterSeconds (5 s here):
+    // start the fleet after that, so the first spread already has both pools.
+    const upSince = Math.max(...(await Promise.all(['w-a', 'w-b'].map(async (n) => Date.parse(cond(await mp(n), 'Available').lastTransitionTime)))));
+    await new Promise((r) => setTimeout(r, Math.max(0, upSince + 6_000 - Date.now())));
     await createFleet(
       'wfleet',
       [
