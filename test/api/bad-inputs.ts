@@ -37,7 +37,15 @@ const fleet = (f: (o: Obj) => void) => () => {
 const netFleet = (f: (o: Obj) => void) => () => {
   const o = validFleet('bad-net-fleet');
   o.spec.replicas = 1;
-  o.spec.device = { kind: 'network', network: { targets: [{ name: 'l3-a', host: '10.0.0.5', model: 'antminer-l3plus' }, { name: 'l3-b', host: 'l3-b.rack1.lan' }] } };
+  o.spec.device = {
+    kind: 'network',
+    network: {
+      targets: [
+        { name: 'l3-a', host: '10.0.0.5', model: 'antminer-l3plus' },
+        { name: 'l3-b', host: 'l3-b.rack1.lan' },
+      ],
+    },
+  };
   o.spec.miner = { backend: 'network' };
   f(o);
   return o;
@@ -569,7 +577,13 @@ export const BAD_INPUTS: BadInput[] = [
   {
     name: 'two targets with one name',
     rule: 'list-type map keys',
-    make: netFleet((o) => (o.spec.device.network.targets = [{ name: 'l3-a', host: '10.0.0.5' }, { name: 'l3-a', host: '10.0.0.6' }])),
+    make: netFleet(
+      (o) =>
+        (o.spec.device.network.targets = [
+          { name: 'l3-a', host: '10.0.0.5' },
+          { name: 'l3-a', host: '10.0.0.6' },
+        ]),
+    ),
     path: 'spec.device.network.targets[1]',
     api: 'Duplicate value',
     zod: 'Duplicate value',

@@ -124,7 +124,11 @@ describe('network fleet: the supervisor Deployment', () => {
       now: '2026-12-02T05:00:00Z',
     });
     expect(s.devices).toBe(2);
-    expect(s.conditions!.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'Paused', message: expect.stringContaining('disables every device') });
+    expect(s.conditions!.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'Paused',
+      message: expect.stringContaining('disables every device'),
+    });
   });
 });
 
@@ -188,9 +192,10 @@ describe('gpu/usb fleet with spec.miner.external: external miner + supervisor si
 
   it('a gpu fleet: the GPU resource on the external miner, apiPort default 4028', () => {
     const d = desiredFleetObjects(
-      inputs(fleet({ device: { kind: 'gpu', resourceName: 'nvidia.com/gpu', perPod: 2 }, miner: { backend: 'gpu', external: { image: 'example/sgminer:5' } } }), [
-        pool('primary'),
-      ]),
+      inputs(
+        fleet({ device: { kind: 'gpu', resourceName: 'nvidia.com/gpu', perPod: 2 }, miner: { backend: 'gpu', external: { image: 'example/sgminer:5' } } }),
+        [pool('primary')],
+      ),
     );
     expect(container(d, 'miner').resources!.limits!['nvidia.com/gpu']).toBe('2');
     expect(container(d, 'supervisor').resources!.limits!['nvidia.com/gpu']).toBeUndefined();

@@ -346,7 +346,15 @@ describe('MinerFleet controller', () => {
       kind: 'MinerFleet',
       metadata: { name, namespace: NS },
       spec: {
-        device: { kind: 'network', network: { targets: [{ name: 'l3-a', host: '10.0.0.5', model: 'antminer-l3plus' }, { name: 'l3-b', host: '10.0.0.6' }] } },
+        device: {
+          kind: 'network',
+          network: {
+            targets: [
+              { name: 'l3-a', host: '10.0.0.5', model: 'antminer-l3plus' },
+              { name: 'l3-b', host: '10.0.0.6' },
+            ],
+          },
+        },
         miner: { backend: 'network' },
         pools: [
           { name: 'primary', priority: 0 },

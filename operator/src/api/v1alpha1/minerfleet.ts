@@ -27,9 +27,7 @@ export const NetworkTargetSchema = z
       .meta({ description: 'Device name: the device label of its metrics and the last part of its pool worker name (lower case, digits, - and .).' }),
     host: z.string().min(1).max(253).regex(new RegExp(DEVICE_HOST_PATTERN)).meta({ description: 'Host name or IP address of the device API.' }),
     port: z.int().min(1).max(65535).default(CGMINER_API_PORT).meta({ description: 'cgminer API port of the device.' }),
-    model: modelField(
-      'Model, for unit normalisation (some scrypt firmware reports MH/s under keys named GHS); detected from the device when absent.',
-    ),
+    model: modelField('Model, for unit normalisation (some scrypt firmware reports MH/s under keys named GHS); detected from the device when absent.'),
   })
   .meta({ description: 'One networked ASIC the supervisor drives over the cgminer API.' });
 export type NetworkTarget = z.output<typeof NetworkTargetSchema>;
@@ -43,7 +41,8 @@ export const NetworkDevicesSchema = z
       .superRefine((targets, ctx) => {
         const seen = new Set<string>();
         targets.forEach((t, i) => {
-          if (seen.has(t.name)) ctx.addIssue({ code: 'custom', message: `Duplicate value: spec.device.network.targets[*].name "${t.name}" repeats`, path: [i, 'name'] });
+          if (seen.has(t.name))
+            ctx.addIssue({ code: 'custom', message: `Duplicate value: spec.device.network.targets[*].name "${t.name}" repeats`, path: [i, 'name'] });
           seen.add(t.name);
         });
       })
@@ -74,13 +73,10 @@ export type NetworkDevices = z.output<typeof NetworkDevicesSchema>;
 export const DeviceSchema = withCel(
   z
     .object({
-      kind: z
-        .enum(DEVICE_KINDS)
-        .default('cpu')
-        .meta({
-          description:
-            'What the miners hash on: cpu, gpu (extended resource), usb (ASIC sticks on host device paths) or network (ASICs on the network, driven over the cgminer API).',
-        }),
+      kind: z.enum(DEVICE_KINDS).default('cpu').meta({
+        description:
+          'What the miners hash on: cpu, gpu (extended resource), usb (ASIC sticks on host device paths) or network (ASICs on the network, driven over the cgminer API).',
+      }),
       resourceName: z
         .string()
         .min(1)
@@ -176,7 +172,11 @@ export type Device = z.output<typeof DeviceSchema>;
 
 export const ExternalMinerSchema = z
   .object({
-    image: z.string().min(1).max(512).meta({ description: 'Image of the external miner (cgminer, bfgminer, sgminer or a vendor build) that drives the device.' }),
+    image: z
+      .string()
+      .min(1)
+      .max(512)
+      .meta({ description: 'Image of the external miner (cgminer, bfgminer, sgminer or a vendor build) that drives the device.' }),
     command: z
       .array(z.string().max(4096).meta({ description: 'An entrypoint word.' }))
       .max(32)
@@ -187,10 +187,16 @@ export const ExternalMinerSchema = z
       .max(128)
       .optional()
       .meta({
-        description: 'Arguments of the external miner; they must enable its API on apiPort with privileged access from 127.0.0.1 (e.g. --api-listen --api-allow W:127.0.0.1).',
+        description:
+          'Arguments of the external miner; they must enable its API on apiPort with privileged access from 127.0.0.1 (e.g. --api-listen --api-allow W:127.0.0.1).',
         'x-kubernetes-list-type': 'atomic',
       }),
-    apiPort: z.int().min(1).max(65535).default(CGMINER_API_PORT).meta({ description: 'Port of its cgminer API inside the pod; the supervisor sidecar connects to 127.0.0.1 on it.' }),
+    apiPort: z
+      .int()
+      .min(1)
+      .max(65535)
+      .default(CGMINER_API_PORT)
+      .meta({ description: 'Port of its cgminer API inside the pod; the supervisor sidecar connects to 127.0.0.1 on it.' }),
     model: modelField('Model, for unit normalisation; detected from the miner when absent.'),
   })
   .meta({

@@ -99,7 +99,13 @@ export function minerDeployment(i: WorkloadInputs): V1Deployment {
     ...i.wiring.flatMap((w) => (w.volumeMount ? [w.volumeMount] : [])),
   ];
   /** Our program (miner or supervisor): config, pool credentials as Secret env, metrics, probes. */
-  const ours = (name: string, command: string[], resources: Container['resources'], securityContext: Container['securityContext'], extraMounts: V1VolumeMount[]): Container => {
+  const ours = (
+    name: string,
+    command: string[],
+    resources: Container['resources'],
+    securityContext: Container['securityContext'],
+    extraMounts: V1VolumeMount[],
+  ): Container => {
     const c: Container = {
       name,
       image: i.image,
