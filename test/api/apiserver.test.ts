@@ -109,13 +109,14 @@ describe('CRDs on a real API server', () => {
       'minerfleet.minefleet.io/cpu-fleet',
       'minerfleet.minefleet.io/gpu-fleet',
       'minerfleet.minefleet.io/usb-asic-fleet',
+      'minerfleet.minefleet.io/asic-rack',
     ]) {
       expect(out).toContain(name);
     }
     // Applying again changes nothing: the samples are stable under defaulting (generation stays 1).
     await kubectlOk(['apply', '-n', NS, '-f', join(root, 'k8s/samples')]);
     const list = JSON.parse(await kubectlOk(['-n', NS, 'get', 'mf,mp', '-o', 'json'])) as Obj;
-    expect(list.items).toHaveLength(5);
+    expect(list.items).toHaveLength(6);
     for (const item of list.items as Obj[]) expect(item.metadata.generation, item.metadata.name).toBe(1);
   });
 
@@ -151,6 +152,28 @@ describe('CRDs on a real API server', () => {
       onStaleFeed: 'Hold',
       power: { measured: { metricName: 'minefleet_miner_power_watts', fallbackWattsPerMiner: 15 } },
     });
+    const rack = await getJson('mf/asic-rack');
+    expect(rack.spec.device).toEqual({
+      kind: 'network',
+      perPod: 1,
+      network: {
+        targets: [
+          { name: 'l3-01', host: '10.20.0.11', port: 4028, model: 'antminer-l3plus' },
+          { name: 'l3-02', host: '10.20.0.12', port: 4028, model: 'antminer-l3plus' },
+          { name: 'lt5-01', host: '10.20.0.21', port: 4028, model: 'goldshell-lt5' },
+        ],
+        pollIntervalSeconds: 5,
+        requestTimeoutMs: 3000,
+      },
+    });
+    const ext = validFleet('usb-external');
+    ext.spec = {
+      device: { kind: 'usb', hostDevices: ['/dev/ttyUSB0'] },
+      miner: { backend: 'usb', external: { image: 'example/bfgminer:5.5', args: ['--api-listen'] } },
+      pools: [{ name: 'merged-ltc-doge', priority: 0 }],
+    };
+    await kubectlOk(['apply', '-n', NS, '-f', '-'], JSON.stringify(ext));
+    expect((await getJson('mf/usb-external')).spec.miner.external).toEqual({ image: 'example/bfgminer:5.5', args: ['--api-listen'], apiPort: 4028 });
     const cpu = await getJson('mf/cpu-fleet');
     expect(cpu.spec.economics.feeds.LTC.difficulty.litecoind).toMatchObject({
       refreshSeconds: 60,
@@ -171,7 +194,7 @@ describe('CRDs on a real API server', () => {
         compared++;
       }
     }
-    expect(compared).toBe(5);
+    expect(compared).toBe(6);
   });
 
   it(`rejects all ${BAD_INPUTS.length} bad inputs with a message naming the field`, async () => {
@@ -274,6 +297,11 @@ describe('CRDs on a real API server', () => {
     const wide = await kubectlOk(['-n', NS, 'get', 'mf', 'usb-asic-fleet', '-o', 'wide']);
     expect(wide).toMatch(/DEVICE\s+STRATEGY/);
     expect(wide).toMatch(/usb\s+Priority/);
+    await kubectlOk(['-n', NS, 'patch', 'mf', 'asic-rack', '--subresource=status', '--type=merge', '-p', '{"status":{"devices":3}}']);
+    const rack = await kubectlOk(['-n', NS, 'get', 'mf', 'asic-rack', 'usb-external', '-o', 'wide']);
+    expect(rack).toMatch(/DEVICE\s+STRATEGY\s+DEVICES\s+EXTERNAL/);
+    expect(rack).toMatch(/asic-rack\s.*network\s+Priority\s+3\s+\d+s$/m);
+    expect(rack).toMatch(/usb-external\s.*usb\s+Priority\s+example\/bfgminer:5\.5\s/);
   });
 
   it('kubectl scale changes spec.replicas through the scale subresource', async () => {
@@ -333,6 +361,12 @@ describe('CRDs on a real API server', () => {
     expect(econ).toContain('hysteresis');
     const feed = await explain('minerfleet.spec.economics.feeds.LTC.price');
     expect(feed).toContain('Set exactly one of value or http');
+    const net = await explain('minerfleet.spec.device.network');
+    expect(net).toContain('one supervisor pod applies the pool decision');
+    for (const field of ['targets', 'pollIntervalSeconds', 'requestTimeoutMs']) expect(net).toContain(field);
+    const external = await explain('minerfleet.spec.miner.external');
+    expect(external).toContain('supervisor as a sidecar');
+    expect(external).toContain('apiPort');
     const creds = await explain('mp.spec.credentialsSecretRef');
     expect(creds).toContain('Credentials are only ever read from this Secret');
   });

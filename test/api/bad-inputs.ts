@@ -33,6 +33,31 @@ const fleet = (f: (o: Obj) => void) => () => {
   f(o);
   return o;
 };
+/** A valid network fleet (two ASICs) to break. */
+const netFleet = (f: (o: Obj) => void) => () => {
+  const o = validFleet('bad-net-fleet');
+  o.spec.replicas = 1;
+  o.spec.device = {
+    kind: 'network',
+    network: {
+      targets: [
+        { name: 'l3-a', host: '10.0.0.5', model: 'antminer-l3plus' },
+        { name: 'l3-b', host: 'l3-b.rack1.lan' },
+      ],
+    },
+  };
+  o.spec.miner = { backend: 'network' };
+  f(o);
+  return o;
+};
+/** A valid usb fleet with an external miner and the supervisor sidecar, to break. */
+const usbExternal = (f: (o: Obj) => void) => () => {
+  const o = validFleet('bad-usb-fleet');
+  o.spec.device = { kind: 'usb', hostDevices: ['/dev/ttyUSB0'] };
+  o.spec.miner = { backend: 'usb', external: { image: 'example/bfgminer:5.5', args: ['--api-listen'] } };
+  f(o);
+  return o;
+};
 
 export const BAD_INPUTS: BadInput[] = [
   // ---------------- MiningPool ----------------
@@ -523,6 +548,165 @@ export const BAD_INPUTS: BadInput[] = [
     path: 'spec.history.retentionDays',
     api: 'greater than or equal to 1',
     zod: '>=1',
+  },
+  // ---------------- external miners (network ASICs, spec.miner.external) ----------------
+  {
+    name: 'network fleet without device.network',
+    rule: 'CEL network required',
+    make: netFleet((o) => delete o.spec.device.network),
+    path: 'spec.device.network',
+    api: 'required when spec.device.kind is network',
+    zod: 'required when spec.device.kind is network',
+  },
+  {
+    name: 'device.network on a cpu fleet',
+    rule: 'CEL network only for network',
+    make: fleet((o) => (o.spec.device.network = { targets: [{ name: 'a', host: '10.0.0.5' }] })),
+    path: 'spec.device.network',
+    api: 'only allowed when spec.device.kind is network',
+    zod: 'only allowed when spec.device.kind is network',
+  },
+  {
+    name: 'network fleet with no targets',
+    rule: 'minItems',
+    make: netFleet((o) => (o.spec.device.network.targets = [])),
+    path: 'spec.device.network.targets',
+    api: 'at least 1 items',
+    zod: '>=1',
+  },
+  {
+    name: 'two targets with one name',
+    rule: 'list-type map keys',
+    make: netFleet(
+      (o) =>
+        (o.spec.device.network.targets = [
+          { name: 'l3-a', host: '10.0.0.5' },
+          { name: 'l3-a', host: '10.0.0.6' },
+        ]),
+    ),
+    path: 'spec.device.network.targets[1]',
+    api: 'Duplicate value',
+    zod: 'Duplicate value',
+  },
+  {
+    name: 'target name with upper case',
+    rule: 'pattern',
+    make: netFleet((o) => (o.spec.device.network.targets[0].name = 'L3-Rack1')),
+    path: 'spec.device.network.targets[0].name',
+    api: 'should match',
+    zod: 'Invalid string',
+  },
+  {
+    name: 'target host with a scheme',
+    rule: 'pattern',
+    make: netFleet((o) => (o.spec.device.network.targets[0].host = 'http://10.0.0.5')),
+    path: 'spec.device.network.targets[0].host',
+    api: 'should match',
+    zod: 'Invalid string',
+  },
+  {
+    name: 'target port 70000',
+    rule: 'maximum',
+    make: netFleet((o) => (o.spec.device.network.targets[0].port = 70000)),
+    path: 'spec.device.network.targets[0].port',
+    api: 'less than or equal to 65535',
+    zod: '<=65535',
+  },
+  {
+    name: 'unknown ASIC model',
+    rule: 'enum',
+    make: netFleet((o) => (o.spec.device.network.targets[0].model = 'antminer-s19')),
+    path: 'spec.device.network.targets[0].model',
+    api: 'Unsupported value: "antminer-s19"',
+    zod: 'expected one of',
+  },
+  {
+    name: 'poll interval 0',
+    rule: 'minimum',
+    make: netFleet((o) => (o.spec.device.network.pollIntervalSeconds = 0)),
+    path: 'spec.device.network.pollIntervalSeconds',
+    api: 'greater than or equal to 1',
+    zod: '>=1',
+  },
+  {
+    name: 'request timeout 10 ms',
+    rule: 'minimum',
+    make: netFleet((o) => (o.spec.device.network.requestTimeoutMs = 10)),
+    path: 'spec.device.network.requestTimeoutMs',
+    api: 'greater than or equal to 100',
+    zod: '>=100',
+  },
+  {
+    name: 'two supervisors for one network fleet',
+    rule: 'CEL network replicas <= 1',
+    make: netFleet((o) => (o.spec.replicas = 2)),
+    path: 'spec.replicas',
+    api: 'must be 0 or 1 when spec.device.kind is network',
+    zod: 'must be 0 or 1 when spec.device.kind is network',
+  },
+  {
+    name: 'resourceName on a network fleet',
+    rule: 'CEL no resourceName for network',
+    make: netFleet((o) => (o.spec.device.resourceName = 'example.com/asic')),
+    path: 'spec.device.resourceName',
+    api: 'not allowed when spec.device.kind is network',
+    zod: 'not allowed when spec.device.kind is network',
+  },
+  {
+    name: 'runtimeClassName on a network fleet',
+    rule: 'CEL no runtimeClassName for network',
+    make: netFleet((o) => (o.spec.device.runtimeClassName = 'nvidia')),
+    path: 'spec.device.runtimeClassName',
+    api: 'not allowed when spec.device.kind is network',
+    zod: 'not allowed when spec.device.kind is network',
+  },
+  {
+    name: 'network fleet with the cpu backend',
+    rule: 'CEL backend matches device kind',
+    make: netFleet((o) => (o.spec.miner.backend = 'cpu')),
+    path: 'spec.miner.backend',
+    api: 'must match spec.device.kind',
+    zod: 'must match spec.device.kind',
+  },
+  {
+    name: 'external miner on a cpu fleet',
+    rule: 'CEL external only for gpu/usb',
+    make: fleet((o) => (o.spec.miner.external = { image: 'example/cgminer:4.11' })),
+    path: 'spec.miner.external',
+    api: 'only allowed when spec.device.kind is gpu or usb',
+    zod: 'only allowed when spec.device.kind is gpu or usb',
+  },
+  {
+    name: 'external miner without image',
+    rule: 'required',
+    make: usbExternal((o) => delete o.spec.miner.external.image),
+    path: 'spec.miner.external.image',
+    api: 'Required value',
+    zod: 'expected string',
+  },
+  {
+    name: 'external miner API port 0',
+    rule: 'minimum',
+    make: usbExternal((o) => (o.spec.miner.external.apiPort = 0)),
+    path: 'spec.miner.external.apiPort',
+    api: 'greater than or equal to 1',
+    zod: '>=1',
+  },
+  {
+    name: 'external miner of an unknown model',
+    rule: 'enum',
+    make: usbExternal((o) => (o.spec.miner.external.model = 'gekkoscience')),
+    path: 'spec.miner.external.model',
+    api: 'Unsupported value: "gekkoscience"',
+    zod: 'expected one of',
+  },
+  {
+    name: 'external miner args not a list',
+    rule: 'type',
+    make: usbExternal((o) => (o.spec.miner.external.args = '--api-listen')),
+    path: 'spec.miner.external.args',
+    api: 'must be of type array',
+    zod: 'expected array',
   },
   {
     name: 'typo in a spec field',

@@ -59,7 +59,7 @@ describe('zod validation (in-process twin of the CRD)', () => {
         expect(r.ok ? [] : r.errors, `${file} ${o.metadata?.name}`).toEqual([]);
       }
     }
-    expect(kinds.filter((k) => k === 'MinerFleet')).toHaveLength(3);
+    expect(kinds.filter((k) => k === 'MinerFleet')).toHaveLength(4);
     expect(kinds.filter((k) => k === 'MiningPool')).toHaveLength(2);
     expect(kinds.filter((k) => k === 'Secret').length).toBeGreaterThanOrEqual(2);
   });

@@ -338,4 +338,83 @@ describe('MinerFleet controller', () => {
     expect((await fetch(`${probe}/readyz`)).status).toBe(200);
     expect((await fetch(`${probe}/nope`)).status).toBe(404);
   });
+
+  it('network fleet: a supervisor Deployment with the targets; pausing disables the devices instead of scaling away', async () => {
+    const name = 'asic-rack';
+    await rest.create(`${G}/namespaces/${NS}/minerfleets`, {
+      apiVersion: 'minefleet.io/v1alpha1',
+      kind: 'MinerFleet',
+      metadata: { name, namespace: NS },
+      spec: {
+        device: {
+          kind: 'network',
+          network: {
+            targets: [
+              { name: 'l3-a', host: '10.0.0.5', model: 'antminer-l3plus' },
+              { name: 'l3-b', host: '10.0.0.6' },
+            ],
+          },
+        },
+        miner: { backend: 'network' },
+        pools: [
+          { name: 'primary', priority: 0 },
+          { name: 'backup', priority: 10 },
+        ],
+      },
+    });
+    const f = await eventually(() => reconciled(name), `${name} reconciled`);
+    expect(f.status.devices).toBe(2);
+    const d = await eventually(() => dep(name), `${name} deployment`);
+    const pod = d.spec.template.spec;
+    expect(pod.containers.map((c: Any) => c.name)).toEqual(['supervisor']);
+    expect(pod.containers[0].command).toEqual(['node', 'dist/miner/src/main.js', 'supervise', '--config', '/etc/minefleet/miner.yaml']);
+    expect(d.spec.strategy.type).toBe('Recreate');
+    expect(JSON.stringify(d)).not.toContain(SECRET_PASSWORD);
+    const cfg = (await cmap(`${name}-config`)).data['miner.yaml'] as string;
+    expect(cfg).toContain('host: 10.0.0.5');
+    expect(cfg).toContain('model: antminer-l3plus');
+    const before = await eventually(() => runtimeOf(name), 'runtime ConfigMap');
+    expect((before as Any).suspended).toBeUndefined();
+
+    await rest.mergePatch(fleetPath(name), { spec: { paused: true } });
+    const after = await eventually(async () => {
+      const r = (await runtimeOf(name)) as Any;
+      return r?.suspended === true ? r : undefined;
+    }, 'runtime ConfigMap says suspended');
+    expect(after.revision).toBe(before.revision + 1);
+    expect((await dep(name)).spec.replicas).toBe(1);
+    const paused = await eventually(async () => {
+      const x = await reconciled(name);
+      return cond(x, 'Ready')?.reason === 'Paused' ? x : undefined;
+    }, 'Ready=False Paused');
+    expect(cond(paused, 'Ready').message).toContain('disables every device');
+    await rest.mergePatch(fleetPath(name), { spec: { paused: false } });
+    const resumed = await eventually(async () => {
+      const r = (await runtimeOf(name)) as Any;
+      return r && r.suspended === undefined && r.revision === after.revision + 1 ? r : undefined;
+    }, 'runtime ConfigMap resumed');
+    expect(resumed.activePool).toBe('primary');
+  });
+
+  it('usb fleet with spec.miner.external: the external miner gets the device, the supervisor sidecar the credentials', async () => {
+    const name = 'usb-external';
+    const obj = fleet(NS, name, 'usb', [{ name: 'primary', priority: 0 }], 1) as Any;
+    obj.spec.miner.external = { image: 'example/bfgminer:5.5', args: ['--api-listen'], apiPort: 4111 };
+    await rest.create(`${G}/namespaces/${NS}/minerfleets`, obj);
+    const d = await eventually(() => dep(name), `${name} deployment`);
+    const [miner, sup] = d.spec.template.spec.containers;
+    expect([miner.name, sup.name]).toEqual(['miner', 'supervisor']);
+    expect(miner.image).toBe('example/bfgminer:5.5');
+    expect(miner.env).toBeUndefined();
+    expect(miner.volumeMounts.map((m: Any) => m.mountPath)).toEqual(expect.arrayContaining(['/dev/ttyACM0', '/dev/ttyACM1']));
+    expect(sup.image).toBe('minefleet:test');
+    expect(sup.securityContext.privileged).toBe(false);
+    expect(sup.env.some((e: Any) => e.valueFrom?.secretKeyRef?.name === 'creds')).toBe(true);
+    expect((await cmap(`${name}-config`)).data['miner.yaml']).toContain('port: 4111');
+    const st = await eventually(async () => {
+      const x = await reconciled(name);
+      return x?.status?.devices === 1 ? x : undefined;
+    }, 'status.devices = 1 pod');
+    expect(st.status.devices).toBe(1);
+  });
 });

@@ -119,12 +119,15 @@ export const RuntimeChannelSchema = z.union([
   z.object({ file: z.object({ path: z.string().min(1) }).strict() }).strict(),
 ]);
 
+/** A device name: the `device` metric label and the last part of its worker name. */
+export const EXTERNAL_DEVICE_NAME_PATTERN = /^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/;
+
 /** `miner supervise`: the external miners (cgminer API) this process drives. */
 export const ExternalDeviceSchema = z
   .object({
     name: z
       .string()
-      .regex(/^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/, { error: 'must be a DNS-label-like name (lower case, digits, - and .)' })
+      .regex(EXTERNAL_DEVICE_NAME_PATTERN, { error: 'must be a DNS-label-like name (lower case, digits, - and .)' })
       .meta({ description: 'Device name: the `device` metric label and part of its worker name' }),
     host: z.string().min(1).meta({ description: 'Host or IP of the device API' }),
     port: z.number().int().min(1).max(65535).default(4028).meta({ description: 'cgminer API port' }),
@@ -197,3 +200,4 @@ export type MinerConfigInput = z.input<typeof MinerConfigSchema>;
 export type PoolConfig = z.output<typeof PoolConfigSchema>;
 export type RuntimeChannel = z.output<typeof RuntimeChannelSchema>;
 export type ExternalConfig = z.output<typeof ExternalConfigSchema>;
+export type ExternalConfigInput = z.input<typeof ExternalConfigSchema>;

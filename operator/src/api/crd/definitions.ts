@@ -136,7 +136,7 @@ export function minerFleetCrd(): Record<string, unknown> {
     singular: MINER_FLEET_SINGULAR,
     shortNames: MINER_FLEET_SHORT_NAMES,
     description:
-      'MinerFleet runs a number of scrypt miner pods on CPU, GPU or USB ASIC devices, points them at the best available MiningPool and suspends them while mining does not pay.',
+      'MinerFleet runs a number of scrypt miner pods on CPU, GPU or USB ASIC devices (or supervises networked ASICs), points them at the best available MiningPool and suspends them while mining does not pay.',
     spec: MinerFleetSpecSchema,
     status: MinerFleetStatusSchema,
     rootRules: MINER_FLEET_OBJECT_RULES,
@@ -147,8 +147,10 @@ export function minerFleetCrd(): Record<string, unknown> {
       { name: 'Hashrate', type: 'number', jsonPath: '.status.hashrate', description: 'Fleet hashrate in H/s.' },
       { name: 'Margin', type: 'number', jsonPath: '.status.profitability.marginPercent', description: 'Profit margin in percent.' },
       { name: 'Suspended', type: 'boolean', jsonPath: '.status.suspended', description: 'Suspended because mining does not pay.' },
-      { name: 'Device', type: 'string', jsonPath: '.spec.device.kind', priority: 1, description: 'cpu, gpu or usb.' },
+      { name: 'Device', type: 'string', jsonPath: '.spec.device.kind', priority: 1, description: 'cpu, gpu, usb or network.' },
       { name: 'Strategy', type: 'string', jsonPath: '.spec.failover.strategy', priority: 1, description: 'Failover strategy.' },
+      { name: 'Devices', type: 'integer', jsonPath: '.status.devices', priority: 1, description: 'External devices the supervisors drive.' },
+      { name: 'External', type: 'string', jsonPath: '.spec.miner.external.image', priority: 1, description: 'Image of the external miner (gpu/usb fleets).' },
     ],
     scale: {
       specReplicasPath: '.spec.replicas',

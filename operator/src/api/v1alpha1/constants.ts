@@ -19,10 +19,10 @@ export const CATEGORY = 'mining';
 export const COINS = ['LTC', 'DOGE'] as const;
 export type Coin = (typeof COINS)[number];
 
-export const DEVICE_KINDS = ['cpu', 'gpu', 'usb'] as const;
+export const DEVICE_KINDS = ['cpu', 'gpu', 'usb', 'network'] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
-export const MINER_BACKENDS = ['cpu', 'gpu', 'usb'] as const;
+export const MINER_BACKENDS = ['cpu', 'gpu', 'usb', 'network'] as const;
 export type MinerBackend = (typeof MINER_BACKENDS)[number];
 
 export const FAILOVER_STRATEGIES = ['Priority', 'Weighted'] as const;
@@ -57,3 +57,8 @@ export const WORKER_NAME_PLACEHOLDERS = ['fleet', 'pod', 'namespace'] as const;
  * `<fleet>-<hash>-<suffix>`, and the name is used as a label value (max 63).
  */
 export const MAX_FLEET_NAME_LENGTH = 45;
+
+/** Networked ASICs one network fleet (and its one supervisor pod) may list. */
+export const MAX_NETWORK_TARGETS = 1000;
+/** The cgminer API's conventional port. */
+export const CGMINER_API_PORT = 4028;

@@ -1,20 +1,82 @@
 import { z } from 'zod';
 import type { V1ObjectMeta } from '@kubernetes/client-node';
+import { EXTERNAL_DEVICE_NAME_PATTERN } from '#miner/config';
+import { MODELS } from '#miner/external/models';
 import { withCel, type CrossFieldRule } from './cel.js';
 import { ConditionsSchema, dnsSubdomainName, QuantitySchema, RESOURCE_NAME_PATTERN, timestamp, uniqueItems } from './common.js';
-import { DEVICE_KINDS, FAILOVER_STRATEGIES, MAX_FLEET_NAME_LENGTH, MINER_BACKENDS } from './constants.js';
+import { CGMINER_API_PORT, DEVICE_KINDS, FAILOVER_STRATEGIES, MAX_FLEET_NAME_LENGTH, MAX_NETWORK_TARGETS, MINER_BACKENDS } from './constants.js';
 import { EconomicsSchema } from './economics.js';
 
 export const MAX_POOLS_PER_FLEET = 16;
 export const MAX_HOST_DEVICES = 64;
 
+/** Model ids of the supervisor's unit table (miner/src/external/models.ts): one list for both sides. */
+export const EXTERNAL_MODEL_IDS = MODELS.map((m) => m.id) as [string, ...string[]];
+/** A DNS name, an IPv4 address or a bracket-less IPv6 address. */
+export const DEVICE_HOST_PATTERN = '^([A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$';
+
+const modelField = (description: string) => z.enum(EXTERNAL_MODEL_IDS).optional().meta({ description });
+
+export const NetworkTargetSchema = z
+  .object({
+    name: z
+      .string()
+      .min(1)
+      .max(63)
+      .regex(EXTERNAL_DEVICE_NAME_PATTERN)
+      .meta({ description: 'Device name: the device label of its metrics and the last part of its pool worker name (lower case, digits, - and .).' }),
+    host: z.string().min(1).max(253).regex(new RegExp(DEVICE_HOST_PATTERN)).meta({ description: 'Host name or IP address of the device API.' }),
+    port: z.int().min(1).max(65535).default(CGMINER_API_PORT).meta({ description: 'cgminer API port of the device.' }),
+    model: modelField('Model, for unit normalisation (some scrypt firmware reports MH/s under keys named GHS); detected from the device when absent.'),
+  })
+  .meta({ description: 'One networked ASIC the supervisor drives over the cgminer API.' });
+export type NetworkTarget = z.output<typeof NetworkTargetSchema>;
+
+export const NetworkDevicesSchema = z
+  .object({
+    targets: z
+      .array(NetworkTargetSchema)
+      .min(1)
+      .max(MAX_NETWORK_TARGETS)
+      .superRefine((targets, ctx) => {
+        const seen = new Set<string>();
+        targets.forEach((t, i) => {
+          if (seen.has(t.name))
+            ctx.addIssue({ code: 'custom', message: `Duplicate value: spec.device.network.targets[*].name "${t.name}" repeats`, path: [i, 'name'] });
+          seen.add(t.name);
+        });
+      })
+      .meta({
+        description: 'The ASICs of the fleet, each by its cgminer API endpoint.',
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['name'],
+      }),
+    pollIntervalSeconds: z
+      .int()
+      .min(1)
+      .max(3600)
+      .default(5)
+      .meta({ description: 'Seconds between two polls of a device (a changed pool decision or suspension is applied at once).' }),
+    requestTimeoutMs: z
+      .int()
+      .min(100)
+      .max(60000)
+      .default(3000)
+      .meta({ description: 'Milliseconds a device API request may take; a device that hangs costs only its own requests.' }),
+  })
+  .meta({
+    description:
+      'Networked ASICs (device.kind network): one supervisor pod applies the pool decision, credentials and suspension to every target and exports their metrics.',
+  });
+export type NetworkDevices = z.output<typeof NetworkDevicesSchema>;
+
 export const DeviceSchema = withCel(
   z
     .object({
-      kind: z
-        .enum(DEVICE_KINDS)
-        .default('cpu')
-        .meta({ description: 'What the miners hash on: cpu, gpu (extended resource) or usb (ASIC sticks on host device paths).' }),
+      kind: z.enum(DEVICE_KINDS).default('cpu').meta({
+        description:
+          'What the miners hash on: cpu, gpu (extended resource), usb (ASIC sticks on host device paths) or network (ASICs on the network, driven over the cgminer API).',
+      }),
       resourceName: z
         .string()
         .min(1)
@@ -44,6 +106,7 @@ export const DeviceSchema = withCel(
         .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/)
         .optional()
         .meta({ description: 'RuntimeClass for the miner pods, e.g. nvidia.' }),
+      network: NetworkDevicesSchema.optional(),
     })
     .meta({ description: 'The hashing device the miners use.' }),
   [
@@ -75,15 +138,83 @@ export const DeviceSchema = withCel(
       reason: 'FieldValueForbidden',
       holds: (d) => d.resourceName === undefined || d.kind !== 'cpu',
     },
+    {
+      rule: "self.kind != 'network' || has(self.network)",
+      message: 'spec.device.network is required when spec.device.kind is network (the ASICs to drive)',
+      fieldPath: '.network',
+      reason: 'FieldValueRequired',
+      holds: (d) => d.kind !== 'network' || d.network !== undefined,
+    },
+    {
+      rule: "!has(self.network) || self.kind == 'network'",
+      message: 'spec.device.network is only allowed when spec.device.kind is network',
+      fieldPath: '.network',
+      reason: 'FieldValueForbidden',
+      holds: (d) => d.network === undefined || d.kind === 'network',
+    },
+    {
+      rule: "!has(self.resourceName) || self.kind != 'network'",
+      message: 'spec.device.resourceName is not allowed when spec.device.kind is network (the ASICs are not in the pod)',
+      fieldPath: '.resourceName',
+      reason: 'FieldValueForbidden',
+      holds: (d) => d.resourceName === undefined || d.kind !== 'network',
+    },
+    {
+      rule: "!has(self.runtimeClassName) || self.kind != 'network'",
+      message: 'spec.device.runtimeClassName is not allowed when spec.device.kind is network (the supervisor needs no device runtime)',
+      fieldPath: '.runtimeClassName',
+      reason: 'FieldValueForbidden',
+      holds: (d) => d.runtimeClassName === undefined || d.kind !== 'network',
+    },
   ],
 );
 export type Device = z.output<typeof DeviceSchema>;
+
+export const ExternalMinerSchema = z
+  .object({
+    image: z
+      .string()
+      .min(1)
+      .max(512)
+      .meta({ description: 'Image of the external miner (cgminer, bfgminer, sgminer or a vendor build) that drives the device.' }),
+    command: z
+      .array(z.string().max(4096).meta({ description: 'An entrypoint word.' }))
+      .max(32)
+      .optional()
+      .meta({ description: "Entrypoint of the external miner container; the image's when absent.", 'x-kubernetes-list-type': 'atomic' }),
+    args: z
+      .array(z.string().max(4096).meta({ description: 'An argument.' }))
+      .max(128)
+      .optional()
+      .meta({
+        description:
+          'Arguments of the external miner; they must enable its API on apiPort with privileged access from 127.0.0.1 (e.g. --api-listen --api-allow W:127.0.0.1).',
+        'x-kubernetes-list-type': 'atomic',
+      }),
+    apiPort: z
+      .int()
+      .min(1)
+      .max(65535)
+      .default(CGMINER_API_PORT)
+      .meta({ description: 'Port of its cgminer API inside the pod; the supervisor sidecar connects to 127.0.0.1 on it.' }),
+    model: modelField('Model, for unit normalisation; detected from the miner when absent.'),
+  })
+  .meta({
+    description:
+      'Run an external miner for the gpu or usb devices, with our supervisor as a sidecar: it pushes the fleet pools and credentials to the miner over its cgminer API and exports its metrics. The device resources and mounts go to this container.',
+  });
+export type ExternalMiner = z.output<typeof ExternalMinerSchema>;
 
 const QuantityMapSchema = (description: string) => z.record(z.string().min(1).max(253), QuantitySchema).meta({ description });
 
 export const MinerSchema = z
   .object({
-    image: z.string().min(1).max(512).optional().meta({ description: 'Miner container image; defaults to the image the operator was installed with.' }),
+    image: z
+      .string()
+      .min(1)
+      .max(512)
+      .optional()
+      .meta({ description: 'Miner container image (also the supervisor of external miners); defaults to the image the operator was installed with.' }),
     imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional().meta({ description: 'Image pull policy of the miner container.' }),
     backend: z.enum(MINER_BACKENDS).default('cpu').meta({ description: 'Hashing backend of the miner program; must match spec.device.kind.' }),
     threads: z.int().min(1).max(256).optional().meta({ description: 'Hashing threads per pod (cpu backend); defaults to the CPUs the pod may use.' }),
@@ -95,6 +226,7 @@ export const MinerSchema = z
       .optional()
       .meta({ description: 'Compute resources of the miner container (the device resource is added by the operator).' }),
     logLevel: z.enum(['debug', 'info', 'warn', 'error']).optional().meta({ description: 'Log level of the miner program (default info).' }),
+    external: ExternalMinerSchema.optional(),
   })
   .meta({ description: 'The miner program run in each pod.' });
 export type Miner = z.output<typeof MinerSchema>;
@@ -218,7 +350,7 @@ export const MinerFleetSpecSchema = withCel(
       history: HistorySchema.optional(),
       paused: z.boolean().default(false).meta({
         description:
-          'Stop mining by hand: the miners are scaled to 0 while config, RBAC and Service stay in place; set false to resume. Independent of economic suspension (status.suspended).',
+          'Stop mining by hand: the miners are scaled to 0 while config, RBAC and Service stay in place (network fleets: the supervisor keeps running and disables every device); set false to resume. Independent of economic suspension (status.suspended).',
       }),
     })
     .meta({ description: 'Desired state of a MinerFleet: how many miners, on which devices and pools, and when mining stops paying.' }),
@@ -235,6 +367,19 @@ export const MinerFleetSpecSchema = withCel(
       fieldPath: '.miner.threads',
       reason: 'FieldValueForbidden',
       holds: (s) => s.miner.threads === undefined || s.miner.backend === 'cpu',
+    },
+    {
+      rule: "!has(self.miner.external) || self.device.kind == 'gpu' || self.device.kind == 'usb'",
+      message: 'spec.miner.external is only allowed when spec.device.kind is gpu or usb (network ASICs run their own firmware)',
+      fieldPath: '.miner.external',
+      reason: 'FieldValueForbidden',
+      holds: (s) => s.miner.external === undefined || s.device.kind === 'gpu' || s.device.kind === 'usb',
+    },
+    {
+      rule: "self.device.kind != 'network' || self.replicas <= 1",
+      message: 'spec.replicas must be 0 or 1 when spec.device.kind is network (one supervisor pod drives every target; two would fight over the devices)',
+      fieldPath: '.replicas',
+      holds: (s) => s.device.kind !== 'network' || s.replicas <= 1,
     },
   ],
 );
@@ -301,7 +446,15 @@ export const MinerFleetStatusSchema = z
     hashrate: z.number().min(0).optional().meta({ description: 'Fleet hashrate in hashes per second.' }),
     shares: SharesSchema.optional(),
     profitability: ProfitabilitySchema.optional(),
-    suspended: z.boolean().optional().meta({ description: 'True while the fleet is scaled to 0 because mining does not pay.' }),
+    suspended: z
+      .boolean()
+      .optional()
+      .meta({ description: 'True while the fleet is scaled to 0 (network fleets: its devices disabled) because mining does not pay.' }),
+    devices: z
+      .int()
+      .min(0)
+      .optional()
+      .meta({ description: 'External devices the supervisors drive: the network targets, or one per pod with spec.miner.external.' }),
     suspendedSince: timestamp('When the fleet was last suspended or resumed.').optional(),
     conditions: ConditionsSchema.optional(),
     observedGeneration: z.int().min(0).optional().meta({ description: 'metadata.generation this status was computed from.', format: 'int64' }),

@@ -36,6 +36,7 @@ import {
   RUNTIME_KEY,
   missingReferences,
   selectActivePool,
+  suspendDevices,
   usablePools,
   type DesiredFleetObjects,
 } from './desired/index.js';
@@ -197,13 +198,20 @@ export class MinerFleetReconciler implements Reconciler {
       refs.usable.find((p) => p.metadata.name === activePool),
       log,
     );
+    const suspended = econ?.suspended ?? false;
     const desired = desiredFleetObjects({
       fleet: typedFleet,
-      suspended: econ?.suspended ?? false,
+      suspended,
       pools: refs.usable,
       activePool,
       runtimeAssignments: decision.assignments,
-      runtimeRevision: this.runtimeRevision(published, activePool, decision.assignments, fleet.status?.activePool !== undefined),
+      runtimeRevision: this.runtimeRevision(
+        published,
+        activePool,
+        decision.assignments,
+        suspendDevices(typedFleet, suspended),
+        fleet.status?.activePool !== undefined,
+      ),
       operator: { minerImage: this.opts.minerImage, imagePullPolicy: this.opts.minerImagePullPolicy },
     });
 
@@ -287,6 +295,7 @@ export class MinerFleetReconciler implements Reconciler {
       const out: PublishedRuntime & { present: boolean } = { present: cached !== undefined };
       if (typeof v.activePool === 'string') out.activePool = v.activePool;
       if (typeof v.revision === 'number' && Number.isInteger(v.revision) && v.revision >= 0) out.revision = v.revision;
+      if (v.suspended === true) out.suspended = true;
       if (v.assignments && typeof v.assignments === 'object' && !Array.isArray(v.assignments)) {
         out.assignments = Object.fromEntries(
           Object.entries(v.assignments as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'),
@@ -299,13 +308,15 @@ export class MinerFleetReconciler implements Reconciler {
   }
 
   /**
-   * The live channel's revision only grows: keep the published revision while the active pool is
-   * the same, bump it when the pool changes (miners ignore values older than what they have seen).
+   * The live channel's revision only grows: keep the published revision while the active pool
+   * (and the devices' suspension) is the same, bump it when it changes (miners ignore values
+   * older than what they have seen).
    */
   private runtimeRevision(
     published: PublishedRuntime & { present: boolean },
     activePool: string,
     assignments: Record<string, string>,
+    suspended: boolean,
     publishedBefore: boolean,
   ): number {
     const revision = published.revision;
@@ -313,7 +324,7 @@ export class MinerFleetReconciler implements Reconciler {
     // clock, which is above any counter reached by bumping once per pool switch.
     if (revision === undefined) return publishedBefore || published.present ? Math.floor(Date.now() / 1000) : 0;
     const sameAssignments = JSON.stringify(sortedEntries(published.assignments ?? {})) === JSON.stringify(sortedEntries(assignments));
-    return published.activePool === activePool && sameAssignments ? revision : revision + 1;
+    return published.activePool === activePool && sameAssignments && (published.suspended ?? false) === suspended ? revision : revision + 1;
   }
 
   private async applyAll(fleet: FleetObj, desired: DesiredFleetObjects, log: Logger, signal: AbortSignal): Promise<void> {

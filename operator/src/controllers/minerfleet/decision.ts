@@ -36,6 +36,8 @@ export interface PublishedRuntime {
   activePool?: string;
   revision?: number;
   assignments?: Record<string, string>;
+  /** Network fleets: the devices are told to stop hashing. */
+  suspended?: boolean;
 }
 
 export function fleetDecision(fleet: MinerFleet, pools: MiningPool[], podNames: string[], published: PublishedRuntime, nowMs: number): FailoverDecision {

@@ -2,6 +2,7 @@ import type { Condition, MinerFleet, MinerFleetStatus } from '../../api/v1alpha1
 import { MinerFleetConditionType } from '../../api/v1alpha1/index.js';
 import { setCondition } from './conditions.js';
 import type { MissingReference } from './desired/index.js';
+import { podLayout, supervisedDeviceCount } from './desired/external.js';
 
 /** The bits of a Deployment the fleet status is derived from. */
 export interface DeploymentState {
@@ -88,6 +89,8 @@ export function computeStatus(i: StatusInputs): MinerFleetStatus {
       i.missing.length ? 'PoolUnavailable' : 'Creating',
       i.missing.length ? 'no usable pool: ' + i.missing.map((m) => m.message).join('; ') : 'miner workload not created yet',
     );
+  else if (i.fleet.spec.paused && podLayout(i.fleet) === 'supervisor')
+    set(MinerFleetConditionType.Ready, 'False', 'Paused', 'paused by spec.paused: the supervisor disables every device');
   else if (i.fleet.spec.paused)
     set(MinerFleetConditionType.Ready, 'False', 'Paused', `paused by spec.paused: ${ds.replicas ?? 0} miner pod(s) still running, 0 wanted`);
   else if (ready >= want) set(MinerFleetConditionType.Ready, 'True', 'MinersReady', `${ready}/${want} miner pods ready`);
@@ -108,5 +111,7 @@ export function computeStatus(i: StatusInputs): MinerFleetStatus {
     observedGeneration: gen,
   };
   if (i.activePool !== undefined) status.activePool = i.activePool;
+  const devices = supervisedDeviceCount(i.fleet, ds.replicas ?? 0);
+  if (devices !== undefined) status.devices = devices;
   return status;
 }

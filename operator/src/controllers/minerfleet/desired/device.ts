@@ -26,8 +26,8 @@ export interface DeviceAccess {
   strategy: V1DeploymentStrategy;
   /** A required anti-affinity term the pods must satisfy (added to spec.placement.affinity). */
   requiredAntiAffinity?: V1PodAffinityTerm;
-  /** The miner config's `backend` section. */
-  backend: { kind: 'cpu' | 'gpu' | 'usb'; threads?: number; devices?: string[] };
+  /** The miner config's `backend` section (none for network fleets: the supervisor hashes nothing). */
+  backend?: { kind: 'cpu' | 'gpu' | 'usb'; threads?: number; devices?: string[] };
 }
 
 type Quantities = Record<string, string>;
@@ -114,7 +114,6 @@ function deviceVolumeName(i: number): string {
 
 export function deviceAccess(fleet: MinerFleet, podSelector: Record<string, string>): DeviceAccess {
   const device = fleet.spec.device;
-  const backendKind = fleet.spec.miner.backend;
   switch (device.kind) {
     case 'cpu': {
       const threads = cpuThreads(fleet);
@@ -132,7 +131,7 @@ export function deviceAccess(fleet: MinerFleet, podSelector: Record<string, stri
         // Plain RollingUpdate (the Deployment default, spelled out so apply owns it): CPUs are
         // fungible, a surge pod finds room like any other pod.
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } },
-        backend: { kind: backendKind, threads },
+        backend: { kind: 'cpu', threads },
       };
     }
     case 'gpu': {
@@ -151,7 +150,7 @@ export function deviceAccess(fleet: MinerFleet, podSelector: Record<string, stri
         volumeMounts: [],
         // GPUs are scarce: a surge pod would wait for a GPU an old pod holds. Replace one at a time.
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } },
-        backend: { kind: backendKind },
+        backend: { kind: 'gpu' },
       };
       // A RuntimeClass (e.g. "nvidia") selects the container runtime handler that injects the GPU
       // driver stack; only set when asked, so clusters with CDI/default runtimes need none.
@@ -175,7 +174,7 @@ export function deviceAccess(fleet: MinerFleet, podSelector: Record<string, stri
           volumes: [],
           volumeMounts: [],
           strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } },
-          backend: { kind: backendKind, devices: [...hostDevices] },
+          backend: { kind: 'usb', devices: [...hostDevices] },
         };
       }
       // No device plugin: the devices come from the node as hostPath volumes of type CharDevice
@@ -207,12 +206,26 @@ export function deviceAccess(fleet: MinerFleet, podSelector: Record<string, stri
         // Every pod mounts the same paths, so two miner pods of this fleet on one node would share
         // one physical stick: at most one pod per node.
         requiredAntiAffinity: { labelSelector: { matchLabels: { ...podSelector } }, topologyKey: 'kubernetes.io/hostname' },
-        backend: { kind: backendKind, devices: [...hostDevices] },
+        backend: { kind: 'usb', devices: [...hostDevices] },
+      };
+    }
+    case 'network': {
+      if (!device.network) throw new Error('spec.device.network is required for network fleets (the ASICs to drive)');
+      // The pod only runs the supervisor: it talks TCP to the devices and needs nothing of the node.
+      return {
+        resources: mergeResources({ requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } }, fleet, {}),
+        podSecurityContext: restrictedPod(),
+        containerSecurityContext: restrictedContainer(),
+        volumes: [],
+        volumeMounts: [],
+        // Two supervisors on the same devices would undo each other's commands: the old pod stops
+        // before the new one starts.
+        strategy: { type: 'Recreate' },
       };
     }
     default: {
       const kind: never = device.kind;
-      throw new Error(`spec.device.kind "${String(kind)}" is not supported (cpu, gpu or usb)`);
+      throw new Error(`spec.device.kind "${String(kind)}" is not supported (cpu, gpu, usb or network)`);
     }
   }
 }

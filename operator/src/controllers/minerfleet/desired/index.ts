@@ -7,6 +7,7 @@ import type { V1ConfigMap, V1Deployment, V1Role, V1RoleBinding, V1Service, V1Ser
 import { RuntimeStateSchema, type RuntimeState } from '#miner/runtime';
 import type { MinerFleet, MiningPool } from '../../../api/v1alpha1/index.js';
 import { deviceAccess } from './device.js';
+import { podLayout, supervisedDevices, suspendDevices } from './external.js';
 import { fleetLabels, fleetName, fleetNamespace, ownedMeta } from './metadata.js';
 import { DEFAULT_METRICS_PORT, MINER_CONFIG_KEY, poolWiring, renderMinerConfig, RUNTIME_KEY } from './miner-config.js';
 import { fleetNames } from './names.js';
@@ -22,6 +23,17 @@ export { fleetNames, type FleetNames } from './names.js';
 export { cpuThreads, deviceAccess, DIALOUT_GID, MINER_UID } from './device.js';
 export { CONFIG_PATH, MINER_CONFIG_KEY, poolEnvNames, RUNTIME_KEY, TLS_DIR } from './miner-config.js';
 export { CONFIG_CHECKSUM_ANNOTATION, CONTAINER_NAME, MINER_COMMAND, METRICS_PORT_NAME } from './workload.js';
+export {
+  podLayout,
+  SIDECAR_DEVICE_HOST,
+  SIDECAR_RESOURCES,
+  supervisedDeviceCount,
+  supervisedDevices,
+  SUPERVISOR_COMMAND,
+  SUPERVISOR_CONTAINER_NAME,
+  suspendDevices,
+  type PodLayout,
+} from './external.js';
 
 export interface DesiredInputs {
   /** Full object (metadata.name/namespace/uid/generation), spec already defaulted. */
@@ -45,15 +57,20 @@ export interface DesiredFleetObjects {
   roleBinding: V1RoleBinding;
   /** `<fleet>-config`, key miner.yaml, validated with MinerConfigSchema. */
   configMap: V1ConfigMap;
-  /** `<fleet>-runtime`, key runtime.json = RuntimeState {activePool, revision}. */
+  /** `<fleet>-runtime`, key runtime.json = RuntimeState {activePool, revision, assignments, suspended}. */
   runtimeConfigMap: V1ConfigMap;
   deployment: V1Deployment;
   /** `<fleet>-metrics`, port "metrics". */
   service: V1Service;
 }
 
-/** Replicas the workload runs: spec.replicas, or 0 while the fleet is paused or suspended. */
+/**
+ * Replicas the workload runs: spec.replicas, or 0 while the fleet is paused or suspended. A
+ * network fleet keeps its supervisor: scaling it away would leave the ASICs hashing, so it
+ * disables them instead (suspendDevices).
+ */
 export function desiredReplicas(fleet: MinerFleet, suspended?: boolean): number {
+  if (podLayout(fleet) === 'supervisor') return fleet.spec.replicas;
   if (fleet.spec.paused) return 0;
   if (suspended ?? fleet.status?.suspended ?? false) return 0;
   return fleet.spec.replicas;
@@ -74,7 +91,17 @@ export function desiredFleetObjects(inputs: DesiredInputs): DesiredFleetObjects 
   const metricsPort = inputs.operator.metricsPort ?? DEFAULT_METRICS_PORT;
   const device = deviceAccess(fleet, fleetLabels(fleet));
   const wiring = poolWiring(ordered);
-  const rendered = renderMinerConfig({ fleet, ordered, wiring, backend: device.backend, runtimeConfigMapName: names.runtimeConfigMap, metricsPort });
+  const external = supervisedDevices(fleet);
+  const rendered = renderMinerConfig({
+    fleet,
+    ordered,
+    wiring,
+    backend: device.backend,
+    ...(external ? { external } : {}),
+    runtimeConfigMapName: names.runtimeConfigMap,
+    metricsPort,
+  });
+  const devicesSuspended = suspendDevices(fleet, inputs.suspended ?? fleet.status?.suspended ?? false);
 
   const assignments =
     inputs.runtimeAssignments && Object.keys(inputs.runtimeAssignments).length > 0
@@ -84,6 +111,7 @@ export function desiredFleetObjects(inputs: DesiredInputs): DesiredFleetObjects 
     activePool: inputs.activePool,
     revision: inputs.runtimeRevision ?? 0,
     ...(assignments ? { assignments } : {}),
+    ...(devicesSuspended ? { suspended: true } : {}),
   });
 
   return {
@@ -100,6 +128,7 @@ export function desiredFleetObjects(inputs: DesiredInputs): DesiredFleetObjects 
           activePool: runtime.activePool,
           revision: runtime.revision,
           ...(runtime.assignments ? { assignments: runtime.assignments } : {}),
+          ...(runtime.suspended ? { suspended: true } : {}),
         }),
       },
     },
@@ -113,6 +142,7 @@ export function desiredFleetObjects(inputs: DesiredInputs): DesiredFleetObjects 
       checksum: rendered.checksum,
       device,
       wiring,
+      layout: podLayout(fleet),
     }),
     service: metricsService(fleet, names, metricsPort),
   };

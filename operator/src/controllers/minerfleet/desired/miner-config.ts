@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { V1EnvVar, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
-import { MinerConfigSchema, type MinerConfigInput } from '#miner/config';
+import { MinerConfigSchema, type ExternalConfigInput, type MinerConfigInput } from '#miner/config';
 import { RUNTIME_KEY_DEFAULT } from '#miner/runtime';
 import type { MinerFleet } from '../../../api/v1alpha1/index.js';
 import type { DeviceAccess } from './device.js';
@@ -76,6 +76,8 @@ export interface RenderInputs {
   ordered: OrderedPool[];
   wiring: PoolWiring[];
   backend: DeviceAccess['backend'];
+  /** `miner supervise`: the devices the supervisor drives (network targets, or the sidecar's miner). */
+  external?: ExternalConfigInput;
   runtimeConfigMapName: string;
   metricsPort: number;
 }
@@ -104,19 +106,23 @@ export function renderMinerConfig(i: RenderInputs): RenderedMinerConfig {
     if (Object.keys(tls).length > 0) entry.tls = tls;
     return entry;
   });
-  const backend: MinerConfigInput['backend'] = { kind: i.backend.kind };
-  if (i.backend.threads !== undefined) backend.threads = i.backend.threads;
-  if (i.backend.devices !== undefined) backend.devices = [...i.backend.devices];
   const config: MinerConfigInput = {
     fleet: fleetName(i.fleet),
     namespace: fleetNamespace(i.fleet),
     pools,
     activePool: first.name,
-    backend,
-    metrics: { host: '0.0.0.0', port: i.metricsPort },
-    runtime: { kubernetes: { namespace: fleetNamespace(i.fleet), configMapName: i.runtimeConfigMapName, key: RUNTIME_KEY } },
-    logLevel: i.fleet.spec.miner.logLevel ?? 'info',
   };
+  if (i.backend) {
+    const backend: NonNullable<MinerConfigInput['backend']> = { kind: i.backend.kind };
+    if (i.backend.threads !== undefined) backend.threads = i.backend.threads;
+    if (i.backend.devices !== undefined) backend.devices = [...i.backend.devices];
+    config.backend = backend;
+  }
+  // Key order is the file's order: kept as before external miners, so existing fleets keep their checksum.
+  config.metrics = { host: '0.0.0.0', port: i.metricsPort };
+  config.runtime = { kubernetes: { namespace: fleetNamespace(i.fleet), configMapName: i.runtimeConfigMapName, key: RUNTIME_KEY } };
+  config.logLevel = i.fleet.spec.miner.logLevel ?? 'info';
+  if (i.external) config.external = i.external;
   // The schema is the miner's own: a config it would reject is a bug here, not a user error.
   const parsed = MinerConfigSchema.safeParse(config);
   if (!parsed.success) {

@@ -1,7 +1,8 @@
 import type { V1Affinity, V1Deployment, V1EnvVar, V1PodSpec, V1Toleration, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { MinerFleet } from '../../../api/v1alpha1/index.js';
-import type { DeviceAccess } from './device.js';
+import { MINER_UID, type DeviceAccess } from './device.js';
 import { fleetLabels, fleetName, objectLabels, ownedMeta } from './metadata.js';
+import { SIDECAR_RESOURCES, SUPERVISOR_COMMAND, SUPERVISOR_CONTAINER_NAME, type PodLayout } from './external.js';
 import { CONFIG_DIR, CONFIG_PATH, MINER_CONFIG_KEY, type PoolWiring } from './miner-config.js';
 import type { FleetNames } from './names.js';
 
@@ -21,6 +22,24 @@ export interface WorkloadInputs {
   checksum: string;
   device: DeviceAccess;
   wiring: PoolWiring[];
+  /** Our miner alone, the external miner with our supervisor sidecar, or the supervisor alone. */
+  layout?: PodLayout;
+}
+
+type Container = V1PodSpec['containers'][number];
+
+/** The restricted container context of the sidecar, whatever the device container needs. */
+function sidecarSecurityContext(): Container['securityContext'] {
+  return {
+    runAsNonRoot: true,
+    runAsUser: MINER_UID,
+    runAsGroup: MINER_UID,
+    allowPrivilegeEscalation: false,
+    privileged: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
 }
 
 function sortedRecord(r: Record<string, string>): Record<string, string> {
@@ -59,6 +78,7 @@ function tolerationsOf(fleet: MinerFleet): V1Toleration[] | undefined {
  */
 export function minerDeployment(i: WorkloadInputs): V1Deployment {
   const { fleet, names, device } = i;
+  const layout = i.layout ?? 'miner';
   const env: V1EnvVar[] = [
     // Downward API: the miner's identity for worker names, logs and metrics labels.
     { name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
@@ -73,28 +93,68 @@ export function minerDeployment(i: WorkloadInputs): V1Deployment {
     ...i.wiring.flatMap((w) => (w.volume ? [w.volume] : [])),
     ...device.volumes,
   ];
-  const volumeMounts: V1VolumeMount[] = [
+  const ourMounts: V1VolumeMount[] = [
     { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
     { name: 'tmp', mountPath: '/tmp' },
     ...i.wiring.flatMap((w) => (w.volumeMount ? [w.volumeMount] : [])),
-    ...device.volumeMounts,
   ];
-  const container: V1PodSpec['containers'][number] = {
-    name: CONTAINER_NAME,
-    image: i.image,
-    command: [...MINER_COMMAND],
-    ports: [{ name: METRICS_PORT_NAME, containerPort: i.metricsPort, protocol: 'TCP' }],
-    env,
-    resources: device.resources,
-    volumeMounts,
-    // /healthz: the process is alive; /readyz: authorized on a pool and holding a job. A miner
-    // without work leaves the Service endpoints (and the ready count in the fleet status) but is
-    // not restarted: it is reconnecting or failing over on its own.
-    livenessProbe: { httpGet: { path: '/healthz', port: METRICS_PORT_NAME }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
-    readinessProbe: { httpGet: { path: '/readyz', port: METRICS_PORT_NAME }, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 3 },
-    securityContext: device.containerSecurityContext,
+  /** Our program (miner or supervisor): config, pool credentials as Secret env, metrics, probes. */
+  const ours = (
+    name: string,
+    command: string[],
+    resources: Container['resources'],
+    securityContext: Container['securityContext'],
+    extraMounts: V1VolumeMount[],
+  ): Container => {
+    const c: Container = {
+      name,
+      image: i.image,
+      command: [...command],
+      ports: [{ name: METRICS_PORT_NAME, containerPort: i.metricsPort, protocol: 'TCP' }],
+      env,
+      resources,
+      volumeMounts: [...ourMounts, ...extraMounts],
+      // /healthz: the process is alive; /readyz: authorized on a pool and holding a job (the
+      // supervisor: at least one device answering). A miner without work leaves the Service
+      // endpoints (and the ready count in the fleet status) but is not restarted: it is
+      // reconnecting or failing over on its own.
+      livenessProbe: { httpGet: { path: '/healthz', port: METRICS_PORT_NAME }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+      readinessProbe: { httpGet: { path: '/readyz', port: METRICS_PORT_NAME }, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 3 },
+      securityContext,
+    };
+    if (i.imagePullPolicy) c.imagePullPolicy = i.imagePullPolicy;
+    return c;
   };
-  if (i.imagePullPolicy) container.imagePullPolicy = i.imagePullPolicy;
+  let containers: Container[];
+  let defaultContainer = CONTAINER_NAME;
+  switch (layout) {
+    case 'miner':
+      containers = [ours(CONTAINER_NAME, MINER_COMMAND, device.resources, device.containerSecurityContext, device.volumeMounts)];
+      break;
+    case 'supervisor':
+      containers = [ours(SUPERVISOR_CONTAINER_NAME, SUPERVISOR_COMMAND, device.resources, device.containerSecurityContext, [])];
+      defaultContainer = SUPERVISOR_CONTAINER_NAME;
+      break;
+    case 'sidecar': {
+      const ext = fleet.spec.miner.external;
+      if (!ext) throw new Error(`desired state: MinerFleet ${fleetName(fleet)} has no spec.miner.external for a sidecar layout`);
+      // The external miner gets the device (resources, mounts, the device cgroup where needed)
+      // and nothing else: no config, no credentials (the supervisor hands it pools over its API),
+      // no token (automount is per pod, but only the supervisor reads it).
+      const miner: Container = {
+        name: CONTAINER_NAME,
+        image: ext.image,
+        resources: device.resources,
+        volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...device.volumeMounts],
+        securityContext: device.containerSecurityContext,
+      };
+      if (ext.command) miner.command = [...ext.command];
+      if (ext.args) miner.args = [...ext.args];
+      if (i.imagePullPolicy) miner.imagePullPolicy = i.imagePullPolicy;
+      containers = [miner, ours(SUPERVISOR_CONTAINER_NAME, SUPERVISOR_COMMAND, plain(SIDECAR_RESOURCES), sidecarSecurityContext(), [])];
+      break;
+    }
+  }
 
   const podSpec: V1PodSpec = {
     serviceAccountName: names.serviceAccount,
@@ -104,7 +164,7 @@ export function minerDeployment(i: WorkloadInputs): V1Deployment {
     // hundreds of fleets a large environment.
     enableServiceLinks: false,
     securityContext: device.podSecurityContext,
-    containers: [container],
+    containers,
     volumes,
   };
   if (device.runtimeClassName) podSpec.runtimeClassName = device.runtimeClassName;
@@ -131,7 +191,7 @@ export function minerDeployment(i: WorkloadInputs): V1Deployment {
             // Changes with the static config only, so a config change rolls the pods while a
             // live pool switch (runtime ConfigMap) does not.
             [CONFIG_CHECKSUM_ANNOTATION]: i.checksum,
-            'kubectl.kubernetes.io/default-container': CONTAINER_NAME,
+            'kubectl.kubernetes.io/default-container': defaultContainer,
           },
         },
         spec: podSpec,
