@@ -27,24 +27,6 @@ export interface FleetView extends KubeObject {
   status?: { hashrate?: number; shares?: FleetRate['shares'] };
 }
 
-export function trimFleet(obj: KubeObject): KubeObject {
-  const f = obj as KubeObject & { spec?: { history?: FleetView['spec']['history'] }; status?: { hashrate?: number; shares?: FleetRate['shares'] } };
-  const view: FleetView = {
-    metadata: {
-      name: f.metadata.name ?? '',
-      namespace: f.metadata.namespace ?? '',
-      uid: f.metadata.uid ?? '',
-      ...(f.metadata.resourceVersion ? { resourceVersion: f.metadata.resourceVersion } : {}),
-    },
-    spec: f.spec?.history ? { history: f.spec.history } : {},
-    status: {
-      ...(f.status?.hashrate !== undefined ? { hashrate: f.status.hashrate } : {}),
-      ...(f.status?.shares ? { shares: f.status.shares } : {}),
-    },
-  };
-  return view;
-}
-
 export interface CollectorOptions {
   rest: KubeRest;
   pods: Informer<MinerPod>;
