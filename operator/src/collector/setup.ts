@@ -5,7 +5,7 @@ import type { OperatorConfig } from '../config/config.js';
 import { MinerFleets } from '../controllers/minerfleet/controller.js';
 import { DEFAULT_METRICS_PORT } from '../controllers/minerfleet/desired/miner-config.js';
 import type { Manager } from '../runtime/manager.js';
-import { HistoryStore, NOOP_AUDIT_SINK, StoreAuditSink, redactUri, type AuditSink } from '../store/index.js';
+import { HistoryStore, NOOP_AUDIT_SINK, StoreAuditSink, redactUri, storeReadiness, type AuditSink } from '../store/index.js';
 import { Collector, type FleetView } from './collector.js';
 import { MINER_POD_SELECTOR, minerPodTransform, Pods, type MinerPod } from './pods.js';
 
@@ -25,7 +25,9 @@ export async function historyUri(config: OperatorConfig): Promise<string | undef
   try {
     text = await readFile(config.historyMongodbUriFile, 'utf8');
   } catch (err) {
-    throw new Error(`--history-mongodb-uri-file ${config.historyMongodbUriFile}: cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new Error(`--history-mongodb-uri-file ${config.historyMongodbUriFile}: cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'})`, {
+      cause: err,
+    });
   }
   const uri = text.trim();
   if (!uri.startsWith('mongodb://') && !uri.startsWith('mongodb+srv://'))
@@ -50,15 +52,7 @@ export async function setupHistory(mgr: Manager, config: OperatorConfig, log: Lo
     );
     log.info({ uri: redactUri(uri), db: config.historyDb, available: store.available }, 'history store configured');
     const s = store;
-    mgr.health.addReadyz('history-store', () => {
-      const b = s.bufferedCounts();
-      return {
-        ok: true,
-        detail: s.available
-          ? `MongoDB available, ${b.memory + b.spill} document(s) pending`
-          : `MongoDB unavailable, buffering (${b.memory} in memory, ${b.spill} spilled)`,
-      };
-    });
+    mgr.health.addReadyz('history-store', () => storeReadiness(s));
   } else {
     log.warn('no MongoDB URI (--history-mongodb-uri / --history-mongodb-uri-file): history is not stored; fleet status still gets hashrate and shares');
   }

@@ -78,6 +78,10 @@ export const StoreConfigSchema = z
       .min(1_000)
       .default(10 * 60_000)
       .meta({ description: 'How often the store deletes expired documents itself when the server lacks TTL indexes.' }),
+    pingIntervalMs: z.number().int().min(100).default(10_000).meta({
+      description:
+        'While there is nothing to write, the store pings MongoDB this often, so availability (minefleet_store_available, /readyz) reflects the server, not the last write.',
+    }),
     runMigrations: z.boolean().default(true),
   })
   .strict();

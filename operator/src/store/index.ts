@@ -36,6 +36,7 @@ export {
   type ShareDoc,
 } from './schemas.js';
 export { SPILL_FILE } from './buffer.js';
+export { storeReadiness } from './readiness.js';
 export {
   MemoryAuditSink,
   NOOP_AUDIT_SINK,

@@ -217,14 +217,7 @@ export class HistoryStore {
 
   /** Pings the server (when connected) and reports state; never throws. */
   async health(): Promise<StoreHealth> {
-    if (this.conn && !this.closed) {
-      try {
-        await this.conn.db.command({ ping: 1 });
-        this.markSuccess();
-      } catch (err) {
-        this.markFailure(`MongoDB at ${redactUri(this.config.uri)} is unreachable: ${errorText(err)}`);
-      }
-    }
+    if (this.conn && !this.closed) await this.ping(this.conn);
     const h: StoreHealth = { available: this.available, buffered: this.buffer.counts() };
     if (this.lastError !== undefined && !this.available) h.lastError = this.lastError;
     if (this.lastSuccessAt) h.lastSuccessAt = this.lastSuccessAt;
@@ -233,6 +226,19 @@ export class HistoryStore {
       h.server = this.conn.features.server;
     }
     return h;
+  }
+
+  /** One round trip; records the outcome (available or not) and never throws. */
+  private async ping(conn: Connected): Promise<boolean> {
+    try {
+      await conn.db.command({ ping: 1 });
+      this.markSuccess();
+      return true;
+    } catch (err) {
+      if (this.closed) return false;
+      this.markFailure(`MongoDB at ${redactUri(this.config.uri)} is unreachable: ${errorText(err)}`);
+      return false;
+    }
   }
 
   private markSuccess(): void {
@@ -335,7 +341,16 @@ export class HistoryStore {
     await this.maybeSweep(conn);
     if (this.buffer.pending === 0) {
       for (const w of this.drainedWaiters.splice(0)) w();
-      await this.waitForWork(flushIntervalMs);
+      // Idle: no write tells us whether the server is still there, so ask it. Unhealthy, ping at
+      // the retry back-off; healthy, every pingIntervalMs since the last successful contact.
+      if (!this.healthy || Date.now() - (this.lastSuccessAt?.getTime() ?? 0) >= this.config.pingIntervalMs) {
+        if (!(await this.ping(conn))) {
+          await failed();
+          return;
+        }
+        succeeded();
+      }
+      await this.waitForWork(Math.min(flushIntervalMs, this.config.pingIntervalMs));
       return;
     }
     const sinceLastWrite = Date.now() - this.lastWriteAt;
