@@ -10,7 +10,7 @@ import {
   StoreConfigError,
   StoreUnavailableError,
   StoreValidationError,
-  type EventDoc,
+  type EventInput,
   type StoreConfigInput,
 } from '../../operator/src/store/index.js';
 import { fleetHistoryInClient } from '../../operator/src/store/queries.js';
@@ -88,12 +88,13 @@ describe('history store against FerretDB', () => {
       [1, true],
       [2, true],
       [3, true],
+      [4, true],
     ]);
 
     expect(await migrateUp({ db, config: store.config, features: store.features!.features })).toEqual([]);
     // Re-apply every migration body too (as after a crash between applying and recording).
     await db.collection('mf_migrations').deleteMany({});
-    expect((await migrateUp({ db, config: store.config, features: store.features!.features })).map((m) => m.version)).toEqual([1, 2, 3]);
+    expect((await migrateUp({ db, config: store.config, features: store.features!.features })).map((m) => m.version)).toEqual([1, 2, 3, 4]);
     const after = (await schemaSnapshot(db)) as Record<string, unknown>;
     const { records: r1, ...s1 } = before as Record<string, unknown>;
     const { records: r2, ...s2 } = after;
@@ -228,7 +229,7 @@ describe('history store against FerretDB', () => {
       share(200, { result: 'stale' }),
       share(201, { result: 'accepted', pool: 'pool-b' }),
     ]);
-    const events: EventDoc[] = Array.from({ length: 7 }, (_, i) => ({
+    const events: EventInput[] = Array.from({ length: 7 }, (_, i) => ({
       eventId: `ev-${String(i).padStart(2, '0')}`,
       namespace: 'mining',
       fleet: i === 3 ? 'other' : 'alpha',

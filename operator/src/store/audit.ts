@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { EVENT_TYPES } from './schemas.js';
+import type { EVENT_TYPES, EventScope } from './schemas.js';
 
 /**
  * The audit trail as controllers see it. A controller calls `record` for every decision worth a
@@ -17,7 +17,10 @@ export type AuditEventType = (typeof EVENT_TYPES)[number];
 
 export interface AuditRecord {
   type: AuditEventType;
+  /** For an operator-scope record, the namespace of the operator's lease. */
   namespace: string;
+  /** Implied by fleet/pool; 'operator' for records about the operator itself (leadership). */
+  scope?: EventScope;
   fleet?: string;
   pool?: string;
   /** CamelCase, like a Kubernetes Event reason: 'PoolSwitched', 'ProbeFailed', 'Unprofitable'. */
@@ -49,6 +52,7 @@ export interface AuditStore {
   recordEvent(event: {
     eventId?: string;
     namespace: string;
+    scope?: EventScope;
     fleet?: string;
     pool?: string;
     type: AuditEventType;
@@ -95,6 +99,7 @@ export class StoreAuditSink implements AuditSink {
     const doc = {
       ...(event.eventId !== undefined ? { eventId: event.eventId } : {}),
       namespace: event.namespace,
+      ...(event.scope !== undefined ? { scope: event.scope } : {}),
       ...(event.fleet !== undefined ? { fleet: event.fleet } : {}),
       ...(event.pool !== undefined ? { pool: event.pool } : {}),
       type: event.type,

@@ -20,6 +20,7 @@ export {
   type ShareStatsQuery,
 } from './queries.js';
 export {
+  EVENT_SCOPES,
   EVENT_TYPES,
   EventDocSchema,
   ProbeDocSchema,
@@ -28,6 +29,7 @@ export {
   ShareDocSchema,
   StoreValidationError,
   type EventDoc,
+  type EventScope,
   type EventInput,
   type EventResolution,
   type ProbeDoc,

@@ -1,7 +1,7 @@
 import type { Db, Document, Filter } from 'mongodb';
 import { z } from 'zod';
 import type { CollectionNames } from './collections.js';
-import type { EventDoc, RollupDoc, ShareDoc } from './schemas.js';
+import { EVENT_SCOPES, type EventDoc, type RollupDoc, type ShareDoc } from './schemas.js';
 
 export class StoreQueryError extends Error {
   override name = 'StoreQueryError';
@@ -198,12 +198,17 @@ export const EventsQuerySchema = z
     namespace: z.string().min(1),
     fleet: z.string().min(1).optional(),
     pool: z.string().min(1).optional(),
+    /** Only events of this scope ('operator': leadership changes, which name no fleet or pool). */
+    scope: z.enum(EVENT_SCOPES).optional(),
     limit: z.number().int().min(1).max(1000).default(50),
     /** Opaque cursor from the previous page's nextCursor. */
     cursor: z.string().min(1).optional(),
   })
   .strict()
-  .refine((q) => q.fleet !== undefined || q.pool !== undefined, { error: 'give a fleet or a pool', path: ['fleet'] });
+  .refine((q) => q.fleet !== undefined || q.pool !== undefined || q.scope === 'operator', {
+    error: "give a fleet or a pool, or scope 'operator'",
+    path: ['fleet'],
+  });
 export type EventsQuery = z.input<typeof EventsQuerySchema>;
 
 export interface EventsPage {
@@ -233,6 +238,7 @@ export async function listEvents(db: Db, names: CollectionNames, input: EventsQu
   const filter: Filter<Document> = { namespace: q.namespace };
   if (q.fleet) filter.fleet = q.fleet;
   if (q.pool) filter.pool = q.pool;
+  if (q.scope) filter.scope = q.scope;
   if (q.cursor) {
     const c = decodeCursor(q.cursor);
     filter.$or = [{ time: { $lt: c.t } }, { time: c.t, eventId: { $lt: c.id } }];

@@ -120,11 +120,26 @@ export const EventResolutionSchema = z
   .strict();
 export type EventResolution = z.infer<typeof EventResolutionSchema>;
 
+/**
+ * What an event is about: a fleet, a pool, or the operator itself (leadership changes, which name
+ * neither). Stored on every event since migration 4 (which back-filled older documents), so
+ * operator-level events are queried by scope instead of by the absence of fields.
+ */
+export const EVENT_SCOPES = ['fleet', 'pool', 'operator'] as const;
+export type EventScope = (typeof EVENT_SCOPES)[number];
+
+/** The scope an event without one has (documents and spill lines written before migration 4). */
+export function impliedScope(e: { fleet?: string | undefined; pool?: string | undefined }): EventScope | undefined {
+  return e.fleet !== undefined ? 'fleet' : e.pool !== undefined ? 'pool' : undefined;
+}
+
 /** An append-only decision or alert. Key: eventId (assigned when queued, so retries keep it). */
 export const EventDocSchema = z
   .object({
     eventId: z.string().min(1).max(128),
+    /** For operator-scope events: the namespace of the operator's lease (where it acts from). */
     namespace: name,
+    scope: z.enum(EVENT_SCOPES).optional().meta({ description: 'fleet, pool or operator; implied by fleet/pool when absent' }),
     fleet: name.optional(),
     pool: name.optional(),
     type: z.enum(EVENT_TYPES),
@@ -137,10 +152,16 @@ export const EventDocSchema = z
     resolution: EventResolutionSchema.optional(),
   })
   .strict()
-  .refine((e) => e.fleet !== undefined || e.pool !== undefined, { error: 'an event names a fleet, a pool or both', path: ['fleet'] });
-export type EventDoc = z.infer<typeof EventDocSchema>;
-/** What callers pass: eventId is optional and generated when missing. */
-export type EventInput = Omit<EventDoc, 'eventId'> & { eventId?: string };
+  .superRefine((e, ctx) => {
+    const scope = e.scope ?? impliedScope(e);
+    if (scope === undefined) ctx.addIssue({ code: 'custom', path: ['fleet'], message: "an event names a fleet, a pool or both, or has scope 'operator'" });
+    else if (scope === 'fleet' && e.fleet === undefined) ctx.addIssue({ code: 'custom', path: ['fleet'], message: "scope 'fleet' needs fleet" });
+    else if (scope === 'pool' && e.pool === undefined) ctx.addIssue({ code: 'custom', path: ['pool'], message: "scope 'pool' needs pool" });
+  })
+  .transform((e) => ({ ...e, scope: e.scope ?? impliedScope(e)! }));
+export type EventDoc = z.output<typeof EventDocSchema>;
+/** What callers pass: eventId is optional and generated when missing; scope is implied by fleet/pool. */
+export type EventInput = Omit<z.input<typeof EventDocSchema>, 'eventId'> & { eventId?: string };
 
 /** One pool health check. Key: (namespace, pool, time). */
 export const ProbeDocSchema = z

@@ -122,6 +122,20 @@ export const MIGRATIONS: readonly Migration[] = [
       return notes;
     },
   },
+  {
+    version: 4,
+    name: 'event-scope',
+    async up({ db, names }) {
+      // Events were about a fleet or a pool; operator-level events (leadership) are about neither,
+      // so every event now says what it is about. Back-fill the documents written before (nothing
+      // else changes: no document is removed or rewritten), then index operator events by time.
+      const events = db.collection(names.events);
+      const fleet = await events.updateMany({ scope: { $exists: false }, fleet: { $exists: true } }, { $set: { scope: 'fleet' } });
+      const pool = await events.updateMany({ scope: { $exists: false }, pool: { $exists: true } }, { $set: { scope: 'pool' } });
+      await events.createIndex({ namespace: 1, scope: 1, time: -1, eventId: -1 }, { name: 'scope_time_desc' });
+      return [`${names.events}: scope set on ${fleet.modifiedCount} fleet and ${pool.modifiedCount} pool event(s) written before`];
+    },
+  },
 ];
 
 export interface MigrationRecord {
