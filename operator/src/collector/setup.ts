@@ -6,6 +6,7 @@ import { MinerFleets } from '../controllers/minerfleet/controller.js';
 import { DEFAULT_METRICS_PORT } from '../controllers/minerfleet/desired/miner-config.js';
 import type { Manager } from '../runtime/manager.js';
 import { HistoryStore, NOOP_AUDIT_SINK, StoreAuditSink, redactUri, storeReadiness, type AuditSink } from '../store/index.js';
+import { leadershipAuditRecord } from '../store/leadership-audit.js';
 import { Collector, type FleetView } from './collector.js';
 import { MINER_POD_SELECTOR, minerPodTransform, Pods, type MinerPod } from './pods.js';
 
@@ -57,6 +58,8 @@ export async function setupHistory(mgr: Manager, config: OperatorConfig, log: Lo
     log.warn('no MongoDB URI (--history-mongodb-uri / --history-mongodb-uri-file): history is not stored; fleet status still gets hashrate and shares');
   }
   const audit: AuditSink = store ? new StoreAuditSink(store, { actor: config.identity, logger: log }) : NOOP_AUDIT_SINK;
+  const leaseNamespace = config.leaseNamespace ?? config.watchNamespaces?.[0] ?? 'default';
+  mgr.onLeadershipChange((c) => audit.record(leadershipAuditRecord(c, leaseNamespace)));
   const pods = mgr.informer<MinerPod>(Pods, {
     labelSelector: MINER_POD_SELECTOR,
     transform: minerPodTransform as unknown as (o: MinerPod) => MinerPod,

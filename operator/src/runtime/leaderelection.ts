@@ -70,6 +70,11 @@ export class LeaderElector {
     return this.leading;
   }
 
+  /** Who held the lease before this instance took it (undefined: free, released, or ours). */
+  previousHolder: string | undefined;
+  /** The lease's transition count as this instance last wrote it. */
+  leaseTransitions = 0;
+
   /**
    * Blocks until this instance leads (true) or stop() was called (false). Then call
    * `holdLeadership` to keep renewing.
@@ -104,12 +109,13 @@ export class LeaderElector {
     return 'stopped';
   }
 
-  /** Stops the loops; releases the lease if we hold it and releaseOnCancel is set. */
-  async stop(): Promise<void> {
+  /** Stops the loops; releases the lease if we hold it and releaseOnCancel is set. True when released. */
+  async stop(): Promise<boolean> {
     this.stopped = true;
     this.sleeper.wake();
-    if (this.leading && this.config.releaseOnCancel) await this.release();
+    const released = this.leading && this.config.releaseOnCancel ? await this.release() : false;
     this.setLeading(false);
+    return released;
   }
 
   private get leaseRef(): string {
@@ -154,6 +160,8 @@ export class LeaderElector {
           },
         });
         this.observed = undefined;
+        this.previousHolder = undefined;
+        this.leaseTransitions = 0;
         return true;
       }
       const spec = lease.spec ?? {};
@@ -173,6 +181,8 @@ export class LeaderElector {
       };
       // PUT with the read resourceVersion: a concurrent candidate's write makes ours fail with 409.
       await this.rest.replace(this.path, { ...lease, apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', spec: next });
+      this.leaseTransitions = next.leaseTransitions ?? 0;
+      if (takingOver) this.previousHolder = holder || undefined;
       if (takingOver) this.log?.info({ lease: this.leaseRef, previousHolder: holder || undefined }, 'took over leader lease');
       return true;
     } catch (err) {
@@ -181,20 +191,27 @@ export class LeaderElector {
     }
   }
 
-  private async release(): Promise<void> {
-    try {
-      const lease = await this.rest.get<Lease>(this.path);
-      if (lease.spec?.holderIdentity !== this.config.identity) return;
-      const now = microTime();
-      await this.rest.replace(this.path, {
-        ...lease,
-        apiVersion: 'coordination.k8s.io/v1',
-        kind: 'Lease',
-        spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now },
-      });
-      this.log?.info({ lease: this.leaseRef }, 'released leader lease');
-    } catch (err) {
-      this.log?.warn({ err, lease: this.leaseRef }, 'could not release leader lease');
+  private async release(): Promise<boolean> {
+    // A renew still in flight when stop() was called may write the lease between our read and
+    // our write (409): read again and retry, so a graceful stop does release the lease.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const lease = await this.rest.get<Lease>(this.path);
+        if (lease.spec?.holderIdentity !== this.config.identity) return false;
+        const now = microTime();
+        await this.rest.replace(this.path, {
+          ...lease,
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now },
+        });
+        this.log?.info({ lease: this.leaseRef }, 'released leader lease');
+        return true;
+      } catch (err) {
+        if (isConflict(err) && attempt < 5) continue;
+        this.log?.warn({ err, lease: this.leaseRef }, 'could not release leader lease');
+        return false;
+      }
     }
   }
 }

@@ -14,6 +14,22 @@ function resourceKey(rt: ResourceType): string {
   return `${rt.apiVersion}/${rt.kind}`;
 }
 
+/**
+ * This instance started or stopped leading. Elected: it acquired the lease (previousHolder: from
+ * whom it took over, when the lease was still held by another instance). Lost: renewal failed past
+ * the renew deadline. Released: a graceful stop gave the lease up (Stopped: without releasing it,
+ * so standbys wait for it to expire). WithoutElection: leader election is off, so this instance
+ * leads from the start.
+ */
+export interface LeadershipChange {
+  leading: boolean;
+  reason: 'LeaderElected' | 'LeaderLost' | 'LeaderReleased' | 'LeaderStopped' | 'LeadingWithoutElection';
+  identity?: string;
+  lease?: { namespace: string; name: string; transitions: number };
+  previousHolder?: string;
+  time: Date;
+}
+
 export interface ManagerOptions {
   kubeConfig: KubeConfig;
   logger: Logger;
@@ -53,6 +69,7 @@ export class Manager {
   private started = false;
   private leading = false;
   private stopRequested: (() => void) | undefined;
+  private readonly leadershipListeners: Array<(c: LeadershipChange) => void> = [];
 
   constructor(readonly opts: ManagerOptions) {
     this.baseRest = new KubeRest(opts.kubeConfig);
@@ -69,6 +86,28 @@ export class Manager {
 
   get isLeader(): boolean {
     return this.leading;
+  }
+
+  /** Called on every leadership change of this instance (audit trail); listeners must not throw. */
+  onLeadershipChange(listener: (c: LeadershipChange) => void): void {
+    this.leadershipListeners.push(listener);
+  }
+
+  private emitLeadership(leading: boolean, reason: LeadershipChange['reason']): void {
+    const le = this.opts.leaderElection;
+    const c: LeadershipChange = { leading, reason, time: new Date() };
+    if (le) {
+      c.identity = le.identity;
+      c.lease = { namespace: le.leaseNamespace, name: le.leaseName, transitions: this.elector?.leaseTransitions ?? 0 };
+      if (reason === 'LeaderElected' && this.elector?.previousHolder) c.previousHolder = this.elector.previousHolder;
+    }
+    for (const l of this.leadershipListeners) {
+      try {
+        l(c);
+      } catch (err) {
+        this.opts.logger.error({ err }, 'leadership listener failed');
+      }
+    }
   }
 
   /**
@@ -135,15 +174,18 @@ export class Manager {
       this.elector = new LeaderElector(this.baseRest, this.opts.leaderElection, log, (v) => this.metrics.leaderElectionStatus.set({ name }, v ? 1 : 0));
       if (!(await this.elector.acquire())) return 'stopped';
       this.becomeLeader();
+      this.emitLeadership(true, 'LeaderElected');
       const outcome = await Promise.race([this.elector.holdLeadership(), stopped]);
       if (outcome === 'lost') {
         this.stopActing(new Error('leader lease lost: renew deadline passed'));
+        this.emitLeadership(false, 'LeaderLost');
         await this.shutdown();
         return 'lost-leadership';
       }
       return 'stopped';
     }
     this.becomeLeader();
+    this.emitLeadership(true, 'LeadingWithoutElection');
     return stopped;
   }
 
@@ -177,7 +219,9 @@ export class Manager {
       log.info('shutting down: draining controllers');
       this.leading = false;
       await Promise.all(this.controllers.map((c) => c.stop()));
-      await this.elector?.stop();
+      const wasLeading = this.elector?.isLeader ?? false;
+      const released = (await this.elector?.stop()) ?? false;
+      if (wasLeading) this.emitLeadership(false, released ? 'LeaderReleased' : 'LeaderStopped');
       for (const i of this.allInformers) i.stop();
       await this.health.stop();
       log.info('shut down');

@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
   API_VERSION,
   MINER_FLEET_KIND,
+  MinerFleetConditionType,
   MinerFleets,
   MinerFleetSpecSchema,
   MiningPools,
@@ -96,6 +98,8 @@ export class MinerFleetReconciler implements Reconciler {
   readonly stats = { applies: 0, statusWrites: 0 };
   /** Last switch recorded per fleet: a reconcile on a cache that lags our own status write must not record it twice. */
   private readonly lastSwitch = new Map<string, string>();
+  /** Last missing-reference occurrence recorded per fleet (same reason as lastSwitch). */
+  private readonly lastMissing = new Map<string, string>();
 
   constructor(
     private readonly rest: KubeRest,
@@ -175,6 +179,7 @@ export class MinerFleetReconciler implements Reconciler {
         now: nowTime(),
       });
       carryEconomics(status, fleet.status);
+      this.recordMissing(fleet, refs.missing, status);
       await this.writeStatus(fleet, status, signal);
       return { requeue: true };
     }
@@ -241,6 +246,7 @@ export class MinerFleetReconciler implements Reconciler {
       if (previousPool) this.recordSwitch(fleet, previousPool, activePool, decision, desired, log);
     } else if (fleet.status?.lastPoolSwitchTime) status.lastPoolSwitchTime = fleet.status.lastPoolSwitchTime;
     if (econ) this.economics!.applyTo(status, econ, fleet.metadata.generation ?? 0, nowTime());
+    this.recordMissing(fleet, refs.missing, status);
     await this.writeStatus(fleet, status, signal);
 
     if (applyError) {
@@ -253,6 +259,35 @@ export class MinerFleetReconciler implements Reconciler {
       (x): x is number => x !== undefined,
     );
     if (later.length) return { requeueAfterMs: Math.min(...later) };
+  }
+
+  /**
+   * Missing references go to the audit trail once per occurrence: when the fleet's PoolAvailable
+   * condition turns False or names other missing objects. The id carries the condition's
+   * transition time and what is missing, so a reconcile on a cache that lags our own status
+   * write records the same occurrence under the same id (kept once by the store).
+   */
+  private recordMissing(fleet: FleetObj, missing: ReturnType<typeof missingReferences>, status: MinerFleetStatus): void {
+    if (missing.length === 0) return;
+    const cond = status.conditions?.find((c) => c.type === MinerFleetConditionType.PoolAvailable);
+    const prev = fleet.status?.conditions?.find((c) => c.type === MinerFleetConditionType.PoolAvailable);
+    if (!cond || (prev?.status === cond.status && prev.message === cond.message)) return;
+    const what = missing.map((m) => `${m.kind}/${m.name}`).join(',');
+    const eventId = `${fleet.metadata.uid}:missing-reference:${cond.lastTransitionTime}:${createHash('sha256').update(what).digest('hex').slice(0, 16)}`;
+    if (this.lastMissing.get(fleet.metadata.uid!) === eventId) return;
+    this.lastMissing.set(fleet.metadata.uid!, eventId);
+    const pools = [...new Set(missing.map((m) => m.pool))];
+    (this.opts.audit ?? NOOP_AUDIT_SINK).record({
+      type: 'missing-reference',
+      namespace: fleet.metadata.namespace!,
+      fleet: fleet.metadata.name!,
+      ...(pools.length === 1 ? { pool: pools[0]! } : {}),
+      reason: cond.reason ?? 'MissingReference',
+      message: cond.message ?? what,
+      severity: 'warning',
+      details: { missing: what, pools: pools.join(',') },
+      eventId,
+    });
   }
 
   /**

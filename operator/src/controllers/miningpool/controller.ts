@@ -128,25 +128,29 @@ export class MiningPoolReconciler implements Reconciler {
     });
     const wasAvailable = pool.status?.conditions?.find((c) => c.type === 'Available')?.status;
     const isAvailableNow = status.conditions?.find((c) => c.type === 'Available')?.status;
-    if ((pool.status?.circuit ?? 'Closed') !== after.state || (wasAvailable !== undefined && wasAvailable !== isAvailableNow)) {
+    // A first probe (no Available condition yet) is a state change too: Unknown -> True/False.
+    if ((pool.status?.circuit ?? 'Closed') !== after.state || wasAvailable !== isAvailableNow) {
       const msg = outcome.ok
         ? `circuit ${pool.status?.circuit ?? 'Closed'} -> ${after.state}: probe succeeded in ${outcome.firstJobMs} ms`
         : `circuit ${pool.status?.circuit ?? 'Closed'} -> ${after.state}: ${outcome.reason}: ${outcome.message}`;
-      this.recorder.event(
-        pool,
-        after.state === 'Closed' ? 'Normal' : 'Warning',
-        after.state === 'Closed' ? 'PoolAvailable' : outcome.ok ? 'PoolRecovering' : 'PoolUnavailable',
-        msg,
-      );
+      const reason = after.state === 'Closed' ? 'PoolAvailable' : outcome.ok ? 'PoolRecovering' : 'PoolUnavailable';
+      this.recorder.event(pool, after.state === 'Closed' ? 'Normal' : 'Warning', reason, msg);
       log.info({ circuit: after.state, previous: pool.status?.circuit ?? 'Closed', reason: outcome.ok ? 'ok' : outcome.reason }, 'pool circuit changed');
       this.audit.record({
         type: 'probe-state',
         namespace: ns,
         pool: req.name,
-        reason: after.state === 'Closed' ? 'PoolAvailable' : 'PoolUnavailable',
+        reason,
         message: msg,
         severity: after.state === 'Closed' ? 'info' : 'warning',
-        details: { circuit: after.state, previous: pool.status?.circuit ?? 'Closed', consecutiveFailures: after.consecutiveFailures },
+        details: {
+          circuit: after.state,
+          previous: pool.status?.circuit ?? 'Closed',
+          available: isAvailableNow ?? 'Unknown',
+          previousAvailable: wasAvailable ?? 'Unknown',
+          consecutiveFailures: after.consecutiveFailures,
+          ...(outcome.ok ? { firstJobMs: outcome.firstJobMs } : { probeReason: outcome.reason }),
+        },
         eventId: `${pool.metadata.uid}:probe-state:${after.state}:${status.lastProbeTime}`,
       });
     } else if (!outcome.ok) {
