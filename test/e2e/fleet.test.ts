@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, startLitecoind, startPrometheus, waitFor, type Litecoind, type Prometheus } from '../support/index.js';
+import { GiveUp, REPO_ROOT, startLitecoind, startPrometheus, waitFor, type Litecoind, type Prometheus } from '../support/index.js';
 import { startStratumPool, type StratumPool } from '../support/stratum/index.js';
 import { e2eCluster, ok } from './cluster.js';
 
@@ -15,6 +15,8 @@ const NS = 'e2e-mining';
 const OPERATOR_NS = 'e2e-minefleet';
 const FLEET = 'cpu';
 const POOL = 'regtest';
+const POOL2 = 'regtest-b';
+const RUNTIME_CM = `${FLEET}-runtime`;
 
 interface Fleet {
   status?: { replicas?: number; readyReplicas?: number; activePool?: string; conditions?: Array<{ type: string; status: string; reason?: string }> };
@@ -24,6 +26,7 @@ describe('minefleet on a real node', () => {
   const c = e2eCluster();
   let ltc: Litecoind;
   let pool: StratumPool;
+  let pool2: StratumPool | undefined;
   let prom: Prometheus | undefined;
   const helmHome = mkdtempSync(path.join(os.tmpdir(), 'minefleet-e2e-helm-'));
   const figures: Record<string, number> = {};
@@ -96,7 +99,7 @@ describe('minefleet on a real node', () => {
     await c.kubectl(['delete', 'namespace', NS, '--wait=false']);
     // Waits: the next e2e file may install another operator, which must not meet this one.
     await c.helm(['uninstall', 'minefleet', '-n', OPERATOR_NS, '--wait', '--timeout=120s'], { helmHome });
-    await Promise.all([pool?.stop(), ltc?.stop(), prom?.stop()]);
+    await Promise.all([pool?.stop(), pool2?.stop(), ltc?.stop(), prom?.stop()]);
     rmSync(helmHome, { recursive: true, force: true });
   });
 
@@ -327,5 +330,192 @@ describe('minefleet on a real node', () => {
         JSON.stringify([{ op: 'remove', path: '/status/capacity/example.com~1gpu' }]),
       ]),
     );
+  });
+
+  type PodState = {
+    metadata: { name: string; uid: string; deletionTimestamp?: string };
+    spec: { serviceAccountName?: string };
+    status: {
+      phase: string;
+      conditions?: Array<{ type: string; status: string }>;
+      containerStatuses?: Array<{
+        restartCount: number;
+        state?: { terminated?: { reason?: string; exitCode?: number } };
+        lastState?: { terminated?: { reason?: string; exitCode?: number } };
+      }>;
+    };
+  };
+  const podStates = async (): Promise<PodState[]> =>
+    (JSON.parse(await ok(c.kubectl(['-n', NS, 'get', 'pods', '-l', `minefleet.io/fleet=${FLEET}`, '-o', 'json']))) as { items: PodState[] }).items;
+  type FleetFull = Fleet & { metadata: { generation: number }; status?: { observedGeneration?: number } };
+  const condition = (f: Fleet, type: string): { type: string; status: string; reason?: string } | undefined =>
+    f.status?.conditions?.find((x) => x.type === type);
+  /** The fleet's Deployment rolled out and exactly `n` Ready pods, none terminating; the fleet says so. */
+  const settled = async (n: number): Promise<true | undefined> => {
+    const pods = await podStates();
+    const ready = pods.filter((p) => !p.metadata.deletionTimestamp && p.status.conditions?.some((x) => x.type === 'Ready' && x.status === 'True'));
+    const f = JSON.parse(await ok(c.kubectl(['-n', NS, 'get', 'mf', FLEET, '-o', 'json']))) as FleetFull;
+    const steady =
+      pods.length === n &&
+      ready.length === n &&
+      f.status?.observedGeneration === f.metadata.generation &&
+      f.status.readyReplicas === n &&
+      f.status.replicas === n &&
+      condition(f, 'Progressing')?.status === 'False' &&
+      condition(f, 'Ready')?.status === 'True';
+    return steady ? true : undefined;
+  };
+  const runtimeState = async (): Promise<{ activePool: string; revision: number }> =>
+    JSON.parse(JSON.parse(await ok(c.kubectl(['-n', NS, 'get', 'cm', RUNTIME_CM, '-o', 'json']))).data['runtime.json'] as string) as {
+      activePool: string;
+      revision: number;
+    };
+
+  it('miners follow the runtime ConfigMap through the API with their own ServiceAccount: the whole fleet fails over live, no pod restarted', async () => {
+    const probe = { intervalSeconds: 5, timeoutSeconds: 3, failureThreshold: 1 };
+    pool2 = await startStratumPool({ litecoind: ltc, difficulty: 0.001, host: c.nodeIp });
+    await ok(
+      c.kubectl(['-n', NS, 'apply', '-f', '-'], {
+        input: JSON.stringify({
+          apiVersion: 'minefleet.io/v1alpha1',
+          kind: 'MiningPool',
+          metadata: { name: POOL2 },
+          spec: { url: pool2.url, coins: ['LTC'], credentialsSecretRef: { name: 'regtest-login' }, probe },
+        }),
+      }),
+    );
+    // The first pool's probe is short too, so its death is noticed within seconds (its default
+    // is 3 failures 30 s apart). The probe is not part of the miners' config: no rollout.
+    await ok(c.kubectl(['-n', NS, 'patch', 'mp', POOL, '--type=merge', '-p', JSON.stringify({ spec: { probe } })]));
+    await ok(
+      c.kubectl([
+        '-n',
+        NS,
+        'patch',
+        'mf',
+        FLEET,
+        '--type=merge',
+        '-p',
+        JSON.stringify({
+          spec: {
+            replicas: 2,
+            pools: [
+              { name: POOL, priority: 0 },
+              { name: POOL2, priority: 1 },
+            ],
+          },
+        }),
+      ]),
+    );
+    await waitFor(
+      async () => {
+        const mp = JSON.parse(await ok(c.kubectl(['-n', NS, 'get', 'mp', POOL2, '-o', 'json']))) as Fleet;
+        return condition(mp, 'Available')?.status === 'True' ? true : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 500, description: `MiningPool ${POOL2} Available=True` },
+    );
+    // The new pool list is in the miners' config file: that rolls out once; then the pods stay.
+    await waitFor(() => settled(2), { timeoutMs: 240_000, intervalMs: 1000, description: 'the fleet rolled out to 2 Ready pods with both pools' });
+    expect((await fleet()).status?.activePool).toBe(POOL);
+    const before = await podStates();
+    const identity = (pods: PodState[]): Array<[string, string, number]> =>
+      pods.map((p) => [p.metadata.name, p.metadata.uid, p.status.containerStatuses?.[0]?.restartCount ?? -1] as [string, string, number]).sort();
+    const revisionBefore = (await runtimeState()).revision;
+
+    // Their own identity: the fleet's ServiceAccount may read its runtime ConfigMap, nothing else.
+    const sa = before[0]!.spec.serviceAccountName!;
+    expect(sa).toBeTruthy();
+    expect(sa).not.toBe('default');
+    expect(new Set(before.map((p) => p.spec.serviceAccountName))).toEqual(new Set([sa]));
+    const as = `--as=system:serviceaccount:${NS}:${sa}`;
+    expect((await c.kubectl(['-n', NS, 'auth', 'can-i', 'watch', `configmaps/${RUNTIME_CM}`, as])).stdout.trim()).toBe('yes');
+    expect((await c.kubectl(['-n', NS, 'auth', 'can-i', 'get', 'secrets/regtest-login', as])).stdout.trim()).toBe('no');
+
+    const stopped = Date.now();
+    await pool.stop();
+    await waitFor(async () => ((await fleet()).status?.activePool === POOL2 ? true : undefined), {
+      timeoutMs: 120_000,
+      intervalMs: 250,
+      description: `fleet status.activePool ${POOL2}`,
+    });
+    figures.failoverStatusMs = Date.now() - stopped;
+    const workers = before.map((p) => p.metadata.name);
+    const acceptedFrom = (name: string) => pool2!.shares.find((s) => s.result === 'accepted' && s.receivedAt >= stopped && s.worker.endsWith(`.${name}`));
+    await waitFor(() => (workers.every((w) => acceptedFrom(w)) ? true : undefined), {
+      timeoutMs: 180_000,
+      intervalMs: 250,
+      description: `accepted shares at ${POOL2} from every pod's worker`,
+    });
+    const firsts = workers.map((w) => acceptedFrom(w)!.receivedAt - stopped);
+    figures.failoverFirstShareMs = Math.min(...firsts);
+    figures.failoverAllPodsShareMs = Math.max(...firsts);
+
+    // The decision went out in the runtime ConfigMap and every miner read it through the API.
+    const published = await runtimeState();
+    expect(published.activePool).toBe(POOL2);
+    expect(published.revision).toBeGreaterThan(revisionBefore);
+    const received = await waitFor(
+      async () => {
+        const times: number[] = [];
+        for (const name of workers) {
+          const lines = (await ok(c.kubectl(['-n', NS, 'logs', name]))).split('\n').filter((l) => l.includes('runtime state received'));
+          const hit = lines
+            .map((l) => JSON.parse(l) as { time: string; activePool?: string; revision?: number })
+            .find((l) => l.activePool === POOL2 && l.revision === published.revision);
+          if (!hit) return undefined;
+          times.push(Date.parse(hit.time) - stopped); // pino isoTime
+        }
+        return times;
+      },
+      { timeoutMs: 60_000, intervalMs: 500, description: `every miner to log the runtime state activePool ${POOL2} revision ${published.revision}` },
+    );
+    expect(received.every((t) => Number.isFinite(t))).toBe(true);
+    figures.failoverRuntimeReceivedMs = Math.max(...received);
+
+    // Live: the same pods, not restarted, no rollout.
+    expect(identity(await podStates())).toEqual(identity(before));
+  });
+
+  it('a miner container killed by OOM is reported OOMKilled, the fleet status follows, and the fleet is Ready again after the fix', async () => {
+    const oldUids = (await podStates()).map((p) => p.metadata.uid);
+    // Far below what Node needs to start: the kernel's memory cgroup kills it (runc's own start
+    // needs a few MiB and fits).
+    const tiny = { requests: { cpu: '100m', memory: '16Mi' }, limits: { cpu: '500m', memory: '32Mi' } };
+    await ok(c.kubectl(['-n', NS, 'patch', 'mf', FLEET, '--type=merge', '-p', JSON.stringify({ spec: { miner: { resources: tiny } } })]));
+    const oomStarted = Date.now();
+    const victim = await waitFor(
+      async () => {
+        for (const p of await podStates()) {
+          if (oldUids.includes(p.metadata.uid)) continue;
+          const cs = p.status.containerStatuses?.[0];
+          const ended = cs?.lastState?.terminated ?? cs?.state?.terminated;
+          if (!ended) continue;
+          if (ended.reason !== 'OOMKilled') throw new GiveUp(`the new pod's container ended with ${JSON.stringify(ended)}, not OOMKilled`);
+          return { name: p.metadata.name, uid: p.metadata.uid, ended, restartCount: cs!.restartCount };
+        }
+        return undefined;
+      },
+      { timeoutMs: 180_000, intervalMs: 500, description: 'a new miner pod whose container the kernel OOM-killed' },
+    );
+    figures.oomKilledMs = Date.now() - oomStarted;
+    expect(victim.ended.exitCode).toBe(137);
+    // The rolling update keeps the old pods until a new one is Ready: the fleet keeps mining and
+    // says it is stuck rolling out, with the surge pod counted in its replicas.
+    const during = await waitFor(
+      async () => {
+        const f = await fleet();
+        return condition(f, 'Progressing')?.reason === 'RollingOut' && f.status?.replicas === 3 ? f : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500, description: 'fleet Progressing RollingOut with the OOM-killed surge pod' },
+    );
+    process.stderr.write(`[e2e fleet] status while the new pod is OOM-killed: ${JSON.stringify(during.status)}\n`);
+    expect(during.status?.readyReplicas).toBe(2);
+    expect(condition(during, 'Ready')?.status).toBe('True');
+    expect((await podStates()).filter((p) => oldUids.includes(p.metadata.uid))).toHaveLength(2);
+
+    const fixed = { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '500m', memory: '300Mi' } };
+    await ok(c.kubectl(['-n', NS, 'patch', 'mf', FLEET, '--type=merge', '-p', JSON.stringify({ spec: { miner: { resources: fixed } } })]));
+    await waitFor(() => settled(2), { timeoutMs: 240_000, intervalMs: 1000, description: 'the fleet back to 2 Ready pods after the memory limit is fixed' });
+    expect((await podStates()).map((p) => p.metadata.uid)).not.toContain(victim.uid);
   });
 });
