@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MiningPoolSpecSchema } from '../../operator/src/api/v1alpha1/index.js';
-import { apiServerEndpointsOf } from '../../operator/src/controllers/minerfleet/apiserver.js';
+import { apiServerEndpointsOf, apiServerEndpointsOfEndpoints } from '../../operator/src/controllers/minerfleet/apiserver.js';
 import { desiredFleetObjects, fleetLabels, type NetworkPolicySettings } from '../../operator/src/controllers/minerfleet/desired/index.js';
 import { fleet, inputs, NS, pool } from './fixtures.js';
 
@@ -150,5 +150,19 @@ describe('apiServerEndpointsOf', () => {
       { ip: '10.0.0.9', port: 6443 },
     ]);
     expect(apiServerEndpointsOf({ addressType: 'FQDN', endpoints: [{ addresses: ['api.example'] }], ports: [{ port: 443 }] })).toEqual([]);
+  });
+
+  it('reads the core/v1 Endpoints the same way (clusters without EndpointSlice mirroring)', () => {
+    expect(
+      apiServerEndpointsOfEndpoints({
+        subsets: [
+          { addresses: [{ ip: '10.0.0.9' }], notReadyAddresses: [{ ip: '10.0.0.2' }], ports: [{ port: 6443, protocol: 'TCP' }] },
+          { addresses: [{ ip: '10.0.0.9' }], ports: [{ port: 6443 }] },
+        ],
+      }),
+    ).toEqual([
+      { ip: '10.0.0.2', port: 6443 },
+      { ip: '10.0.0.9', port: 6443 },
+    ]);
   });
 });

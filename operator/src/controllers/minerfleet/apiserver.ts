@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { EndpointSlices, objectPath } from '../../runtime/resource.js';
-import type { KubeRest } from '../../runtime/rest.js';
+import { isNotFound, type KubeRest } from '../../runtime/rest.js';
 import type { ApiServerEndpoint } from './desired/index.js';
 
 /** The EndpointSlice the API server itself maintains for the `kubernetes` Service. */
@@ -23,6 +23,23 @@ export function apiServerEndpointsOf(slice: EndpointSliceView): ApiServerEndpoin
   const ips = [...new Set((slice.endpoints ?? []).flatMap((e) => e.addresses ?? []))];
   const out = ips.flatMap((ip) => ports.map((port) => ({ ip, port })));
   return out.sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : a.port - b.port));
+}
+
+interface EndpointsView {
+  subsets?: Array<{ addresses?: Array<{ ip?: string }>; notReadyAddresses?: Array<{ ip?: string }>; ports?: Array<{ port?: number; protocol?: string }> }>;
+}
+
+/** The same from the core/v1 Endpoints, for clusters without the EndpointSlice mirroring controller. */
+export function apiServerEndpointsOfEndpoints(ep: EndpointsView): ApiServerEndpoint[] {
+  const out = (ep.subsets ?? []).flatMap((s) => {
+    const ips = [...(s.addresses ?? []), ...(s.notReadyAddresses ?? [])].map((a) => a.ip).filter((ip): ip is string => !!ip);
+    const ports = (s.ports ?? []).filter((p) => (p.protocol ?? 'TCP') === 'TCP' && typeof p.port === 'number').map((p) => p.port!);
+    return ips.flatMap((ip) => ports.map((port) => ({ ip, port })));
+  });
+  const seen = new Set<string>();
+  return out
+    .filter((e) => !seen.has(`${e.ip}:${e.port}`) && seen.add(`${e.ip}:${e.port}`))
+    .sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : a.port - b.port));
 }
 
 /**
