@@ -63,10 +63,20 @@ export class ApiServerEndpoints {
     if (Date.now() - this.readAt < this.refreshMs) return this.value;
     this.readAt = Date.now();
     try {
-      const slice = await this.rest.get<EndpointSliceView>(objectPath(EndpointSlices, API_SERVER_SLICE.namespace, API_SERVER_SLICE.name), undefined, {
-        signal,
-      });
-      const found = apiServerEndpointsOf(slice);
+      let found: ApiServerEndpoint[];
+      try {
+        const slice = await this.rest.get<EndpointSliceView>(objectPath(EndpointSlices, API_SERVER_SLICE.namespace, API_SERVER_SLICE.name), undefined, {
+          signal,
+        });
+        found = apiServerEndpointsOf(slice);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        // No mirroring controller: the API server may still write its core/v1 Endpoints itself.
+        const ep = await this.rest.get<EndpointsView>(`/api/v1/namespaces/${API_SERVER_SLICE.namespace}/endpoints/${API_SERVER_SLICE.name}`, undefined, {
+          signal,
+        });
+        found = apiServerEndpointsOfEndpoints(ep);
+      }
       if (found.length > 0) this.value = found;
       this.warned = false;
     } catch (err) {
