@@ -196,7 +196,7 @@ export const BAD_INPUTS: BadInput[] = [
   {
     name: 'egress CIDR that is a host name',
     rule: 'pattern egressCIDRs',
-    make: pool((o) => (o.spec.egressCIDRs = ['pool.example.com/32'])),
+    make: pool((o) => (o.spec.egressCIDRs = ['pool.example/32'])),
     path: 'spec.egressCIDRs[0]',
     api: 'should match',
     zod: 'IPv4 CIDR',
