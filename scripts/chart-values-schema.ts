@@ -17,6 +17,11 @@ const labelMap = z.record(
   z.string().regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, 'a label key'),
   z.string().regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/, 'a label value'),
 );
+/** TCP ports, narrowed to CIDRs when any are given. */
+const egressTarget = z.object({
+  cidrs: z.array(z.string().regex(/^([0-9]{1,3}\.){3}[0-9]{1,3}\/[0-9]{1,2}$|^[0-9a-fA-F:]+\/[0-9]{1,3}$/, 'a CIDR such as 10.0.0.0/8')),
+  ports: z.array(port),
+});
 const pullPolicy = z.enum(['Always', 'IfNotPresent', 'Never']);
 const duration = z.string().regex(/^([0-9]+(ms|s|m|h))+$/, 'a Prometheus duration such as 30s or 5m');
 
@@ -62,6 +67,16 @@ export const ChartValuesSchema = z.looseObject({
   }),
   networkPolicy: z.object({
     miners: z.object({ prometheus: z.object({ podSelector: labelMap, namespaceSelector: labelMap }) }),
+    operator: z.object({
+      enabled: z.boolean(),
+      metricsFrom: z.array(obj),
+      probesFrom: z.array(obj),
+      minerMetricsPort: port,
+      apiServer: egressTarget,
+      mongodb: egressTarget,
+      pools: egressTarget,
+      priceFeeds: egressTarget,
+    }),
   }),
   extraEnv: z.array(obj),
   serviceAccount: z.looseObject({ create: z.boolean(), name: z.string(), annotations: strMap }),

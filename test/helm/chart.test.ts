@@ -87,6 +87,8 @@ async function render(namespace: string, extra: string[] = [], release = 'minefl
     .filter((o): o is KObj => o !== null);
 }
 
+type Any = any;
+
 function only(objs: KObj[], kind: string, name?: string): KObj {
   const found = objs.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
   expect(
@@ -415,6 +417,42 @@ describe('helm chart: lint and render', () => {
     expect(config.minerImage).toBe('ghcr.io/minefleet/minefleet:0.2.0-rc.1');
     expect(config.minerImagePullPolicy).toBe('Always');
     expect(c.image).toBe(DEFAULT_IMAGE);
+  });
+
+  it('networkPolicy.operator: off by default; on, ingress only metrics/probes from the given peers, egress only DNS, miners, API server, MongoDB, pools, feeds', async () => {
+    expect((await render('minefleet-system')).filter((o) => o.kind === 'NetworkPolicy')).toEqual([]);
+    const objs = await render('minefleet-system', [
+      '--set',
+      'networkPolicy.operator.enabled=true,probes.port=8081',
+      '--set',
+      'networkPolicy.operator.mongodb.cidrs={10.9.0.0/16},networkPolicy.operator.pools.ports={3333,4444}',
+    ]);
+    const np = only(objs, 'NetworkPolicy') as Any;
+    const dep = only(objs, 'Deployment') as unknown as V1Deployment;
+    expect(np.metadata.namespace).toBe('minefleet-system');
+    expect(np.spec.podSelector.matchLabels).toEqual(dep.spec!.selector.matchLabels);
+    expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(np.spec.ingress).toEqual([
+      { ports: [{ protocol: 'TCP', port: 8080 }], from: [{ namespaceSelector: {}, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }] },
+      { ports: [{ protocol: 'TCP', port: 8081 }] },
+    ]);
+    const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: 'TCP', port }));
+    expect(np.spec.egress).toEqual([
+      {
+        ports: [
+          { protocol: 'UDP', port: 53 },
+          { protocol: 'TCP', port: 53 },
+        ],
+      },
+      { to: [{ namespaceSelector: {}, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'minefleet-miner' } } }], ports: tcp(9100) },
+      { ports: tcp(443, 6443) },
+      { ports: tcp(27017), to: [{ ipBlock: { cidr: '10.9.0.0/16' } }] },
+      { ports: tcp(3333, 4444) },
+      { ports: tcp(443, 9332) },
+    ]);
+    const bad = await helm(['template', 'x', CHART, '--set', 'networkPolicy.operator.mongodb.cidrs={mongo.example}']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('/networkPolicy/operator/mongodb/cidrs/0');
   });
 
   it('refuses values that would break the operator', async () => {
