@@ -108,6 +108,29 @@ describe('minerNetworkPolicy', () => {
     expect(b).toBe(a);
   });
 
+  it('lets a network fleet supervisor reach its ASICs API ports (the address when it is an IP literal)', () => {
+    const f = fleet({
+      device: {
+        kind: 'network',
+        network: {
+          targets: [
+            { name: 'l3-a', host: '10.0.0.5' },
+            { name: 'l3-c', host: '10.0.0.6' },
+            { name: 'l3-b', host: 'l3-b.rack1.lan', port: 14028 },
+          ],
+        },
+      },
+      miner: { backend: 'network' },
+    });
+    const np = policy(f);
+    expect(np.spec.egress.slice(3)).toEqual([
+      { to: [{ ipBlock: { cidr: '10.0.0.5/32' } }, { ipBlock: { cidr: '10.0.0.6/32' } }], ports: [{ protocol: 'TCP', port: 4028 }] },
+      { ports: [{ protocol: 'TCP', port: 14028 }] },
+    ]);
+    // other fleets open no device port
+    expect(policy().spec.egress).toHaveLength(3);
+  });
+
   it('is absent when the fleet opts out (spec.networkPolicy.enabled: false)', () => {
     const f = fleet({ networkPolicy: { enabled: false } });
     expect(desiredFleetObjects(inputs(f, [pool('primary')])).networkPolicy).toBeUndefined();

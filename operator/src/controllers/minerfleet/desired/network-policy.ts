@@ -59,6 +59,27 @@ function poolEgress(ordered: OrderedPool[]): V1NetworkPolicyEgressRule[] {
     }));
 }
 
+/**
+ * Egress to networked ASICs (device.kind network): the supervisor drives each over its cgminer
+ * API, so it may open the targets' API ports, at the target's address when that is an IP literal.
+ */
+function deviceEgress(fleet: MinerFleet): V1NetworkPolicyEgressRule[] {
+  const byPort = new Map<number, { anywhere: boolean; cidrs: Set<string> }>();
+  for (const t of fleet.spec.device.network?.targets ?? []) {
+    const entry = byPort.get(t.port) ?? { anywhere: false, cidrs: new Set<string>() };
+    if (IPV4_LITERAL.test(t.host)) entry.cidrs.add(`${t.host}/32`);
+    else if (t.host.includes(':')) entry.cidrs.add(`${t.host}/128`);
+    else entry.anywhere = true;
+    byPort.set(t.port, entry);
+  }
+  return [...byPort.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([port, { anywhere, cidrs }]) => ({
+      ...(anywhere ? {} : { to: [...cidrs].sort(byString).map((cidr) => ({ ipBlock: { cidr } })) }),
+      ports: [{ protocol: 'TCP', port }],
+    }));
+}
+
 /** Egress to the API server (the miners watch their runtime ConfigMap), one rule per port. */
 function apiServerEgress(endpoints: ApiServerEndpoint[]): V1NetworkPolicyEgressRule[] {
   if (endpoints.length === 0) return [{ ports: FALLBACK_API_SERVER_PORTS.map((port) => ({ protocol: 'TCP', port })) }];
@@ -115,6 +136,7 @@ export function minerNetworkPolicy(
         },
         ...apiServerEgress(settings.apiServer),
         ...poolEgress(ordered),
+        ...deviceEgress(fleet),
       ],
     },
   };
