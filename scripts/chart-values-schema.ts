@@ -12,6 +12,16 @@ const port = z.int().min(1).max(65535);
 const posInt = z.int().min(1);
 const obj = z.record(z.string(), z.unknown());
 const strMap = z.record(z.string(), z.string());
+/** matchLabels: label keys and values as Kubernetes allows them (the operator refuses others at start). */
+const labelMap = z.record(
+  z.string().regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, 'a label key'),
+  z.string().regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/, 'a label value'),
+);
+/** TCP ports, narrowed to CIDRs when any are given. */
+const egressTarget = z.object({
+  cidrs: z.array(z.string().regex(/^([0-9]{1,3}\.){3}[0-9]{1,3}\/[0-9]{1,2}$|^[0-9a-fA-F:]+\/[0-9]{1,3}$/, 'a CIDR such as 10.0.0.0/8')),
+  ports: z.array(port),
+});
 const pullPolicy = z.enum(['Always', 'IfNotPresent', 'Never']);
 const duration = z.string().regex(/^([0-9]+(ms|s|m|h))+$/, 'a Prometheus duration such as 30s or 5m');
 
@@ -54,6 +64,19 @@ export const ChartValuesSchema = z.looseObject({
     }),
     spill: z.object({ sizeLimit: z.string().regex(/^[0-9]+(Ki|Mi|Gi|Ti)?$/, 'a quantity such as 1Gi') }),
     collector: z.object({ intervalSeconds: z.int().min(1).max(3600), windowSeconds: z.int().min(1).max(86_400) }),
+  }),
+  networkPolicy: z.object({
+    miners: z.object({ prometheus: z.object({ podSelector: labelMap, namespaceSelector: labelMap }) }),
+    operator: z.object({
+      enabled: z.boolean(),
+      metricsFrom: z.array(obj),
+      probesFrom: z.array(obj),
+      minerMetricsPort: port,
+      apiServer: egressTarget,
+      mongodb: egressTarget,
+      pools: egressTarget,
+      priceFeeds: egressTarget,
+    }),
   }),
   extraEnv: z.array(obj),
   serviceAccount: z.looseObject({ create: z.boolean(), name: z.string(), annotations: strMap }),

@@ -19,6 +19,11 @@ APT_PACKAGES=(litecoind prometheus)
 # The real node of the end-to-end tier (test/support/node.ts) and the image build (scripts/image.sh).
 NODE_APT_PACKAGES=(containerd runc containernetworking-plugins iptables conntrack buildah umoci skopeo)
 KNP_VERSION=v0.8.0            # sigs.k8s.io/kube-network-policies: enforces NetworkPolicies beside the bridge CNI
+# kube-router's firewall (NetworkPolicy) controller, iptables + ipset: the fallback where the kernel
+# has no nft `queue` expression (CONFIG_NFT_QUEUE), which kube-network-policies needs. Opt-in
+# component (`provision.sh kube-router`, needs Debian's ipset); only its firewall is ever run
+# (--run-router=false --run-service-proxy=false): the advisories reported for v2.1.0 concern other parts.
+KUBE_ROUTER_VERSION=v2.1.0
 PAUSE_IMAGE=minefleet.local/pause:$K8S_VERSION   # built from k8s.io/kubernetes build/pause/linux/pause.c
 
 log() { printf '[provision] %s\n' "$*" >&2; }
@@ -239,6 +244,25 @@ GO
   touch "$stamp"
 }
 
+provision_kube_router() {
+  local stamp="$BIN/.kube-router-$KUBE_ROUTER_VERSION"
+  if [ -f "$stamp" ] && [ -x "$BIN/kube-router" ]; then log "kube-router $KUBE_ROUTER_VERSION: cached"; return; fi
+  need_go kube-router
+  local dir="$CACHE/build/kube-router-$KUBE_ROUTER_VERSION"
+  mkdir -p "$dir"
+  printf 'module minefleet.local/kube-router-build\ngo 1.23.0\nrequire github.com/cloudnativelabs/kube-router/v2 %s\n' "$KUBE_ROUTER_VERSION" >"$dir/go.mod"
+  printf '//go:build tools\npackage tools\n\nimport _ "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router"\n' >"$dir/tools.go"
+  local src; src=$(cd "$dir" && GOFLAGS=-mod=mod go mod download -json "github.com/cloudnativelabs/kube-router/v2@$KUBE_ROUTER_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p') \
+    || fail "kube-router: cannot download github.com/cloudnativelabs/kube-router/v2@$KUBE_ROUTER_VERSION"
+  sed -n '/^require (/,/^)/p' "$src/go.mod" >>"$dir/go.mod"
+  cp "$src/go.sum" "$dir/go.sum" && chmod u+w "$dir/go.sum"
+  log "kube-router $KUBE_ROUTER_VERSION: go build"
+  (cd "$dir" && GOFLAGS=-mod=mod go mod tidy -e >"$dir/tidy.log" 2>&1) || fail "kube-router: go mod tidy failed (see $dir/tidy.log)"
+  (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w" -o "$BIN/kube-router" github.com/cloudnativelabs/kube-router/v2/cmd/kube-router >"$dir/build.log" 2>&1) \
+    || fail "kube-router: go build failed (see $dir/build.log)"
+  touch "$stamp"
+}
+
 only=${1:-all}
 start=$(date +%s)
 case "$only" in
@@ -257,6 +281,7 @@ case "$only" in
   ferretdb) provision_ferretdb ;;
   kubernetes) provision_kubernetes ;;
   kube-network-policies) provision_kube_network_policies ;;
-  *) fail "unknown component '$only' (all|apt|kubectl|etcd|ferretdb|kubernetes|kube-network-policies|pause)" ;;
+  kube-router) provision_kube_router ;;
+  *) fail "unknown component '$only' (all|apt|kubectl|etcd|ferretdb|kubernetes|kube-network-policies|kube-router|pause)" ;;
 esac
 log "done in $(( $(date +%s) - start ))s; binaries in $BIN"

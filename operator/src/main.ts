@@ -70,6 +70,14 @@ async function main(): Promise<number> {
       concurrency: config.concurrency,
       economics: { audit: history.audit },
       audit: history.audit,
+      networkPolicy: {
+        // The operator's own namespace: its pods are the ones admitted, not look-alikes elsewhere.
+        operatorPods: { namespace: process.env.POD_NAMESPACE || undefined, labels: config.operatorPodSelector },
+        prometheus: {
+          podSelector: config.prometheusPodSelector,
+          ...(Object.keys(config.prometheusNamespaceSelector).length ? { namespaceSelector: config.prometheusNamespaceSelector } : {}),
+        },
+      },
     },
     log,
   );

@@ -138,6 +138,7 @@ describe('CRDs on a real API server', () => {
       miner: { backend: 'cpu' },
       pools: [{ name: 'merged-ltc-doge', priority: 0, weight: 1 }],
       failover: { strategy: 'Priority', failbackAfterSeconds: 300 },
+      networkPolicy: { enabled: true },
       paused: false,
     });
 

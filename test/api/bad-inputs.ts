@@ -193,8 +193,40 @@ export const BAD_INPUTS: BadInput[] = [
     api: 'placeholders',
     zod: 'placeholders',
   },
+  {
+    name: 'egress CIDR that is a host name',
+    rule: 'pattern egressCIDRs',
+    make: pool((o) => (o.spec.egressCIDRs = ['pool.example/32'])),
+    path: 'spec.egressCIDRs[0]',
+    api: 'should match',
+    zod: 'IPv4 CIDR',
+  },
+  {
+    name: 'egress CIDR with host bits',
+    rule: 'CEL egressCIDRs canonical',
+    make: pool((o) => (o.spec.egressCIDRs = ['203.0.113.0/24', '198.51.100.7/24'])),
+    path: 'spec.egressCIDRs',
+    api: 'no host bits set',
+    zod: 'no host bits set',
+  },
+  {
+    name: 'repeated egress CIDR',
+    rule: 'set egressCIDRs',
+    make: pool((o) => (o.spec.egressCIDRs = ['203.0.113.0/24', '203.0.113.0/24'])),
+    path: 'spec.egressCIDRs',
+    api: 'Duplicate value',
+    zod: 'Duplicate value',
+  },
 
   // ---------------- MinerFleet ----------------
+  {
+    name: 'networkPolicy.enabled is a string',
+    rule: 'type',
+    make: fleet((o) => (o.spec.networkPolicy = { enabled: 'no' })),
+    path: 'spec.networkPolicy.enabled',
+    api: 'must be of type boolean',
+    zod: 'expected boolean',
+  },
   {
     name: 'fleet name longer than 45',
     rule: 'CEL metadata.name length',

@@ -32,7 +32,7 @@ const twoPoolFleet = () =>
 describe('desiredFleetObjects: every owned object', () => {
   it('is in the fleet namespace, carries the four fleet labels and a controller owner reference', () => {
     const d = desiredFleetObjects(inputs(fleet(), [pool('primary')]));
-    expect(Object.keys(d).sort()).toEqual(['configMap', 'deployment', 'role', 'roleBinding', 'runtimeConfigMap', 'service', 'serviceAccount']);
+    expect(Object.keys(d).sort()).toEqual(['configMap', 'deployment', 'networkPolicy', 'role', 'roleBinding', 'runtimeConfigMap', 'service', 'serviceAccount']);
     for (const o of all(d)) {
       expect(o.metadata?.namespace).toBe(NS);
       expect(o.metadata?.labels).toEqual({

@@ -34,6 +34,7 @@ describe('names', () => {
       configMap: 'rig-config',
       runtimeConfigMap: 'rig-runtime',
       service: 'rig-metrics',
+      networkPolicy: 'rig-miner',
     });
     assertValidObjects('rig');
   });

@@ -18,6 +18,7 @@ import { fleetNames, MINER_COMMAND, MINER_UID } from '../../operator/src/control
 import {
   ConfigMaps,
   Deployments,
+  NetworkPolicies,
   Events,
   RoleBindings,
   Roles,
@@ -86,6 +87,8 @@ async function render(namespace: string, extra: string[] = [], release = 'minefl
     .filter((o): o is KObj => o !== null);
 }
 
+type Any = any;
+
 function only(objs: KObj[], kind: string, name?: string): KObj {
   const found = objs.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
   expect(
@@ -127,7 +130,9 @@ function groupOf(rt: ResourceType): string {
 /** What the operator's code does with each kind (informers, server-side apply, status, events). */
 // Pods: read-only, the fleets' miner pods (the collector scrapes them; Weighted failover assigns each one a pool).
 const READ_ONLY: ResourceType[] = [MinerFleets, MiningPools, Secrets, { apiVersion: 'v1', kind: 'Pod', plural: 'pods', namespaced: true }];
-const OWNED: ResourceType[] = [ServiceAccounts, Roles, RoleBindings, ConfigMaps, Services, Deployments];
+const OWNED: ResourceType[] = [ServiceAccounts, Roles, RoleBindings, ConfigMaps, Services, Deployments, NetworkPolicies];
+/** Owned kinds a fleet may opt out of: the operator deletes its own (spec.networkPolicy.enabled: false). */
+const DELETABLE = new Set([NetworkPolicies.plural]);
 
 /** The rules of the operator's namespaced permissions, as the code needs them (and no more). */
 function assertOperatorRules(rules: V1PolicyRule[]): void {
@@ -136,8 +141,8 @@ function assertOperatorRules(rules: V1PolicyRule[]): void {
   }
   for (const rt of OWNED) {
     for (const verb of ['create', 'patch']) expect(grants(rules, groupOf(rt), rt.plural, verb), `${verb} ${rt.plural}`).toBe(true);
-    for (const verb of ['update', 'delete', 'deletecollection', '*'])
-      expect(grants(rules, groupOf(rt), rt.plural, verb), `no ${verb} ${rt.plural}`).toBe(false);
+    for (const verb of ['update', 'deletecollection', '*']) expect(grants(rules, groupOf(rt), rt.plural, verb), `no ${verb} ${rt.plural}`).toBe(false);
+    expect(grants(rules, groupOf(rt), rt.plural, 'delete'), `delete ${rt.plural} only where a fleet opts out`).toBe(DELETABLE.has(rt.plural));
   }
   for (const rt of READ_ONLY) {
     for (const verb of ['create', 'update', 'patch', 'delete', '*']) expect(grants(rules, groupOf(rt), rt.plural, verb), `no ${verb} ${rt.plural}`).toBe(false);
@@ -150,7 +155,9 @@ function assertOperatorRules(rules: V1PolicyRule[]): void {
   // the operator create it if it holds those itself (checked above), never via escalate/bind.
   for (const r of rules) {
     expect(
-      r.verbs.filter((v) => ['*', 'escalate', 'bind', 'impersonate', 'delete', 'deletecollection'].includes(v)),
+      r.verbs.filter(
+        (v) => ['*', 'escalate', 'bind', 'impersonate', 'deletecollection'].includes(v) || (v === 'delete' && !r.resources?.every((x) => DELETABLE.has(x))),
+      ),
       JSON.stringify(r),
     ).toEqual([]);
     expect(r.resources?.filter((x) => x === '*' || x === 'nodes') ?? []).toEqual([]);
@@ -202,6 +209,8 @@ describe('helm chart: lint and render', () => {
       'ConfigMap',
       'Deployment',
       'Role',
+      'Role',
+      'RoleBinding',
       'RoleBinding',
       'Service',
       'ServiceAccount',
@@ -216,13 +225,23 @@ describe('helm chart: lint and render', () => {
     expect(crb.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: cr.metadata!.name });
     expect(crb.subjects).toEqual([{ kind: 'ServiceAccount', name: 'minefleet', namespace: 'minefleet-system' }]);
 
-    const lease = only(objs, 'Role') as unknown as V1Role;
+    // The API server's endpoints (the miners' NetworkPolicy egress), by name, in default only.
+    const endpoints = only(objs, 'Role', 'minefleet-apiserver-endpoints') as unknown as V1Role;
+    expect(endpoints.metadata!.namespace).toBe('default');
+    expect(endpoints.rules).toEqual([
+      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], resourceNames: ['kubernetes'], verbs: ['get'] },
+      { apiGroups: [''], resources: ['endpoints'], resourceNames: ['kubernetes'], verbs: ['get'] },
+    ]);
+    expect(only(objs, 'RoleBinding', 'minefleet-apiserver-endpoints').subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'minefleet', namespace: 'minefleet-system' },
+    ]);
+    const lease = only(objs, 'Role', 'minefleet-leader-election') as unknown as V1Role;
     expect(lease.metadata).toMatchObject({ name: 'minefleet-leader-election', namespace: 'minefleet-system' });
     expect(lease.rules).toEqual([
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['minefleet-operator'], verbs: ['get', 'update'] },
     ]);
-    const lrb = only(objs, 'RoleBinding');
+    const lrb = only(objs, 'RoleBinding', 'minefleet-leader-election');
     expect(lrb.metadata.namespace).toBe('minefleet-system');
     expect(lrb.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'minefleet-leader-election' });
   });
@@ -241,6 +260,21 @@ describe('helm chart: lint and render', () => {
     expect(c.image).toBe(DEFAULT_IMAGE);
     expect(c.command).toEqual(['node', 'dist/operator/src/main.js']);
     expect(c.args).toEqual([`--miner-image=${DEFAULT_IMAGE}`]);
+    // The miners' NetworkPolicies admit exactly this release's operator pods and the Prometheus selector.
+    const npConfig = loadConfig(c.args!, containerEnv(c, 'minefleet-system'));
+    expect(npConfig.operatorPodSelector).toEqual(dep.spec!.selector.matchLabels);
+    expect(npConfig.prometheusPodSelector).toEqual({ 'app.kubernetes.io/name': 'prometheus' });
+    expect(npConfig.prometheusNamespaceSelector).toEqual({});
+    const custom = operatorContainer(
+      await render('minefleet-system', [
+        '--set-json',
+        'networkPolicy.miners.prometheus={"podSelector":{"app":"prom","tier":"x"},"namespaceSelector":{"team":"mon"}}',
+      ]),
+    );
+    const customConfig = loadConfig(custom.args!, containerEnv(custom, 'minefleet-system'));
+    // (Helm merges a map value into the default one: the chart's label stays unless set to null.)
+    expect(customConfig.prometheusPodSelector).toEqual({ 'app.kubernetes.io/name': 'prometheus', app: 'prom', tier: 'x' });
+    expect(customConfig.prometheusNamespaceSelector).toEqual({ team: 'mon' });
 
     // Every MINEFLEET_* variable is a setting the operator knows, and the whole env + args
     // parse into the configuration the values describe.
@@ -360,6 +394,7 @@ describe('helm chart: lint and render', () => {
     expect(objs.filter((o) => o.kind.startsWith('Cluster'))).toEqual([]);
     const roles = objs.filter((o) => o.kind === 'Role') as unknown as V1Role[];
     expect(roles.map((r) => `${r.metadata!.namespace}/${r.metadata!.name}`).sort()).toEqual([
+      'default/mf-minefleet-apiserver-endpoints',
       'ops/mf-minefleet-leader-election',
       'team-a/mf-minefleet',
       'team-b/mf-minefleet',
@@ -384,6 +419,42 @@ describe('helm chart: lint and render', () => {
     expect(c.image).toBe(DEFAULT_IMAGE);
   });
 
+  it('networkPolicy.operator: off by default; on, ingress only metrics/probes from the given peers, egress only DNS, miners, API server, MongoDB, pools, feeds', async () => {
+    expect((await render('minefleet-system')).filter((o) => o.kind === 'NetworkPolicy')).toEqual([]);
+    const objs = await render('minefleet-system', [
+      '--set',
+      'networkPolicy.operator.enabled=true,probes.port=8081',
+      '--set',
+      'networkPolicy.operator.mongodb.cidrs={10.9.0.0/16},networkPolicy.operator.pools.ports={3333,4444}',
+    ]);
+    const np = only(objs, 'NetworkPolicy') as Any;
+    const dep = only(objs, 'Deployment') as unknown as V1Deployment;
+    expect(np.metadata.namespace).toBe('minefleet-system');
+    expect(np.spec.podSelector.matchLabels).toEqual(dep.spec!.selector.matchLabels);
+    expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(np.spec.ingress).toEqual([
+      { ports: [{ protocol: 'TCP', port: 8080 }], from: [{ namespaceSelector: {}, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }] },
+      { ports: [{ protocol: 'TCP', port: 8081 }] },
+    ]);
+    const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: 'TCP', port }));
+    expect(np.spec.egress).toEqual([
+      {
+        ports: [
+          { protocol: 'UDP', port: 53 },
+          { protocol: 'TCP', port: 53 },
+        ],
+      },
+      { to: [{ namespaceSelector: {}, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'minefleet-miner' } } }], ports: tcp(9100) },
+      { ports: tcp(443, 6443) },
+      { ports: tcp(27017), to: [{ ipBlock: { cidr: '10.9.0.0/16' } }] },
+      { ports: tcp(3333, 4444) },
+      { ports: tcp(443, 9332) },
+    ]);
+    const bad = await helm(['template', 'x', CHART, '--set', 'networkPolicy.operator.mongodb.cidrs={mongo.example}']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('/networkPolicy/operator/mongodb/cidrs/0');
+  });
+
   it('refuses values that would break the operator', async () => {
     const bad = await helm(['template', 'x', CHART, '--set', 'watchNamespaces={Team_A}']);
     expect(bad.code).not.toBe(0);
@@ -392,7 +463,7 @@ describe('helm chart: lint and render', () => {
     expect(twoLeaders.code).not.toBe(0);
     expect(twoLeaders.stderr).toContain('needs replicaCount 1');
     const single = await render('ops', ['--set', 'leaderElection.enabled=false,replicaCount=1']);
-    expect(single.filter((o) => o.kind === 'Role')).toEqual([]);
+    expect(single.filter((o) => o.kind === 'Role').map((o) => o.metadata.name)).toEqual(['minefleet-apiserver-endpoints']);
     expect(loadConfig(operatorContainer(single).args!, containerEnv(operatorContainer(single), 'ops')).leaderElect).toBe(false);
     const noSa = await helm(['template', 'x', CHART, '--set', 'serviceAccount.create=false']);
     expect(noSa.code).not.toBe(0);

@@ -35,4 +35,21 @@ describe('operator config (env + flags, zod)', () => {
     expect(() => loadConfig(['--frobnicate'], {})).toThrow(/unknown flag --frobnicate/);
     expect(() => loadConfig(['--metrics-port'], {})).toThrow(/needs a value/);
   });
+
+  it('reads the NetworkPolicy selectors as matchLabels and names a malformed one', () => {
+    const d = loadConfig([], {});
+    expect(d.operatorPodSelector).toEqual({ 'app.kubernetes.io/name': 'minefleet', 'app.kubernetes.io/component': 'operator' });
+    expect(d.prometheusPodSelector).toEqual({ 'app.kubernetes.io/name': 'prometheus' });
+    expect(d.prometheusNamespaceSelector).toEqual({});
+    const c = loadConfig(['--prometheus-pod-selector=app=prom, tier=scrape', '--prometheus-namespace-selector=team=monitoring'], {
+      MINEFLEET_OPERATOR_POD_SELECTOR: 'app.kubernetes.io/instance=mf',
+    });
+    expect(c.prometheusPodSelector).toEqual({ app: 'prom', tier: 'scrape' });
+    expect(c.prometheusNamespaceSelector).toEqual({ team: 'monitoring' });
+    expect(c.operatorPodSelector).toEqual({ 'app.kubernetes.io/instance': 'mf' });
+    expect(() => loadConfig(['--prometheus-pod-selector=app'], {})).toThrow(
+      /--prometheus-pod-selector \(MINEFLEET_PROMETHEUS_POD_SELECTOR\): Prometheus pod selector: "app" is not key=value/,
+    );
+    expect(() => loadConfig(['--operator-pod-selector=bad key=x'], {})).toThrow(/operator pod selector: "bad key=x"/);
+  });
 });

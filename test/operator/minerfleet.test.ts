@@ -272,6 +272,54 @@ describe('MinerFleet controller', () => {
     }, 'runtime ConfigMap and Service recreated');
   });
 
+  it('owns a NetworkPolicy: created before the pods, drift repaired, deleted on opt-out and restored on opt-in', async () => {
+    const name = 'fenced';
+    const npPath = `/apis/networking.k8s.io/v1/namespaces/${NS}/networkpolicies/${name}-miner`;
+    await rest.create(`${G}/namespaces/${NS}/minerfleets`, fleet(NS, name, 'cpu', [{ name: 'primary', priority: 0 }], 1));
+    const f = await eventually(() => reconciled(name), `${name} reconciled`);
+    const np = await eventually(() => get(npPath), 'NetworkPolicy created');
+    expect(np.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'MinerFleet', name, uid: f.metadata.uid, controller: true })]);
+    expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(np.spec.ingress).toHaveLength(1);
+    expect(np.spec.ingress[0].ports).toEqual([{ protocol: 'TCP', port: 9100 }]);
+    // the API server's own EndpointSlice address, and the pool 127.0.0.1:3333 as a /32
+    // This control plane publishes no `kubernetes` EndpointSlice or Endpoints (no endpoint
+    // reconciler, no mirroring): the policy falls back to the API server's usual ports at any address.
+    expect(await get('/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/kubernetes')).toBeUndefined();
+    expect(await get('/api/v1/namespaces/default/endpoints/kubernetes')).toBeUndefined();
+    expect(np.spec.egress).toContainEqual({
+      ports: [
+        { protocol: 'TCP', port: 443 },
+        { protocol: 'TCP', port: 6443 },
+      ],
+    });
+    expect(np.spec.egress).toContainEqual({ to: [{ ipBlock: { cidr: '127.0.0.1/32' } }], ports: [{ protocol: 'TCP', port: 3333 }] });
+    const created = await eventually(async () => {
+      const l = await rest.get<Any>(`/api/v1/namespaces/${NS}/events`, { fieldSelector: `involvedObject.name=${name}` });
+      return l.items.find((e: Any) => e.reason === 'Created');
+    }, 'Created event');
+    expect(created.message).toContain(`NetworkPolicy ${name}-miner`);
+
+    // drift: an ingress rule that opens every port to everyone is removed
+    await rest.mergePatch(npPath, { spec: { ingress: [...np.spec.ingress, {}] } });
+    await eventually(async () => (await get(npPath))?.spec.ingress.length === 1, 'widened ingress repaired');
+    await rest.delete(npPath);
+    await eventually(async () => (await get(npPath))?.metadata.uid !== np.metadata.uid && (await get(npPath)), 'deleted NetworkPolicy recreated');
+
+    // opt-out deletes it (and the fleet keeps running), opt-in brings it back
+    await rest.mergePatch(fleetPath(name), { spec: { networkPolicy: { enabled: false } } });
+    await eventually(async () => !(await get(npPath)), 'NetworkPolicy deleted on opt-out');
+    const deletedEvent = await eventually(async () => {
+      const l = await rest.get<Any>(`/api/v1/namespaces/${NS}/events`, { fieldSelector: `involvedObject.name=${name}` });
+      return l.items.find((e: Any) => e.reason === 'Deleted');
+    }, 'Deleted event');
+    expect(deletedEvent.message).toContain(`NetworkPolicy ${name}-miner`);
+    expect(await dep(name)).toBeDefined();
+    await rest.mergePatch(fleetPath(name), { spec: { networkPolicy: { enabled: true } } });
+    await eventually(() => get(npPath), 'NetworkPolicy restored on opt-in');
+    await rest.delete(fleetPath(name));
+  });
+
   it('reports a missing pool, then a missing Secret, and recovers when they are created', async () => {
     const name = 'waiting';
     await rest.create(`${G}/namespaces/${NS}/minerfleets`, fleet(NS, name, 'cpu', [{ name: 'late-pool', priority: 0 }]));

@@ -82,7 +82,10 @@ per watched namespace. Derived from the code:
   RoleBinding, two ConfigMaps, Service, Deployment;
 - MinerFleet status through the status subresource (server-side apply = patch); MiningPool
   status likewise for the pool prober (DESIGN.md section 4; not in the code yet);
-- Events: create, and patch to bump the count of a repeated event.
+- Events: create, and patch to bump the count of a repeated event;
+- NetworkPolicies: as the owned kinds, plus delete (a fleet's opt-out);
+- the API server's own endpoints (EndpointSlice, else Endpoints `default/kubernetes`), read by
+  name for the miners' egress rule: a Role in `default` (templates/rbac.yaml).
 The miner Role the operator creates grants get/list/watch on one ConfigMap; RBAC lets a
 subject create a Role only with permissions it holds itself, which the configmaps rule covers.
 */}}
@@ -113,6 +116,11 @@ subject create a Role only with permissions it holds itself, which the configmap
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch"]
+# The fleets' NetworkPolicies: applied like the other owned kinds, and deleted when a fleet opts
+# out (spec.networkPolicy.enabled: false), the one owned kind the operator ever deletes.
+- apiGroups: ["networking.k8s.io"]
+  resources: ["networkpolicies"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
 # The fleets' miner pods: the collector scrapes the ready ones (a trimmed cache: IP, readiness, labels);
 # Weighted failover assigns each pod a pool (names only).
 - apiGroups: [""]
@@ -131,4 +139,13 @@ subject create a Role only with permissions it holds itself, which the configmap
 {{- end }}
 {{- end }}
 {{- join "," (uniq .Values.watchNamespaces) }}
+{{- end }}
+
+{{/* matchLabels as k=v,k2=v2 (sorted by key), the form the operator's selector flags take. */}}
+{{- define "minefleet.selectorString" -}}
+{{- $parts := list }}
+{{- range $k, $v := . }}
+{{- $parts = append $parts (printf "%s=%s" $k $v) }}
+{{- end }}
+{{- join "," $parts }}
 {{- end }}

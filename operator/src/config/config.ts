@@ -19,6 +19,25 @@ const durationSeconds = (what: string) =>
     .max(3600);
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+/** `k=v,k2=v2` as matchLabels; '' is no labels (`{}` selects everything). */
+const labelSelector = (what: string) =>
+  z.string().transform((s, ctx) => {
+    const out: Record<string, string> = {};
+    for (const part of s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean)) {
+      const i = part.indexOf('=');
+      const [k, v] = i < 0 ? [part, undefined] : [part.slice(0, i).trim(), part.slice(i + 1).trim()];
+      if (v === undefined || !LABEL_KEY.test(k) || k.length > 317 || !LABEL_VALUE.test(v) || v.length > 63)
+        ctx.addIssue({ code: 'custom', message: `${what}: "${part}" is not key=value with a valid label key and value` });
+      else out[k] = v;
+    }
+    return out;
+  });
 
 export const OperatorConfigSchema = z
   .object({
@@ -68,6 +87,12 @@ export const OperatorConfigSchema = z
     collectorWindowSeconds: z.coerce.number({ error: 'collector window must be a number of seconds' }).int().min(1).max(86_400).default(60),
     collectorConcurrency: z.coerce.number().int().min(1).max(4096).default(64),
     collectorTimeoutSeconds: z.coerce.number().min(0.1).max(60).default(5),
+    /** Labels of the operator's own pods: the miners' NetworkPolicies admit them to the metrics port. */
+    operatorPodSelector: labelSelector('operator pod selector').prefault('app.kubernetes.io/name=minefleet,app.kubernetes.io/component=operator'),
+    /** Labels of Prometheus' pods, admitted to the miners' metrics port. */
+    prometheusPodSelector: labelSelector('Prometheus pod selector').prefault('app.kubernetes.io/name=prometheus'),
+    /** Labels of the namespaces Prometheus may run in; empty: any namespace. */
+    prometheusNamespaceSelector: labelSelector('Prometheus namespace selector').prefault(''),
   })
   .superRefine((c, ctx) => {
     if (!(c.leaseDurationSeconds > c.renewDeadlineSeconds))
@@ -120,6 +145,9 @@ const FLAGS: Record<string, keyof z.input<typeof OperatorConfigSchema>> = {
   'collector-window': 'collectorWindowSeconds',
   'collector-concurrency': 'collectorConcurrency',
   'collector-timeout': 'collectorTimeoutSeconds',
+  'operator-pod-selector': 'operatorPodSelector',
+  'prometheus-pod-selector': 'prometheusPodSelector',
+  'prometheus-namespace-selector': 'prometheusNamespaceSelector',
 };
 
 export function envName(field: string): string {

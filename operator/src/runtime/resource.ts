@@ -65,6 +65,8 @@ export const RoleBindings: ResourceType = {
   plural: 'rolebindings',
   namespaced: true,
 };
+export const NetworkPolicies: ResourceType = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', plural: 'networkpolicies', namespaced: true };
+export const EndpointSlices: ResourceType = { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', plural: 'endpointslices', namespaced: true };
 export const Leases: ResourceType = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', plural: 'leases', namespaced: true };
 
 /** namespace/name (or name for cluster-scoped objects), the key every cache and queue uses. */

@@ -337,6 +337,15 @@ export const HistorySchema = z
   })
   .meta({ description: 'History kept in MongoDB for reports.' });
 
+export const FleetNetworkPolicySchema = z
+  .object({
+    enabled: z.boolean().default(true).meta({
+      description:
+        "Render a NetworkPolicy for the miner pods: ingress only to the metrics port from the operator's pods and Prometheus; egress only to DNS, the API server and the ports of the fleet's pools (their spec.egressCIDRs when set). Set false to opt out; the operator then deletes the one it made.",
+    }),
+  })
+  .meta({ description: 'Network containment of the miner pods.' });
+
 export const MinerFleetSpecSchema = withCel(
   z
     .object({
@@ -348,6 +357,7 @@ export const MinerFleetSpecSchema = withCel(
       economics: EconomicsSchema.optional(),
       placement: PlacementSchema.optional(),
       history: HistorySchema.optional(),
+      networkPolicy: FleetNetworkPolicySchema.prefault({}),
       paused: z.boolean().default(false).meta({
         description:
           'Stop mining by hand: the miners are scaled to 0 while config, RBAC and Service stay in place (network fleets: the supervisor keeps running and disables every device); set false to resume. Independent of economic suspension (status.suspended).',

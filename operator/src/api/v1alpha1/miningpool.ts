@@ -10,6 +10,18 @@ export const WORKER_NAME_TEMPLATE_PATTERN = `^([A-Za-z0-9._-]|\\{\\{(${PLACEHOLD
 /** host:port after the scheme. */
 export const STRATUM_URL_PATTERN = '^stratum\\+(tcp|ssl)://[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?:[0-9]{1,5}$';
 
+/** An IPv4 CIDR, e.g. 203.0.113.0/24 (the URL pattern takes IPv4 literals only, so pools are reached over IPv4). */
+export const IPV4_CIDR_PATTERN = '^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$';
+export const MAX_EGRESS_CIDRS = 16;
+
+/** True when the CIDR has no bits set after its prefix (NetworkPolicy ipBlock wants 10.0.0.0/8, not 10.1.2.3/8). */
+export function isCanonicalIpv4Cidr(cidr: string): boolean {
+  const [ip, bits] = cidr.split('/') as [string, string];
+  const n = ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+  const hostBits = 32 - Number(bits);
+  return hostBits === 0 || n % 2 ** hostBits === 0;
+}
+
 const isStratumScheme = (url: string) => url.startsWith('stratum+tcp://') || url.startsWith('stratum+ssl://');
 
 export const StratumUrlSchema = withCel(
@@ -123,6 +135,34 @@ export const MiningPoolSpecSchema = withCel(
         }),
       tls: PoolTlsSchema.optional(),
       probe: PoolProbeSchema.prefault({}),
+      egressCIDRs: withCel(
+        uniqueItems(
+          z
+            .array(
+              z
+                .string()
+                .min(9)
+                .max(18)
+                .regex(new RegExp(IPV4_CIDR_PATTERN), { error: 'must be an IPv4 CIDR such as 203.0.113.0/24' })
+                .meta({ description: 'An IPv4 CIDR the pool endpoint lives in, e.g. 203.0.113.0/24.' }),
+            )
+            .min(1)
+            .max(MAX_EGRESS_CIDRS)
+            .meta({
+              description:
+                "Addresses the pool's endpoint resolves to. The fleets' NetworkPolicies then let miners reach the pool's port only at these addresses (and at the URL's host when it is an IPv4 literal); without them a pool named by DNS is reachable on its port at any address, since a NetworkPolicy cannot name a host.",
+              'x-kubernetes-list-type': 'set',
+            }),
+          'spec.egressCIDRs',
+        ),
+        [
+          {
+            rule: `self.all(c, !c.matches('${IPV4_CIDR_PATTERN.replaceAll('\\', '\\\\')}') || cidr(c) == cidr(c).masked())`,
+            message: 'spec.egressCIDRs entries must have no host bits set, e.g. 203.0.113.0/24 rather than 203.0.113.7/24',
+            holds: (cidrs) => cidrs.every((c) => !new RegExp(IPV4_CIDR_PATTERN).test(c) || isCanonicalIpv4Cidr(c)),
+          },
+        ],
+      ).optional(),
       feePercent: z.number().min(0).max(100).default(0).meta({ description: 'Pool fee in percent of revenue (0-100), used by the economics evaluation.' }),
     })
     .meta({ description: 'Desired state of a MiningPool: a Stratum V1 endpoint miners can be pointed at.' }),
@@ -148,14 +188,10 @@ export type MiningPoolSpecInput = z.input<typeof MiningPoolSpecSchema>;
 export const MiningPoolStatusSchema = z
   .object({
     conditions: ConditionsSchema.optional(),
-    latencyMs: z
-      .int()
-      .min(0)
-      .optional()
-      .meta({
-        description:
-          'Time from connect to the first job of successful probes, in milliseconds: the median of the last 3, rounded to the 1-2-5 series, updated only on a change of bucket by at least 250 ms and a factor of 2 (a steady pool costs no writes).',
-      }),
+    latencyMs: z.int().min(0).optional().meta({
+      description:
+        'Time from connect to the first job of successful probes, in milliseconds: the median of the last 3, rounded to the 1-2-5 series, updated only on a change of bucket by at least 250 ms and a factor of 2 (a steady pool costs no writes).',
+    }),
     lastProbeTime: timestamp('When a probe last changed this status (a steady pool is probed without status writes).').optional(),
     lastSuccessTime: timestamp('When a probe last succeeded.').optional(),
     consecutiveFailures: z.int().min(0).optional().meta({ description: 'Failed probes in a row.' }),

@@ -17,6 +17,7 @@ import type { Manager } from '../../runtime/manager.js';
 import {
   ConfigMaps,
   Deployments,
+  NetworkPolicies,
   objectPath,
   RoleBindings,
   Roles,
@@ -40,8 +41,11 @@ import {
   selectActivePool,
   suspendDevices,
   usablePools,
+  DEFAULT_NETWORK_POLICY_SETTINGS,
   type DesiredFleetObjects,
+  type NetworkPolicySettings,
 } from './desired/index.js';
+import { ApiServerEndpoints } from './apiserver.js';
 import { FLEETS_BY_POOL, fleetPoolKeys, POOLS_BY_SECRET, poolSecretKeys } from './indexes.js';
 import { secretsCacheTransform, type SecretKeys } from './secrets.js';
 import { computeStatus, replicaCounts, type StatusInputs } from './status.js';
@@ -70,13 +74,21 @@ export interface MinerFleetControllerOptions {
   economics?: { measurements?: FleetMeasurements; audit?: AuditSink; feeds?: Partial<Omit<FeedRegistryOptions, 'readSecret' | 'metricsRegistry'>> };
   /** Audit trail of pool switches (the history store); default: none. */
   audit?: AuditSink;
+  /**
+   * Peers of the miners' NetworkPolicies (default DEFAULT_NETWORK_POLICY_SETTINGS). The API
+   * server's endpoints are read from its EndpointSlice unless given here.
+   */
+  networkPolicy?: Partial<NetworkPolicySettings>;
 }
 
 type Obj = KubeObject;
 type FleetObj = MinerFleet & KubeObject;
 type PoolObj = MiningPool & KubeObject;
 
-/** Which owned kind each desired object is, in apply order (RBAC before the pods that use it). */
+/**
+ * Which owned kind each desired object is, in apply order: RBAC and config before the pods that
+ * use them, and the NetworkPolicy too, so no miner pod ever runs unconfined.
+ */
 const OWNED: Array<{ field: keyof DesiredFleetObjects; rt: ResourceType }> = [
   { field: 'serviceAccount', rt: ServiceAccounts },
   { field: 'role', rt: Roles },
@@ -84,11 +96,15 @@ const OWNED: Array<{ field: keyof DesiredFleetObjects; rt: ResourceType }> = [
   { field: 'configMap', rt: ConfigMaps },
   { field: 'runtimeConfigMap', rt: ConfigMaps },
   { field: 'service', rt: Services },
+  { field: 'networkPolicy', rt: NetworkPolicies },
   { field: 'deployment', rt: Deployments },
 ];
+/** Owned objects a fleet may opt out of: deleted when its desired state leaves them out. */
+const OPTIONAL_OWNED = new Set<keyof DesiredFleetObjects>(['networkPolicy']);
 
 /**
- * MinerFleet → ServiceAccount, Role, RoleBinding, config + runtime ConfigMaps, Service, Deployment.
+ * MinerFleet → ServiceAccount, Role, RoleBinding, config + runtime ConfigMaps, Service,
+ * NetworkPolicy (unless opted out), Deployment.
  * Level-triggered: every reconcile recomputes the desired objects from the cached fleet, pools and
  * Secrets and server-side-applies those that differ from the cache (so drift is repaired and a
  * steady state costs no writes), then writes status through the status subresource.
@@ -100,6 +116,7 @@ export class MinerFleetReconciler implements Reconciler {
   private readonly lastSwitch = new Map<string, string>();
   /** Last missing-reference occurrence recorded per fleet (same reason as lastSwitch). */
   private readonly lastMissing = new Map<string, string>();
+  private readonly apiServer: ApiServerEndpoints;
 
   constructor(
     private readonly rest: KubeRest,
@@ -115,7 +132,19 @@ export class MinerFleetReconciler implements Reconciler {
     /** The fleet's miner pods (names only), for per-pod Weighted assignment. */
     private readonly pods?: Informer<Obj>,
     private readonly switches?: Counter,
-  ) {}
+  ) {
+    this.apiServer = new ApiServerEndpoints(rest, log);
+  }
+
+  /** The NetworkPolicy settings of this reconcile: configured peers, the API server's current endpoints. */
+  private async networkPolicySettings(signal: AbortSignal): Promise<NetworkPolicySettings> {
+    const np = this.opts.networkPolicy ?? {};
+    return {
+      operatorPods: np.operatorPods ?? DEFAULT_NETWORK_POLICY_SETTINGS.operatorPods,
+      prometheus: np.prometheus ?? DEFAULT_NETWORK_POLICY_SETTINGS.prometheus,
+      apiServer: np.apiServer ?? (await this.apiServer.get(signal)),
+    };
+  }
 
   /** computeStatus, and the fleet's replica gauges from the same inputs. */
   private computeStatus(i: StatusInputs): MinerFleetStatus {
@@ -217,7 +246,11 @@ export class MinerFleetReconciler implements Reconciler {
         suspendDevices(typedFleet, suspended),
         fleet.status?.activePool !== undefined,
       ),
-      operator: { minerImage: this.opts.minerImage, imagePullPolicy: this.opts.minerImagePullPolicy },
+      operator: {
+        minerImage: this.opts.minerImage,
+        imagePullPolicy: this.opts.minerImagePullPolicy,
+        networkPolicy: spec.networkPolicy.enabled ? await this.networkPolicySettings(signal) : undefined,
+      },
     });
 
     let applyError: string | undefined;
@@ -375,10 +408,15 @@ export class MinerFleetReconciler implements Reconciler {
     const errors: string[] = [];
     const created: string[] = [];
     const updated: string[] = [];
+    const deleted: string[] = [];
     // RBAC and config first, the Deployment last: its pods need the others.
     for (const phase of [OWNED.slice(0, -1), OWNED.slice(-1)]) {
       const work: Promise<void>[] = [];
       for (const { field, rt } of phase) {
+        if (desired[field] === undefined) {
+          if (OPTIONAL_OWNED.has(field)) work.push(this.deleteOpted(fleet, field, rt, log, signal, deleted, errors));
+          continue;
+        }
         const obj = desired[field] as unknown as Obj;
         obj.apiVersion = rt.apiVersion;
         obj.kind = rt.kind;
@@ -406,7 +444,33 @@ export class MinerFleetReconciler implements Reconciler {
     // One Event per reconcile and verb keeps a cold start of many fleets from flooding the API.
     if (created.length) this.recorder.event(fleet, 'Normal', 'Created', `created ${created.join(', ')}`);
     if (updated.length) this.recorder.event(fleet, 'Normal', 'Updated', `updated ${updated.join(', ')} (spec change or drift repaired)`);
+    if (deleted.length) this.recorder.event(fleet, 'Normal', 'Deleted', `deleted ${deleted.join(', ')} (opted out in the spec)`);
     if (errors.length) throw new Error(errors.join('; '));
+  }
+
+  /** An owned object the spec opted out of: delete ours (never one another controller owns). */
+  private async deleteOpted(
+    fleet: FleetObj,
+    field: keyof DesiredFleetObjects,
+    rt: ResourceType,
+    log: Logger,
+    signal: AbortSignal,
+    deleted: string[],
+    errors: string[],
+  ): Promise<void> {
+    const ns = fleet.metadata.namespace!;
+    const name = field === 'networkPolicy' ? fleetNames(fleet.metadata.name!).networkPolicy : undefined;
+    if (!name) return;
+    const cached = this.owned.get(rt)!.store.getByName(ns, name);
+    if (!cached || cached.metadata.deletionTimestamp || !cached.metadata.ownerReferences?.some((r) => r.controller && r.uid === fleet.metadata.uid)) return;
+    this.stats.applies++;
+    try {
+      await this.rest.delete(objectPath(rt, ns, name), undefined, { signal });
+      deleted.push(`${rt.kind} ${name}`);
+      log.info({ kind: rt.kind, object: name }, 'deleted owned object (opted out)');
+    } catch (err) {
+      if (!isNotFound(err)) errors.push(`delete ${rt.kind} ${ns}/${name}: ${(err as Error).message}`);
+    }
   }
 
   private async writeStatus(fleet: FleetObj, status: MinerFleetStatus, signal: AbortSignal): Promise<void> {

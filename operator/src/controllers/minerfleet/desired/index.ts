@@ -3,7 +3,7 @@
  * server-side apply of an unchanged fleet is a no-op). No I/O here; the reconciler reads the world
  * from its cache, calls desiredFleetObjects and applies the result.
  */
-import type { V1ConfigMap, V1Deployment, V1Role, V1RoleBinding, V1Service, V1ServiceAccount } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Deployment, V1NetworkPolicy, V1Role, V1RoleBinding, V1Service, V1ServiceAccount } from '@kubernetes/client-node';
 import { RuntimeStateSchema, type RuntimeState } from '#miner/runtime';
 import type { MinerFleet, MiningPool } from '../../../api/v1alpha1/index.js';
 import { deviceAccess } from './device.js';
@@ -11,6 +11,7 @@ import { podLayout, supervisedDevices, suspendDevices } from './external.js';
 import { fleetLabels, fleetName, fleetNamespace, ownedMeta } from './metadata.js';
 import { DEFAULT_METRICS_PORT, MINER_CONFIG_KEY, poolWiring, renderMinerConfig, RUNTIME_KEY } from './miner-config.js';
 import { fleetNames } from './names.js';
+import { minerNetworkPolicy, type NetworkPolicySettings } from './network-policy.js';
 import { orderedPools } from './pools.js';
 import { minerRole, minerRoleBinding, minerServiceAccount } from './rbac.js';
 import { metricsService } from './service.js';
@@ -22,6 +23,7 @@ export { missingReferences, usablePools, type MissingReference, type SecretRefVi
 export { fleetNames, type FleetNames } from './names.js';
 export { cpuThreads, deviceAccess, DIALOUT_GID, MINER_UID } from './device.js';
 export { CONFIG_PATH, MINER_CONFIG_KEY, poolEnvNames, RUNTIME_KEY, TLS_DIR } from './miner-config.js';
+export { FALLBACK_API_SERVER_PORTS, poolEndpoint, type ApiServerEndpoint, type NetworkPolicySettings } from './network-policy.js';
 export { CONFIG_CHECKSUM_ANNOTATION, CONTAINER_NAME, MINER_COMMAND, METRICS_PORT_NAME } from './workload.js';
 export {
   podLayout,
@@ -42,7 +44,13 @@ export interface DesiredInputs {
   pools: MiningPool[];
   /** Chosen by the controller; published in the runtime ConfigMap only. */
   activePool: string;
-  operator: { minerImage: string; imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never'; metricsPort?: number };
+  operator: {
+    minerImage: string;
+    imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+    metricsPort?: number;
+    /** Peers and API server endpoints of the fleets' NetworkPolicies (default DEFAULT_NETWORK_POLICY_SETTINGS). */
+    networkPolicy?: NetworkPolicySettings;
+  };
   /** Economic suspension (scale to 0, keep spec.replicas); defaults to fleet.status.suspended. */
   suspended?: boolean;
   /** revision of the live channel's RuntimeState; the controller keeps it growing (default 0). */
@@ -62,7 +70,16 @@ export interface DesiredFleetObjects {
   deployment: V1Deployment;
   /** `<fleet>-metrics`, port "metrics". */
   service: V1Service;
+  /** `<fleet>-miner`; absent when spec.networkPolicy.enabled is false (the controller then deletes it). */
+  networkPolicy?: V1NetworkPolicy;
 }
+
+/** The chart's operator pod labels and the usual Prometheus pod label, for callers that set nothing. */
+export const DEFAULT_NETWORK_POLICY_SETTINGS: NetworkPolicySettings = {
+  apiServer: [],
+  operatorPods: { labels: { 'app.kubernetes.io/name': 'minefleet', 'app.kubernetes.io/component': 'operator' } },
+  prometheus: { podSelector: { 'app.kubernetes.io/name': 'prometheus' } },
+};
 
 /**
  * Replicas the workload runs: spec.replicas, or 0 while the fleet is paused or suspended. A
@@ -145,5 +162,8 @@ export function desiredFleetObjects(inputs: DesiredInputs): DesiredFleetObjects 
       layout: podLayout(fleet),
     }),
     service: metricsService(fleet, names, metricsPort),
+    ...(fleet.spec.networkPolicy.enabled
+      ? { networkPolicy: minerNetworkPolicy(fleet, names, ordered, metricsPort, inputs.operator.networkPolicy ?? DEFAULT_NETWORK_POLICY_SETTINGS) }
+      : {}),
   };
 }

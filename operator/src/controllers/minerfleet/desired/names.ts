@@ -71,6 +71,8 @@ export interface FleetNames {
   runtimeConfigMap: string;
   /** `<fleet>-metrics` (a Service name must be a DNS-1035 label) */
   service: string;
+  /** `<fleet>-miner`, the miner pods' NetworkPolicy */
+  networkPolicy: string;
 }
 
 export function fleetNames(fleet: string): FleetNames {
@@ -83,5 +85,6 @@ export function fleetNames(fleet: string): FleetNames {
     configMap: boundedName(fleet, 'config', DNS1123_SUBDOMAIN_MAX),
     runtimeConfigMap: boundedName(fleet, 'runtime', DNS1123_SUBDOMAIN_MAX),
     service: dns1035Name(fleet, 'metrics'),
+    networkPolicy: miner,
   };
 }
