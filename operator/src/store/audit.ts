@@ -11,6 +11,13 @@ import type { EVENT_TYPES, EventScope } from './schemas.js';
 export interface AuditSink {
   record(event: AuditRecord): void;
   probe(result: ProbeRecord): void;
+  /**
+   * Waits (bounded) until what was recorded so far is written. For the few records whose loss a
+   * crash must not cause: a pool switch is flushed before the status that ends it is written, so
+   * a leader killed in between leaves the status behind and its successor records it again under
+   * the same eventId. False when the timeout passed first (the record stays buffered).
+   */
+  flush?(timeoutMs: number): Promise<boolean>;
 }
 
 export type AuditEventType = (typeof EVENT_TYPES)[number];
@@ -64,6 +71,7 @@ export interface AuditStore {
     actor?: string;
   }): Promise<string>;
   writeProbes(docs: readonly unknown[]): Promise<void>;
+  flush?(timeoutMs?: number): Promise<boolean>;
 }
 
 export const NOOP_AUDIT_SINK: AuditSink = Object.freeze({
@@ -128,6 +136,11 @@ export class StoreAuditSink implements AuditSink {
   }
 
   /** Resolves once every record handed over so far is queued in the store (shutdown, tests). */
+  async flush(timeoutMs: number): Promise<boolean> {
+    await this.drain();
+    return this.store.flush ? this.store.flush(timeoutMs) : true;
+  }
+
   async drain(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
   }

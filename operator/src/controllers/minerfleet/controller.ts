@@ -102,6 +102,9 @@ const OWNED: Array<{ field: keyof DesiredFleetObjects; rt: ResourceType }> = [
 /** Owned objects a fleet may opt out of: deleted when its desired state leaves them out. */
 const OPTIONAL_OWNED = new Set<keyof DesiredFleetObjects>(['networkPolicy']);
 
+/** Bound on waiting for a pool switch's audit record to be written (the status write waits). */
+const SWITCH_FLUSH_MS = 3000;
+
 /**
  * MinerFleet → ServiceAccount, Role, RoleBinding, config + runtime ConfigMaps, Service,
  * NetworkPolicy (unless opted out), Deployment.
@@ -276,7 +279,9 @@ export class MinerFleetReconciler implements Reconciler {
     applyDecisionToStatus(status, decision, fleet.metadata.generation ?? 0, nowTime());
     if (previousPool !== activePool || decision.switched) {
       status.lastPoolSwitchTime = nowTime();
-      if (previousPool) this.recordSwitch(fleet, previousPool, activePool, decision, desired, log);
+      // The switch record is made durable before the status that ends the switch: a leader killed
+      // in between leaves status on the old pool, and its successor records the same eventId again.
+      if (previousPool && this.recordSwitch(fleet, previousPool, activePool, decision, desired, log)) await this.opts.audit?.flush?.(SWITCH_FLUSH_MS);
     } else if (fleet.status?.lastPoolSwitchTime) status.lastPoolSwitchTime = fleet.status.lastPoolSwitchTime;
     if (econ) this.economics!.applyTo(status, econ, fleet.metadata.generation ?? 0, nowTime());
     this.recordMissing(fleet, refs.missing, status);
@@ -327,7 +332,7 @@ export class MinerFleetReconciler implements Reconciler {
    * One switch: an Event, a metric, an audit record. The audit id is derived from the published
    * revision, so a new leader that finishes a switch the old one published records it only once.
    */
-  private recordSwitch(fleet: FleetObj, from: string, to: string, d: ReturnType<typeof fleetDecision>, desired: DesiredFleetObjects, log: Logger): void {
+  private recordSwitch(fleet: FleetObj, from: string, to: string, d: ReturnType<typeof fleetDecision>, desired: DesiredFleetObjects, log: Logger): boolean {
     const ns = fleet.metadata.namespace!;
     const reason = d.reason === 'Steady' || d.reason === 'Initial' || d.reason === 'NoPoolAvailable' ? 'Rebalance' : d.reason;
     let revision = 0;
@@ -337,7 +342,7 @@ export class MinerFleetReconciler implements Reconciler {
       /* rendered by us: always JSON */
     }
     const eventId = `${fleet.metadata.uid}:pool-switch:${revision}:${from}->${to}`;
-    if (this.lastSwitch.get(fleet.metadata.uid!) === eventId) return;
+    if (this.lastSwitch.get(fleet.metadata.uid!) === eventId) return false;
     this.lastSwitch.set(fleet.metadata.uid!, eventId);
     const message = `${d.message} (active pool "${from}" -> "${to}", published in ConfigMap ${ns}/${desired.runtimeConfigMap.metadata?.name} revision ${revision})`;
     this.recorder.event(fleet, reason === 'Failover' ? 'Warning' : 'Normal', 'ActivePoolChanged', `Pool${reason}: ${message}`);
@@ -354,6 +359,7 @@ export class MinerFleetReconciler implements Reconciler {
       details: { from, to, revision, moved: d.moved, strategy: fleet.spec.failover?.strategy ?? 'Priority' },
       eventId,
     });
+    return true;
   }
 
   private publishedRuntime(ns: string, configMapName: string): PublishedRuntime & { present: boolean } {
