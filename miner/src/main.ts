@@ -45,13 +45,13 @@ async function main(argv: string[]): Promise<number> {
   try {
     if (cmd === 'run') {
       parsed = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c', default: '/etc/minefleet/miner.yaml' } }, strict: true });
-      const { stop } = await runMiner(parsed.values.config!);
+      const { stop } = await runMiner(parsed.values.config);
       return keepRunning(stop);
     }
     if (cmd === 'supervise') {
       parsed = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c', default: '/etc/minefleet/miner.yaml' } }, strict: true });
       try {
-        const { stop } = await runSupervise(parsed.values.config!, process.env, VERSION);
+        const { stop } = await runSupervise(parsed.values.config, process.env, VERSION);
         return keepRunning(stop);
       } catch (e) {
         if (e instanceof SuperviseExit) throw new ExitError(e.message, e.code);

@@ -30,7 +30,7 @@ const lines = (cmd: string, args: string[]): string[] =>
     .filter(Boolean);
 
 export async function snapshotMachine(): Promise<MachineSnapshot> {
-  let netns: string[] = [];
+  let netns: string[];
   try {
     netns = readdirSync('/run/netns');
   } catch {

@@ -18,7 +18,6 @@ import { REPO_ROOT, startControlPlane, startLitecoind, type ControlPlane, type L
 import { createNamespace, secret } from '../operator/fixtures.js';
 import { eventually, testLogger } from '../operator/helpers.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Any = any;
 
 const NS = 'econ';

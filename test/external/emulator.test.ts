@@ -164,7 +164,7 @@ describe('emulate-asic', () => {
     expect(devs.DEVS).toHaveLength(3);
     await expect(e.client.addPool(a.url, 'x', 'y')).rejects.toThrow("addpool: device answered STATUS=E (code 45): Access denied to 'addpool' command");
     await expect(e.client.request('version')).resolves.toHaveProperty('VERSION');
-    await expect(e.client.rawRequest('nonsense' as never).then((t) => parseReply(t).STATUS![0]!.Msg)).resolves.toBe('Invalid command');
+    await expect(e.client.rawRequest('nonsense').then((t) => parseReply(t).STATUS![0]!.Msg)).resolves.toBe('Invalid command');
   });
 
   it('fails over to the next pool by priority when its pool dies', async () => {

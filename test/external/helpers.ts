@@ -17,7 +17,7 @@ export function startProc(args: string[], env: NodeJS.ProcessEnv = {}): Proc {
   let out = '';
   let err = '';
   let partial = '';
-  proc.stdout!.setEncoding('utf8').on('data', (c: string) => {
+  proc.stdout.setEncoding('utf8').on('data', (c: string) => {
     out += c;
     partial += c;
     const parts = partial.split('\n');
@@ -30,7 +30,7 @@ export function startProc(args: string[], env: NodeJS.ProcessEnv = {}): Proc {
       }
     }
   });
-  proc.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
+  proc.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
   let exited = false;
   const done = new Promise<void>((r) =>
     proc.once('exit', () => {

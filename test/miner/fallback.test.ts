@@ -122,7 +122,7 @@ describe('miner local fallback', () => {
   it('stalled pool (connection kept, submits unanswered); the fleet decision brings the miner back', async () => {
     const p = await startStratumPool({ difficulty: DIFF });
     try {
-      const m = await runCase('stall', { url: p.url }, 'submit_timeout', async (miner) => {
+      const m = await runCase('stall', { url: p.url }, 'submit_timeout', async () => {
         await waitFor('shares at the first pool', () => acceptedFor(p, 'stall').length >= 2, 60_000);
         p.setBehavior({ stall: true });
       });

@@ -355,7 +355,7 @@ function makeCgroupRoot(): void {
 
 function cgroupDirs(): string[] {
   const dirs: string[] = [];
-  let controllers: string[] = [];
+  let controllers: string[];
   try {
     controllers = readdirSync('/sys/fs/cgroup');
   } catch {

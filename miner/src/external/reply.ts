@@ -131,8 +131,14 @@ export function parseReply(text: string, what = 'reply'): CgReply {
 export function checkStatus(reply: CgReply, command: string): Record<string, unknown> {
   const st = reply.STATUS?.[0];
   if (!st) throw new ReplyError(`${command}: reply has no STATUS block`, 'malformed');
-  const code = String(st.STATUS ?? '');
+  const code = scalarText(st.STATUS, '');
   if (code === 'S' || code === 'I') return st;
   const msg = typeof st.Msg === 'string' ? st.Msg : 'no message';
-  throw new ReplyError(`${command}: device answered STATUS=${code || '?'} (code ${String(st.Code ?? '?')}): ${msg}`, 'status');
+  throw new ReplyError(`${command}: device answered STATUS=${code || '?'} (code ${scalarText(st.Code, '?')}): ${msg}`, 'status');
+}
+
+/** A reply field as text: devices send codes as strings or numbers; anything else is shown as JSON, never as [object Object]. */
+function scalarText(v: unknown, missing: string): string {
+  if (v === undefined || v === null) return missing;
+  return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v);
 }

@@ -52,7 +52,9 @@ function maybeNum(v: unknown): number | undefined {
 }
 
 function str(v: unknown): string {
-  return typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return v === undefined || v === null ? '' : JSON.stringify(v);
 }
 
 function truthy(v: unknown): boolean {

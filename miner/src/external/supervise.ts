@@ -86,7 +86,7 @@ export async function runSupervise(configPath: string, env: NodeJS.ProcessEnv = 
         : { ok: false, reason: `no device answering (${snaps.length} configured)` };
     },
   });
-  log.info({ host: cfg.metrics.host, port: server.port, devices: cfg.external!.devices.length }, 'metrics server listening');
+  log.info({ host: cfg.metrics.host, port: server.port, devices: cfg.external.devices.length }, 'metrics server listening');
   supervisor.start();
 
   let runtimeSource: RuntimeSource | null = null;

@@ -217,6 +217,6 @@ export class Supervisor {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    await Promise.all(this.devices.map((d) => d.running));
+    await Promise.all(this.devices.map((d) => d.running ?? Promise.resolve()));
   }
 }

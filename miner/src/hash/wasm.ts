@@ -72,7 +72,7 @@ export class WasmScryptKernel implements HashKernel {
   private readonly mem: Uint8Array;
 
   constructor(module: WasmModule) {
-    this.x = new WA.Instance(module, {}).exports as unknown as Exports;
+    this.x = new WA.Instance(module, {}).exports as Exports;
     this.mem = new Uint8Array(this.x.memory.buffer);
   }
 

@@ -68,7 +68,7 @@ export class WindowAccumulator {
   add(o: PodObservation): void {
     const ws = windowStartOf(o.at, this.windowSeconds);
     let pods = this.open.get(ws);
-    if (!pods) this.open.set(ws, (pods = new Map()));
+    if (!pods) this.open.set(ws, (pods = new Map<string, PodAcc>()));
     const key = `${o.namespace}/${o.fleet}/${o.pod}`;
     let acc = pods.get(key);
     if (!acc) {

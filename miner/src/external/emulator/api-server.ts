@@ -102,14 +102,15 @@ export class AsicApiServer {
       if (done) return;
       done = true;
       const text = buf.replace(/\0/g, '').trim();
-      let command = '';
+      let command: string;
       let parameter: string | undefined;
       let json = true;
       if (text.startsWith('{')) {
         try {
           const req = JSON.parse(text) as { command?: unknown; parameter?: unknown };
           command = typeof req.command === 'string' ? req.command : '';
-          if (req.parameter !== undefined) parameter = String(req.parameter);
+          // cgminer clients send numbers too ("parameter": 0); JSON text keeps an object readable in the error it causes
+          if (req.parameter !== undefined) parameter = typeof req.parameter === 'string' ? req.parameter : JSON.stringify(req.parameter);
         } catch {
           sock.end(this.render(fail(23, 'Invalid JSON'), true, ''));
           return;

@@ -46,7 +46,7 @@ export async function runEmulator(args: string[], env: NodeJS.ProcessEnv = proce
       'log-level': { type: 'string', default: 'info' },
     },
   });
-  const model = modelById(values.model!);
+  const model = modelById(values.model);
   if (!model) throw new UsageError(`--model: unknown model '${values.model}' (${MODELS.map((m) => m.id).join(', ')})`);
   let quirks: Quirk[] = model.quirks;
   if (values.quirks !== undefined) {
@@ -59,7 +59,7 @@ export async function runEmulator(args: string[], env: NodeJS.ProcessEnv = proce
   if (values.pool && !values.user) throw new UsageError('--pool needs --user');
   const count = num(values.count, 'count', 1, 1);
   const basePort = num(values.port, 'port', 4028, 0);
-  const log = createLogger(values['log-level']!, { component: 'emulate-asic', model: model.id });
+  const log = createLogger(values['log-level'], { component: 'emulate-asic', model: model.id });
   const devices: Array<{ asic: EmulatedAsic; api: AsicApiServer }> = [];
   const ports: number[] = [];
   for (let i = 0; i < count; i++) {
@@ -74,7 +74,7 @@ export async function runEmulator(args: string[], env: NodeJS.ProcessEnv = proce
     });
     if (values.pool) asic.addPool(values.pool, values.user!, env.MINEFLEET_EMU_POOL_PASSWORD ?? 'x');
     const api = new AsicApiServer(asic, {
-      host: values.host!,
+      host: values.host,
       port: basePort === 0 ? 0 : basePort + i,
       quirks,
       allowPrivileged: !values['read-only'],

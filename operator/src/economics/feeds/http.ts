@@ -53,7 +53,7 @@ export async function fetchJson(
 
 async function readCapped(res: Response, maxBytes: number, where: string, timeoutMs: number): Promise<string> {
   if (!res.body) return '';
-  const reader = res.body.getReader();
+  const reader: ReadableStreamDefaultReader<Uint8Array> = res.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   try {

@@ -109,7 +109,7 @@ export class FeedRegistry {
 
   /** Waits for the refreshes in flight (tests and shutdown). */
   async settle(): Promise<void> {
-    await Promise.all([...this.entries.values()].map((e) => e.inflight));
+    await Promise.all([...this.entries.values()].map((e) => e.inflight ?? Promise.resolve()));
   }
 
   close(): void {
@@ -134,7 +134,7 @@ export class FeedRegistry {
         try {
           v = resolveJsonFieldPath(doc, http.fieldPath);
         } catch (err) {
-          throw new Error(`${redactUrl(http.url)}: ${(err as Error).message}`);
+          throw new Error(`${redactUrl(http.url)}: ${(err as Error).message}`, { cause: err });
         }
         return checkFeedValue(req.kind, v, `${redactUrl(http.url)} fieldPath ${JSON.stringify(http.fieldPath)}`);
       };
