@@ -29,6 +29,7 @@ import {
 } from '../../runtime/resource.js';
 import { isNotFound, type KubeRest } from '../../runtime/rest.js';
 import { isSubset } from '../../runtime/semantic.js';
+import { withAppliedHash } from '../../runtime/applied-hash.js';
 import { EventRecorder } from '../../runtime/events.js';
 import { BY_OWNER_UID, byOwnerUid } from '../../runtime/cache.js';
 import { stripManagedFields } from '../../runtime/transform.js';
@@ -423,11 +424,13 @@ export class MinerFleetReconciler implements Reconciler {
           if (OPTIONAL_OWNED.has(field)) work.push(this.deleteOpted(fleet, field, rt, log, signal, deleted, errors));
           continue;
         }
-        const obj = desired[field] as unknown as Obj;
-        obj.apiVersion = rt.apiVersion;
-        obj.kind = rt.kind;
-        obj.metadata = { ...obj.metadata, namespace: ns };
-        if (!obj.metadata.ownerReferences?.some((r) => r.controller)) obj.metadata.ownerReferences = [ownerRef];
+        const built = desired[field] as unknown as Obj;
+        built.apiVersion = rt.apiVersion;
+        built.kind = rt.kind;
+        built.metadata = { ...built.metadata, namespace: ns };
+        if (!built.metadata.ownerReferences?.some((r) => r.controller)) built.metadata.ownerReferences = [ownerRef];
+        // The hash makes a removed field a difference the subset check sees (see applied-hash.ts).
+        const obj = withAppliedHash(built);
         const name = obj.metadata.name!;
         const cached = this.owned.get(rt)!.store.getByName(ns, name);
         if (cached && isSubset(obj, cached)) continue;
