@@ -55,6 +55,8 @@ export class LeaderElector {
   private observed: { record: string; at: number } | undefined;
   private leading = false;
   private stopped = false;
+  /** When the lease was last written by us (acquire or renew), on this process's clock. */
+  private lastRenewAt = 0;
   private readonly sleeper = new InterruptibleSleep();
 
   constructor(
@@ -83,6 +85,7 @@ export class LeaderElector {
     this.log?.info({ lease: this.leaseRef }, 'waiting to acquire leader lease');
     while (!this.stopped) {
       if (await this.tryAcquireOrRenew()) {
+        this.lastRenewAt = Date.now();
         this.setLeading(true);
         this.log?.info({ lease: this.leaseRef, identity: this.config.identity }, 'acquired leader lease');
         return true;
@@ -92,21 +95,53 @@ export class LeaderElector {
     return false;
   }
 
-  /** Renews until stop() (resolves 'stopped') or until renewal fails past the deadline ('lost'). */
+  /**
+   * Renews until stop() (resolves 'stopped') or until a renew cycle passes its deadline ('lost').
+   * As client-go: each cycle starts after a retryPeriod pause and retries until it succeeds or
+   * renewDeadline has passed since the cycle started; the deadline is an AbortSignal on the
+   * requests themselves, so a hung API call cannot keep this instance leading past it, and 'lost'
+   * resolves the moment the deadline passes, not when the stalled request gives up.
+   */
   async holdLeadership(): Promise<'stopped' | 'lost'> {
-    let lastRenew = Date.now();
     while (!this.stopped) {
       await this.sleeper.sleep(this.config.retryPeriodMs);
       if (this.stopped) break;
-      const ok = await this.tryAcquireOrRenew();
-      if (ok) lastRenew = Date.now();
-      else if (Date.now() - lastRenew > this.config.renewDeadlineMs) {
-        this.setLeading(false);
-        this.log?.error({ lease: this.leaseRef }, 'failed to renew leader lease within the renew deadline; stepping down');
-        return 'lost';
+      const deadline = AbortSignal.timeout(this.config.renewDeadlineMs);
+      const expired = new Promise<'expired'>((resolve) => deadline.addEventListener('abort', () => resolve('expired'), { once: true }));
+      const renewed = (async (): Promise<'renewed' | 'stopped'> => {
+        for (;;) {
+          if (this.stopped) return 'stopped';
+          if (await this.tryAcquireOrRenew(deadline)) return 'renewed';
+          if (deadline.aborted) return 'stopped'; // the race below already answered 'expired'
+          await this.sleeper.sleep(this.jittered(this.config.retryPeriodMs));
+        }
+      })();
+      const outcome = await Promise.race([renewed, expired]);
+      if (outcome === 'renewed') {
+        this.lastRenewAt = Date.now();
+        continue;
       }
+      if (outcome === 'stopped') break;
+      this.setLeading(false);
+      this.log?.error(
+        { lease: this.leaseRef, renewDeadlineMs: this.config.renewDeadlineMs, sinceRenewMs: Date.now() - this.lastRenewAt },
+        'failed to renew leader lease within the renew deadline; stepping down',
+      );
+      return 'lost';
     }
     return 'stopped';
+  }
+
+  /**
+   * Watchdog as client-go's HealthzAdaptor: fails while this instance believes it leads but has
+   * not renewed for renewDeadline + slack (a renew loop that hangs or an event loop that starves).
+   */
+  renewalHealthy(slackMs: number, now = Date.now()): true | string {
+    if (!this.leading) return true;
+    const since = now - this.lastRenewAt;
+    return since <= this.config.renewDeadlineMs + slackMs
+      ? true
+      : `leader lease not renewed for ${since} ms (renew deadline ${this.config.renewDeadlineMs} ms + ${slackMs} ms slack)`;
   }
 
   /** Stops the loops; releases the lease if we hold it and releaseOnCancel is set. True when released. */
@@ -137,28 +172,33 @@ export class LeaderElector {
     return ms * (1 + Math.random() * 0.2);
   }
 
-  private async tryAcquireOrRenew(): Promise<boolean> {
+  private async tryAcquireOrRenew(signal?: AbortSignal): Promise<boolean> {
+    const call = signal ? { signal } : {};
     const { identity, leaseDurationMs } = this.config;
     const now = new Date();
     const durationSeconds = Math.max(1, Math.round(leaseDurationMs / 1000));
     try {
       let lease: Lease;
       try {
-        lease = await this.rest.get<Lease>(this.path);
+        lease = await this.rest.get<Lease>(this.path, undefined, call);
       } catch (err) {
         if (!isNotFound(err)) throw err;
-        await this.rest.create(collectionPath(Leases, this.config.leaseNamespace), {
-          apiVersion: 'coordination.k8s.io/v1',
-          kind: 'Lease',
-          metadata: { name: this.config.leaseName, namespace: this.config.leaseNamespace },
-          spec: {
-            holderIdentity: identity,
-            leaseDurationSeconds: durationSeconds,
-            acquireTime: microTime(now),
-            renewTime: microTime(now),
-            leaseTransitions: 0,
+        await this.rest.create(
+          collectionPath(Leases, this.config.leaseNamespace),
+          {
+            apiVersion: 'coordination.k8s.io/v1',
+            kind: 'Lease',
+            metadata: { name: this.config.leaseName, namespace: this.config.leaseNamespace },
+            spec: {
+              holderIdentity: identity,
+              leaseDurationSeconds: durationSeconds,
+              acquireTime: microTime(now),
+              renewTime: microTime(now),
+              leaseTransitions: 0,
+            },
           },
-        });
+          call,
+        );
         this.observed = undefined;
         this.previousHolder = undefined;
         this.leaseTransitions = 0;
@@ -180,13 +220,13 @@ export class LeaderElector {
         leaseTransitions: (spec.leaseTransitions ?? 0) + (takingOver && holder !== '' ? 1 : 0),
       };
       // PUT with the read resourceVersion: a concurrent candidate's write makes ours fail with 409.
-      await this.rest.replace(this.path, { ...lease, apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', spec: next });
+      await this.rest.replace(this.path, { ...lease, apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', spec: next }, call);
       this.leaseTransitions = next.leaseTransitions ?? 0;
       if (takingOver) this.previousHolder = holder || undefined;
       if (takingOver) this.log?.info({ lease: this.leaseRef, previousHolder: holder || undefined }, 'took over leader lease');
       return true;
     } catch (err) {
-      if (!isConflict(err)) this.log?.warn({ err, lease: this.leaseRef }, 'leader lease acquire/renew failed');
+      if (!isConflict(err) && !signal?.aborted) this.log?.warn({ err, lease: this.leaseRef }, 'leader lease acquire/renew failed');
       return false;
     }
   }

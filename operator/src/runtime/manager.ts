@@ -43,6 +43,8 @@ export interface ManagerOptions {
   /** interface the health/metrics servers bind (default 0.0.0.0) */
   bindHost?: string;
   resyncPeriodMs?: number;
+  /** /healthz fails once the lease has not been renewed for renewDeadline + this (default 2 s). */
+  leaderHealthSlackMs?: number;
 }
 
 /**
@@ -68,6 +70,7 @@ export class Manager {
   private stopping: Promise<void> | undefined;
   private started = false;
   private leading = false;
+  private lostLeadership = false;
   private stopRequested: (() => void) | undefined;
   private readonly leadershipListeners: Array<(c: LeadershipChange) => void> = [];
 
@@ -77,7 +80,11 @@ export class Manager {
     this.metrics = opts.metrics ?? new RuntimeMetrics();
     this.health = new HealthServer(
       {
-        healthz: { ping: () => true },
+        healthz: {
+          ping: () => true,
+          // A lost lease ends this process's usefulness (it stops acting); failing liveness gets it restarted as a standby.
+          leaderElection: () => (this.lostLeadership ? 'leader lease lost' : (this.elector?.renewalHealthy(this.opts.leaderHealthSlackMs ?? 2000) ?? true)),
+        },
         readyz: { informers: () => this.allInformers.every((i) => i.hasSynced()) || 'informer caches not synced' },
       },
       this.metrics.registry,
@@ -108,6 +115,11 @@ export class Manager {
         this.opts.logger.error({ err }, 'leadership listener failed');
       }
     }
+  }
+
+  /** The elector once leader election started (undefined without leader election). */
+  get leaderElector(): LeaderElector | undefined {
+    return this.elector;
   }
 
   /**
@@ -177,6 +189,7 @@ export class Manager {
       this.emitLeadership(true, 'LeaderElected');
       const outcome = await Promise.race([this.elector.holdLeadership(), stopped]);
       if (outcome === 'lost') {
+        this.lostLeadership = true;
         this.stopActing(new Error('leader lease lost: renew deadline passed'));
         this.emitLeadership(false, 'LeaderLost');
         await this.shutdown();
