@@ -59,7 +59,7 @@ async function main(): Promise<number> {
   try {
     history = await setupHistory(mgr, config, log);
   } catch (err) {
-    log.fatal({ err: (err as Error).message }, 'history configuration failed');
+    log.fatal({ err }, 'history configuration failed');
     return 2;
   }
   setupMinerFleetController(

@@ -84,4 +84,14 @@ describe('probePool', () => {
     p.setBehavior({ stall: true });
     expect(await probePool(target(p), 1500, log)).toMatchObject({ ok: false, reason: 'Timeout' });
   });
+
+  it('a cancelled reconcile cancels its probe: it rejects with the signal reason instead of reporting a pool failure', async () => {
+    const p = await pool({});
+    p.setBehavior({ stall: true });
+    const ac = new AbortController();
+    const probe = probePool(target(p), 60_000, log, ac.signal);
+    ac.abort(new Error('leader lease lost'));
+    await expect(probe).rejects.toThrow('leader lease lost');
+    await expect(probePool(target(p), 60_000, log, ac.signal)).rejects.toThrow('leader lease lost');
+  });
 });

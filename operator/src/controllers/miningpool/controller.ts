@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { API_VERSION, MINING_POOL_KIND, MiningPoolSpecSchema, type MiningPool, type MiningPoolStatus } from '../../api/v1alpha1/index.js';
-import { Controller, type Reconciler, type Request, type Result } from '../../runtime/controller.js';
+import { Controller, type ReconcileContext, type Reconciler, type Request, type Result } from '../../runtime/controller.js';
 import { EventRecorder } from '../../runtime/events.js';
 import type { Informer } from '../../runtime/informer.js';
 import type { Manager } from '../../runtime/manager.js';
@@ -59,7 +59,7 @@ export class MiningPoolReconciler implements Reconciler {
     this.audit = opts.audit ?? NOOP_AUDIT_SINK;
   }
 
-  async reconcile(req: Request): Promise<Result | void> {
+  async reconcile(req: Request, ctx: ReconcileContext): Promise<Result | void> {
     const ns = req.namespace ?? '';
     const key = `${ns}/${req.name}`;
     const pool = this.pools.store.getByName(req.namespace, req.name);
@@ -68,13 +68,14 @@ export class MiningPoolReconciler implements Reconciler {
       this.metrics.forget(ns, req.name);
       return;
     }
-    const log = this.log.child({ namespace: ns, name: req.name });
+    // ctx.log carries {controller, namespace, name, reconcileID}; ctx.signal goes to every API call and the probe.
+    const { log, signal } = ctx;
     const generation = pool.metadata.generation ?? 0;
     const parsed = MiningPoolSpecSchema.safeParse(pool.spec);
     if (!parsed.success) {
       const msg = `invalid spec: ${parsed.error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`).join('; ')}`;
       this.recorder.event(pool, 'Warning', 'InvalidSpec', msg);
-      await this.writeStatus(pool, {
+      await this.writeStatus(pool, signal, {
         ...(pool.status ?? {}),
         conditions: [
           { type: 'Available', status: 'False', reason: 'InvalidSpec', message: msg, observedGeneration: generation, lastTransitionTime: isoNow(this.now()) },
@@ -97,7 +98,7 @@ export class MiningPoolReconciler implements Reconciler {
     const wait = st.circuit.nextProbeAtMs - this.now();
     if (wait > 0) return { requeueAfterMs: wait };
 
-    const outcome = await this.probe(pool, spec, policy, log);
+    const outcome = await this.probe(pool, spec, policy, log, signal);
     const before = st.circuit;
     const after = nextCircuit(before, outcome.ok, policy, this.now());
     st.circuit = after;
@@ -156,18 +157,18 @@ export class MiningPoolReconciler implements Reconciler {
     } else if (!outcome.ok) {
       log.debug({ reason: outcome.reason, consecutiveFailures: after.consecutiveFailures }, 'probe failed');
     }
-    await this.writeStatus(pool, status);
+    await this.writeStatus(pool, signal, status);
     return { requeueAfterMs: Math.max(1, after.nextProbeAtMs - this.now()) };
   }
 
-  private async probe(pool: PoolObj, spec: MiningPool['spec'], policy: ProbePolicy, log: Logger): Promise<Outcome> {
+  private async probe(pool: PoolObj, spec: MiningPool['spec'], policy: ProbePolicy, log: Logger, signal: AbortSignal): Promise<Outcome> {
     const ns = pool.metadata.namespace!;
     const started = performance.now();
     const missing = (message: string): Outcome => ({ ok: false, reason: 'SecretNotFound', message, totalMs: Math.round(performance.now() - started) });
     let secret: { data?: Record<string, string> };
     const ref = spec.credentialsSecretRef;
     try {
-      secret = await this.rest.get(objectPath(Secrets, ns, ref.name));
+      secret = await this.rest.get(objectPath(Secrets, ns, ref.name), undefined, { signal });
     } catch (err) {
       if (err instanceof ApiError && err.statusCode === 404) return missing(`Secret ${ns}/${ref.name} (spec.credentialsSecretRef) not found`);
       throw err;
@@ -188,7 +189,7 @@ export class MiningPoolReconciler implements Reconciler {
       if (caRef) {
         let caSecret: { data?: Record<string, string> };
         try {
-          caSecret = await this.rest.get(objectPath(Secrets, ns, caRef.name));
+          caSecret = await this.rest.get(objectPath(Secrets, ns, caRef.name), undefined, { signal });
         } catch (err) {
           if (err instanceof ApiError && err.statusCode === 404) return missing(`Secret ${ns}/${caRef.name} (spec.tls.caSecretRef) not found`);
           throw err;
@@ -199,10 +200,10 @@ export class MiningPoolReconciler implements Reconciler {
       }
       target.tls = tls;
     }
-    return probePool(target, policy.timeoutSeconds * 1000, log);
+    return probePool(target, policy.timeoutSeconds * 1000, log, signal);
   }
 
-  private async writeStatus(pool: PoolObj, status: MiningPoolStatus): Promise<void> {
+  private async writeStatus(pool: PoolObj, signal: AbortSignal, status: MiningPoolStatus): Promise<void> {
     if (samePoolStatus(status, pool.status)) return;
     this.stats.statusWrites++;
     await this.rest.apply(
@@ -210,6 +211,7 @@ export class MiningPoolReconciler implements Reconciler {
       { apiVersion: API_VERSION, kind: MINING_POOL_KIND, metadata: { name: pool.metadata.name, namespace: pool.metadata.namespace }, status },
       FIELD_MANAGER,
       true,
+      { signal },
     );
   }
 }

@@ -37,10 +37,18 @@ export function scrub(message: string, secrets: string[]): string {
   return out.slice(0, 1024);
 }
 
-export function probePool(target: ProbeTarget, timeoutMs: number, log: Logger): Promise<ProbeResult> {
+/**
+ * One probe handshake. `signal` (the reconcile's) cancels it: the connection is closed and the
+ * promise rejects with the signal's reason, so a cancelled probe is never recorded as a pool failure.
+ */
+export function probePool(target: ProbeTarget, timeoutMs: number, log: Logger, signal?: AbortSignal): Promise<ProbeResult> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
-  return new Promise<ProbeResult>((resolve) => {
+  return new Promise<ProbeResult>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
     let connectMs: number | undefined;
     let badNotify = 0;
     let done = false;
@@ -57,10 +65,19 @@ export function probePool(target: ProbeTarget, timeoutMs: number, log: Logger): 
       userAgent: 'minefleet-probe/0.1',
       log: log.child({}, { level: 'silent' }),
     });
+    const onAbort = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      void client.stop(0);
+      reject(signal!.reason as Error);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     const finish = (r: ProbeResult): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       void client.stop(0);
       resolve(r.ok ? r : { ...r, message: scrub(r.message, [target.password, target.login]) });
     };
