@@ -615,7 +615,15 @@ describe('helm install into a real API server', () => {
     );
     expect(listed.stdout).toBe('');
     expect(listed.stderr).toContain('No resources found');
-    expect((await kubectlOk(['explain', 'mf.spec.replicas'])).toLowerCase()).toContain('replicas');
+    // kubectl explain reads the published OpenAPI, which can lag behind discovery by a moment.
+    const explained = await waitFor(
+      async () => {
+        const e = await cp.kubectl(['explain', 'mf.spec.replicas']);
+        return e.code === 0 ? e.stdout : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 1_000, description: 'kubectl explain mf.spec.replicas (CRD schema in the OpenAPI)' },
+    );
+    expect(explained.toLowerCase()).toContain('replicas');
 
     expect(await exists(`/api/v1/namespaces/${RELEASE_NS}/serviceaccounts/minefleet`)).toBe(true);
     expect(await exists('/apis/rbac.authorization.k8s.io/v1/clusterroles/minefleet')).toBe(true);
