@@ -282,8 +282,10 @@ describe('collector end to end', () => {
       for (const s of shares) {
         const p = poolByKey.get(key(s));
         if (!p) {
-          // Found for a job that expired before it could be submitted: the miner's own 'stale'.
-          expect(s.result, `stored share ${key(s)} is not in the pool's records`).toBe('stale');
+          // Found for a job that expired before it could be submitted: the miner's own 'stale'. Or
+          // sent as the pool stopped, before the pool recorded it: 'rejected' (connection lost).
+          const lost = s.result === 'rejected' && UNANSWERED.test(s.reason ?? '');
+          expect(s.result === 'stale' || lost, `stored share ${key(s)} is not in the pool's records: ${s.result} (${s.reason ?? 'no reason'})`).toBe(true);
           continue;
         }
         // The miner calls a pool rejection for an outdated job 'stale'; the pool says 'rejected'.
@@ -323,7 +325,10 @@ describe('collector end to end', () => {
           .length;
       expect(sum('alpha-0', 'accepted')).toBe(poolCount('alpha-0', 'accepted') - lostAnswers('alpha-0'));
       const staleSum = samples.filter((s) => s.pod === 'alpha-0').reduce((a, s) => a + s.shares.stale, 0);
-      expect(sum('alpha-0', 'rejected')).toBeLessThanOrEqual(poolCount('alpha-0', 'rejected') + lostAnswers('alpha-0'));
+      // ... and so do shares sent as the pool stopped that it never recorded.
+      const lostUnrecorded = (pod: string) =>
+        shares.filter((s) => s.pod === pod && s.result === 'rejected' && UNANSWERED.test(s.reason ?? '') && !poolByKey.has(key(s))).length;
+      expect(sum('alpha-0', 'rejected')).toBeLessThanOrEqual(poolCount('alpha-0', 'rejected') + lostAnswers('alpha-0') + lostUnrecorded('alpha-0'));
       expect(sum('alpha-0', 'rejected') + staleSum).toBeGreaterThanOrEqual(poolCount('alpha-0', 'rejected'));
       // The restarted miner: never doubled, and at least its second process's shares.
       expect(sum('alpha-1', 'accepted')).toBeLessThanOrEqual(poolCount('alpha-1', 'accepted'));
@@ -363,6 +368,7 @@ describe('collector end to end', () => {
         sampleAccepted: Object.fromEntries(Object.keys(IPS).map((p) => [p, sum(p, 'accepted')])),
         poolAccepted: Object.fromEntries(Object.keys(IPS).map((p) => [p, poolCount(p, 'accepted')])),
         answersLost: Object.fromEntries(Object.keys(IPS).map((p) => [p, lostAnswers(p)])),
+        lostUnrecorded: Object.fromEntries(Object.keys(IPS).map((p) => [p, lostUnrecorded(p)])),
       };
       process.stdout.write(`\noutage test counts: ${JSON.stringify(counts)}\n`);
     } finally {
