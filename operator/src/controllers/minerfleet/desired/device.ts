@@ -59,7 +59,8 @@ function restrictedPod(): V1PodSecurityContext {
     seccompProfile: { type: 'RuntimeDefault' },
   };
 }
-function restrictedContainer(): V1SecurityContext {
+/** The restricted container context (Pod Security 'restricted'); also the supervisor sidecar's. */
+export function restrictedContainer(): V1SecurityContext {
   return {
     runAsNonRoot: true,
     runAsUser: MINER_UID,

@@ -1,6 +1,6 @@
 import type { V1Affinity, V1Deployment, V1EnvVar, V1PodSpec, V1Toleration, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { MinerFleet } from '../../../api/v1alpha1/index.js';
-import { MINER_UID, type DeviceAccess } from './device.js';
+import { restrictedContainer, type DeviceAccess } from './device.js';
 import { fleetLabels, fleetName, objectLabels, ownedMeta } from './metadata.js';
 import { SIDECAR_RESOURCES, SUPERVISOR_COMMAND, SUPERVISOR_CONTAINER_NAME, type PodLayout } from './external.js';
 import { CONFIG_DIR, CONFIG_PATH, MINER_CONFIG_KEY, type PoolWiring } from './miner-config.js';
@@ -27,20 +27,6 @@ export interface WorkloadInputs {
 }
 
 type Container = V1PodSpec['containers'][number];
-
-/** The restricted container context of the sidecar, whatever the device container needs. */
-function sidecarSecurityContext(): Container['securityContext'] {
-  return {
-    runAsNonRoot: true,
-    runAsUser: MINER_UID,
-    runAsGroup: MINER_UID,
-    allowPrivilegeEscalation: false,
-    privileged: false,
-    readOnlyRootFilesystem: true,
-    capabilities: { drop: ['ALL'] },
-    seccompProfile: { type: 'RuntimeDefault' },
-  };
-}
 
 function sortedRecord(r: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
@@ -151,7 +137,7 @@ export function minerDeployment(i: WorkloadInputs): V1Deployment {
       if (ext.command) miner.command = [...ext.command];
       if (ext.args) miner.args = [...ext.args];
       if (i.imagePullPolicy) miner.imagePullPolicy = i.imagePullPolicy;
-      containers = [miner, ours(SUPERVISOR_CONTAINER_NAME, SUPERVISOR_COMMAND, plain(SIDECAR_RESOURCES), sidecarSecurityContext(), [])];
+      containers = [miner, ours(SUPERVISOR_CONTAINER_NAME, SUPERVISOR_COMMAND, plain(SIDECAR_RESOURCES), restrictedContainer(), [])];
       break;
     }
   }
