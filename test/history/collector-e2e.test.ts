@@ -137,6 +137,7 @@ interface StoredShare {
 }
 /** The miner's verdict on a share whose answer never reached it (the pool stopped, or the reply was lost): it counts it as rejected. */
 const UNANSWERED = /connection lost|timed out/;
+const unanswered = (s: { result: string; reason?: string }) => s.result === 'rejected' && UNANSWERED.test(s.reason ?? '');
 const key = (s: { jobId: string; extranonce2: string; ntime: string; nonce: string }) => `${s.jobId}/${s.extranonce2}/${s.ntime}/${s.nonce}`;
 
 beforeAll(async () => {
@@ -286,16 +287,15 @@ describe('collector end to end', () => {
         if (!p) {
           // Found for a job that expired before it could be submitted: the miner's own 'stale'. Or
           // sent as the pool stopped, before the pool recorded it: 'rejected' (connection lost).
-          const lost = s.result === 'rejected' && UNANSWERED.test(s.reason ?? '');
+          const lost = unanswered(s);
           expect(s.result === 'stale' || lost, `stored share ${key(s)} is not in the pool's records: ${s.result} (${s.reason ?? 'no reason'})`).toBe(true);
           continue;
         }
         // The miner calls a pool rejection for an outdated job 'stale'; the pool says 'rejected'.
         // A share the pool judged but whose answer was lost on the way (the pool stopped with it in
         // flight): the miner could only call it rejected ('connection lost').
-        const unanswered = s.result === 'rejected' && UNANSWERED.test(s.reason ?? '');
         expect(
-          s.result === p.result || (s.result === 'stale' && p.result === 'rejected') || unanswered,
+          s.result === p.result || (s.result === 'stale' && p.result === 'rejected') || unanswered(s),
           `${key(s)}: stored ${s.result} (${s.reason ?? 'no reason'}), pool ${p.result}`,
         ).toBe(true);
         expect(s.worker).toBe(p.worker);
@@ -322,14 +322,11 @@ describe('collector end to end', () => {
       const sum = (pod: string, r: 'accepted' | 'rejected') => samples.filter((s) => s.pod === pod).reduce((a, s) => a + s.shares[r], 0);
       const poolCount = (pod: string, r: 'accepted' | 'rejected') => expectedFor(pod).filter((s) => s.result === r).length;
       // Shares the pool accepted whose answer the miner never got count as rejected on its side.
-      const lostAnswers = (pod: string) =>
-        shares.filter((s) => s.pod === pod && s.result === 'rejected' && UNANSWERED.test(s.reason ?? '') && poolByKey.get(key(s))?.result === 'accepted')
-          .length;
+      const lostAnswers = (pod: string) => shares.filter((s) => s.pod === pod && unanswered(s) && poolByKey.get(key(s))?.result === 'accepted').length;
       expect(sum('alpha-0', 'accepted')).toBe(poolCount('alpha-0', 'accepted') - lostAnswers('alpha-0'));
       const staleSum = samples.filter((s) => s.pod === 'alpha-0').reduce((a, s) => a + s.shares.stale, 0);
       // ... and so do shares sent as the pool stopped that it never recorded.
-      const lostUnrecorded = (pod: string) =>
-        shares.filter((s) => s.pod === pod && s.result === 'rejected' && UNANSWERED.test(s.reason ?? '') && !poolByKey.has(key(s))).length;
+      const lostUnrecorded = (pod: string) => shares.filter((s) => s.pod === pod && unanswered(s) && !poolByKey.has(key(s))).length;
       expect(sum('alpha-0', 'rejected')).toBeLessThanOrEqual(poolCount('alpha-0', 'rejected') + lostAnswers('alpha-0') + lostUnrecorded('alpha-0'));
       expect(sum('alpha-0', 'rejected') + staleSum).toBeGreaterThanOrEqual(poolCount('alpha-0', 'rejected'));
       // The restarted miner: never doubled, and at least its second process's shares.
