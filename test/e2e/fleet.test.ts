@@ -227,7 +227,8 @@ describe('minefleet on a real node', () => {
 
   it('a usb fleet runs with a CharDevice hostPath made for the test (mknod)', async () => {
     const dev = '/dev/minefleet-e2e-tty0';
-    rmSync(dev, { force: true });
+    // recursive: a kubelet that met the path missing may have left a directory there.
+    rmSync(dev, { force: true, recursive: true });
     execFileSync('mknod', ['-m', '0666', dev, 'c', '1', '3']); // same numbers as /dev/null: harmless to open
     try {
       const usb = {
