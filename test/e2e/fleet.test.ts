@@ -17,9 +17,15 @@ const FLEET = 'cpu';
 const POOL = 'regtest';
 const POOL2 = 'regtest-b';
 const RUNTIME_CM = `${FLEET}-runtime`;
+const PSA_ENFORCE = 'pod-security.kubernetes.io/enforce';
 
 interface Fleet {
-  status?: { replicas?: number; readyReplicas?: number; activePool?: string; conditions?: Array<{ type: string; status: string; reason?: string }> };
+  status?: {
+    replicas?: number;
+    readyReplicas?: number;
+    activePool?: string;
+    conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
+  };
 }
 
 describe('minefleet on a real node', () => {
@@ -70,6 +76,9 @@ describe('minefleet on a real node', () => {
     expect(install.code, install.stderr).toBe(0);
     figures.operatorReadyMs = Date.now() - t0;
     await ok(c.kubectl(['create', 'namespace', NS]));
+    // Every fleet here runs under Pod Security admission enforcing `restricted` (the usb test
+    // relaxes it for its own fleet and restores it).
+    await ok(c.kubectl(['label', 'namespace', NS, `${PSA_ENFORCE}=restricted`]));
     const docs = [
       { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'regtest-login' }, type: 'Opaque', stringData: { username: 'e2e-wallet', password: 'x' } },
       {
@@ -242,7 +251,21 @@ describe('minefleet on a real node', () => {
           pools: [{ name: POOL, priority: 0 }],
         },
       };
+      const applied = Date.now();
       await ok(c.kubectl(['-n', NS, 'apply', '-f', '-'], { input: JSON.stringify(usb) }));
+      // Under `restricted` the hostPath device volume is refused at admission, and the fleet says
+      // why and what admits it.
+      const refused = await waitFor(
+        async () => {
+          const f = JSON.parse(await ok(c.kubectl(['-n', NS, 'get', 'mf', 'usb', '-o', 'json']))) as Fleet;
+          return f.status?.conditions?.find((x) => x.type === 'Degraded' && x.reason === 'PodSecurityViolation');
+        },
+        { timeoutMs: 120_000, intervalMs: 500, description: 'the usb fleet Degraded with reason PodSecurityViolation' },
+      );
+      figures.podSecurityRefusedMs = Date.now() - applied;
+      expect(refused.message).toContain('hostPath');
+      expect(refused.message).toContain(`${PSA_ENFORCE}=privileged`);
+      await ok(c.kubectl(['label', 'namespace', NS, `${PSA_ENFORCE}=privileged`, '--overwrite']));
       // The kubelet checks the hostPath type (CharDevice) before it creates the container, and
       // runc mounts the device node: the container starting at all proves both. The usb backend
       // itself is not in this build yet (miner/src/miner.ts refuses it with a clear error), so the
@@ -275,7 +298,20 @@ describe('minefleet on a real node', () => {
       expect(logs).toContain("'usb' backend not available");
       await ok(c.kubectl(['-n', NS, 'delete', 'mf', 'usb', '--wait=true', '--timeout=120s']));
     } finally {
-      rmSync(dev, { force: true });
+      // The pods go before the device node: containerd creates a missing bind-mount source as a
+      // directory, so a crash-looping container restarted after the node is gone leaves a
+      // directory at the device path.
+      // (The fleet's Deployment is collected in the background: wait until no pod is left.)
+      await c.kubectl(['-n', NS, 'delete', 'mf', 'usb', '--ignore-not-found', '--wait=true', '--timeout=60s']);
+      await waitFor(
+        async () => {
+          const left = await c.kubectl(['-n', NS, 'get', 'pods', '-l', 'minefleet.io/fleet=usb', '-o', 'name']);
+          return left.stdout.trim() === '';
+        },
+        { timeoutMs: 60_000, intervalMs: 500, description: 'the usb fleet pods gone' },
+      );
+      rmSync(dev, { force: true, recursive: true });
+      await ok(c.kubectl(['label', 'namespace', NS, `${PSA_ENFORCE}=restricted`, '--overwrite']));
     }
   });
 

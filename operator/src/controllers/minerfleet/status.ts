@@ -15,6 +15,7 @@ export interface DeploymentState {
     updatedReplicas?: number;
     availableReplicas?: number;
     unavailableReplicas?: number;
+    conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
   };
 }
 
@@ -96,9 +97,16 @@ export function computeStatus(i: StatusInputs): MinerFleetStatus {
   else if (ready >= want) set(MinerFleetConditionType.Ready, 'True', 'MinersReady', `${ready}/${want} miner pods ready`);
   else set(MinerFleetConditionType.Ready, 'False', 'MinersNotReady', `${ready}/${want} miner pods ready`);
 
+  // The ReplicaSet's pod creation refused (admission: Pod Security, quota, a missing
+  // RuntimeClass...) is copied into the Deployment as ReplicaFailure; without it a refused fleet
+  // would only look like a Deployment that stays at 0 pods.
+  const refused = podCreationRefused(i.fleet, d);
   if (i.applyError) set(MinerFleetConditionType.Degraded, 'True', 'ApplyFailed', i.applyError);
   else if (i.missing.length) set(MinerFleetConditionType.Degraded, 'True', 'MissingReferences', i.missing.map((m) => m.message).join('; '));
+  else if (refused) set(MinerFleetConditionType.Degraded, 'True', refused.reason, refused.message);
   else set(MinerFleetConditionType.Degraded, 'False', 'AsExpected', 'all owned objects applied');
+  if (refused && ready < want && !i.fleet.spec.paused)
+    set(MinerFleetConditionType.Ready, 'False', refused.reason, `${ready}/${want} miner pods ready: ${refused.message}`);
 
   const order = ['Ready', 'Progressing', 'Degraded', 'PoolAvailable'];
   conds.sort((a, b) => ((order.indexOf(a.type) + 100) % 100) - ((order.indexOf(b.type) + 100) % 100));
@@ -114,4 +122,21 @@ export function computeStatus(i: StatusInputs): MinerFleetStatus {
   const devices = supervisedDeviceCount(i.fleet, ds.replicas ?? 0);
   if (devices !== undefined) status.devices = devices;
   return status;
+}
+
+/**
+ * Why the Deployment cannot create miner pods, from its ReplicaFailure condition (pure). Pod
+ * Security admission gets its own reason: a usb fleet mounts host devices (hostPath), which only
+ * a namespace enforcing the "privileged" level admits, and the fix is on the namespace.
+ */
+export function podCreationRefused(fleet: MinerFleet, d: DeploymentState | undefined): { reason: string; message: string } | undefined {
+  const c = d?.status?.conditions?.find((x) => x.type === 'ReplicaFailure' && x.status === 'True');
+  if (!c) return undefined;
+  const why = c.message ?? c.reason ?? 'pod creation failed';
+  if (!/violates PodSecurity/.test(why)) return { reason: 'PodCreationFailed', message: `miner pods cannot be created: ${why}` };
+  const hint =
+    fleet.spec.device.kind === 'usb'
+      ? '; usb fleets mount host devices (hostPath volumes) and need a namespace labelled pod-security.kubernetes.io/enforce=privileged'
+      : '';
+  return { reason: 'PodSecurityViolation', message: `the namespace's Pod Security admission refuses the miner pods: ${why}${hint}` };
 }
