@@ -10,6 +10,8 @@ export interface Litecoind {
   rpcUrl: string;
   rpcUser: string;
   rpcPassword: string;
+  /** Node 1's RPC port (also served on `rpcHost` when that option is given). */
+  rpcPort: number;
   /** P2P port of node 1 (127.0.0.1). */
   p2pPort: number;
   rpc<T = unknown>(method: string, params?: unknown[]): Promise<T>;
@@ -40,11 +42,19 @@ const WALLET = 'minefleet';
  * while it has a peer ("Litecoin Core is not connected!"), so node 2 exists to be that peer.
  * Node 1 has a wallet; all helpers talk to node 1.
  */
-export function startLitecoind(): Promise<Litecoind> {
-  return retryOnPortClash(() => startLitecoindOnce());
+export interface LitecoindOptions {
+  /**
+   * A second address for node 1's RPC (the real node's bridge address, so that pods reach it),
+   * with the clients allowed there (e.g. the pod CIDR). 127.0.0.1 is always served.
+   */
+  rpcHost?: { address: string; allowIp: string };
 }
 
-async function startLitecoindOnce(): Promise<Litecoind> {
+export function startLitecoind(opts: LitecoindOptions = {}): Promise<Litecoind> {
+  return retryOnPortClash(() => startLitecoindOnce(opts));
+}
+
+async function startLitecoindOnce(opts: LitecoindOptions): Promise<Litecoind> {
   const started = Date.now();
   const dir = makeTempDir('litecoind');
   const processes: ManagedProcess[] = [];
@@ -52,7 +62,7 @@ async function startLitecoindOnce(): Promise<Litecoind> {
   const rpcPassword = randomBytes(12).toString('hex');
   try {
     const [rpc1, p2p1, rpc2] = await Promise.all([freePort(), freePort(), freePort()]);
-    const common = (name: string, rpcPort: number): string[] => {
+    const common = (name: string, rpcPort: number, extraRpc?: LitecoindOptions['rpcHost']): string[] => {
       const datadir = path.join(dir, name);
       mkdirSync(datadir);
       return [
@@ -63,6 +73,7 @@ async function startLitecoindOnce(): Promise<Litecoind> {
         `-rpcpassword=${rpcPassword}`,
         '-rpcbind=127.0.0.1',
         '-rpcallowip=127.0.0.1',
+        ...(extraRpc ? [`-rpcbind=${extraRpc.address}`, `-rpcallowip=${extraRpc.allowIp}`] : []),
         `-rpcport=${rpcPort}`,
         // Nothing outside 127.0.0.1 exists here.
         '-dnsseed=0',
@@ -80,7 +91,7 @@ async function startLitecoindOnce(): Promise<Litecoind> {
     const node1 = spawnProcess({
       name: 'litecoind-1',
       command: systemBinPath('litecoind'),
-      args: [...common('node1', rpc1), '-listen=1', '-bind=127.0.0.1', `-port=${p2p1}`],
+      args: [...common('node1', rpc1, opts.rpcHost), '-listen=1', '-bind=127.0.0.1', `-port=${p2p1}`],
       logFile: path.join(dir, 'node1.log'),
     });
     processes.push(node1);
@@ -117,6 +128,7 @@ async function startLitecoindOnce(): Promise<Litecoind> {
       rpcUrl: client1.url,
       rpcUser,
       rpcPassword,
+      rpcPort: rpc1,
       p2pPort: p2p1,
       startupMs: Date.now() - started,
       rpc: (method, params) => client1.call(method, params),
