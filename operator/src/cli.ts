@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Reports from the history store, in the operator image:
 //   node dist/operator/src/cli.js history fleet NAME [-n NAMESPACE] [--from T] [--to T] [--points N] [--json|--csv] [--uri URI] [--db NAME]
+//   node dist/operator/src/cli.js history events (--scope operator | --fleet NAME | --pool NAME) [-n NAMESPACE] [--from T] [--to T] [--limit N] [--json|--csv]
+// Operator-scope events (leadership changes) are stored in the namespace of the operator's lease.
 // T: an ISO time, 'now', or relative like --from=-24h / -30m / -7d (with '='; default: the last 24 h).
 // The URI comes from --uri or MONGODB_URI (never printed unredacted). Exit: 0 ok, 1 failure, 2 usage.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,10 +10,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Registry } from 'prom-client';
-import { HistoryStore, redactUri, type EventDoc, type FleetHistory, type ShareStats } from './store/index.js';
+import { EVENT_SCOPES, HistoryStore, redactUri, type EventDoc, type EventScope, type FleetHistory, type ShareStats } from './store/index.js';
 
 const USAGE =
   'usage: cli.js history fleet NAME [-n NAMESPACE] [--from T] [--to T] [--points N] [--json|--csv] [--uri URI] [--db NAME]\n' +
+  '       cli.js history events (--scope operator | --fleet NAME | --pool NAME) [-n NAMESPACE] [--from T] [--to T] [--limit N] [--json|--csv] [--uri URI] [--db NAME]\n' +
   "  T: ISO time, 'now', or relative (--from=-30m, --from=-24h, --from=-7d: with '=', as a value starting with '-'); default --from=-24h --to=now";
 
 export class UsageError extends Error {}
@@ -131,6 +134,125 @@ export function formatText(r: FleetReport): string {
   return lines.join('\n') + '\n';
 }
 
+/** One audit record as the events report prints it. */
+export interface EventRow {
+  time: string;
+  scope: string;
+  namespace: string;
+  fleet?: string;
+  pool?: string;
+  type: string;
+  severity: string;
+  reason: string;
+  message: string;
+  actor?: string;
+  details?: Record<string, string | number | boolean | null>;
+}
+
+export interface EventsReport {
+  namespace: string;
+  scope?: EventScope;
+  fleet?: string;
+  pool?: string;
+  from: string;
+  to: string;
+  /** The newest `limit` events in range were kept and older ones left out. */
+  truncated: boolean;
+  events: EventRow[];
+}
+
+export interface EventsSelection {
+  namespace: string;
+  scope?: EventScope;
+  fleet?: string;
+  pool?: string;
+  from: Date;
+  to: Date;
+  limit: number;
+}
+
+/** Reads newest first page by page until `limit` events in [from, to) or the first one older than `from`; returns them oldest first. */
+export async function collectEvents(store: HistoryStore, q: EventsSelection): Promise<{ events: EventDoc[]; truncated: boolean }> {
+  const out: EventDoc[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await store.queryEvents({
+      namespace: q.namespace,
+      ...(q.scope ? { scope: q.scope } : {}),
+      ...(q.fleet ? { fleet: q.fleet } : {}),
+      ...(q.pool ? { pool: q.pool } : {}),
+      limit: Math.min(500, q.limit + 1),
+      ...(cursor ? { cursor } : {}),
+    });
+    for (const e of page.events) if (e.time >= q.from && e.time < q.to) out.push(e);
+    if (out.length > q.limit) return { events: out.slice(0, q.limit).reverse(), truncated: true };
+    cursor = page.events.length > 0 && page.events.at(-1)!.time >= q.from ? page.nextCursor : undefined;
+  } while (cursor);
+  return { events: out.reverse(), truncated: false };
+}
+
+export function buildEventsReport(q: EventsSelection, events: EventDoc[], truncated: boolean): EventsReport {
+  return {
+    namespace: q.namespace,
+    ...(q.scope ? { scope: q.scope } : {}),
+    ...(q.fleet ? { fleet: q.fleet } : {}),
+    ...(q.pool ? { pool: q.pool } : {}),
+    from: q.from.toISOString(),
+    to: q.to.toISOString(),
+    truncated,
+    events: events.map((e) => ({
+      time: e.time.toISOString(),
+      scope: e.scope,
+      namespace: e.namespace,
+      ...(e.fleet ? { fleet: e.fleet } : {}),
+      ...(e.pool ? { pool: e.pool } : {}),
+      type: e.type,
+      severity: e.severity,
+      reason: e.reason,
+      message: e.message,
+      ...(e.actor ? { actor: e.actor } : {}),
+      ...(e.details ? { details: e.details } : {}),
+    })),
+  };
+}
+
+/** RFC 4180 field: quoted when it holds a comma, quote or line break. */
+function csvField(v: string): string {
+  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+const detailsText = (d: EventRow['details']) =>
+  d
+    ? Object.entries(d)
+        .map(([k, v]) => `${k}=${String(v)}`)
+        .join(' ')
+    : '';
+
+export function formatEventsCsv(r: EventsReport): string {
+  const head = 'time,scope,namespace,fleet,pool,type,severity,reason,actor,message,details';
+  const rows = r.events.map((e) =>
+    [e.time, e.scope, e.namespace, e.fleet ?? '', e.pool ?? '', e.type, e.severity, e.reason, e.actor ?? '', e.message, detailsText(e.details)]
+      .map(csvField)
+      .join(','),
+  );
+  return [head, ...rows].join('\n') + '\n';
+}
+
+export function formatEventsText(r: EventsReport): string {
+  const what = r.fleet ? `fleet ${r.namespace}/${r.fleet}` : r.pool ? `pool ${r.namespace}/${r.pool}` : `${r.scope ?? 'all'} scope in ${r.namespace}`;
+  const lines = [`events: ${what}  ${r.from} .. ${r.to}`, ''];
+  if (r.events.length === 0) lines.push('(no events in this range)');
+  for (const e of r.events) {
+    const subject = e.scope === 'operator' ? '' : `  ${[e.fleet && `fleet=${e.fleet}`, e.pool && `pool=${e.pool}`].filter(Boolean).join(' ')}`;
+    lines.push(`${e.time}  ${e.severity.padEnd(8)}  ${e.type}  ${e.reason}: ${e.message}${subject}${e.actor ? `  [${e.actor}]` : ''}`);
+    if (e.details) lines.push(`    ${detailsText(e.details)}`);
+  }
+  if (r.truncated) lines.push('', `(only the newest ${r.events.length} shown: raise --limit or narrow --from/--to)`);
+  return lines.join('\n') + '\n';
+}
+
+type Command = { kind: 'fleet'; q: { namespace: string; fleet: string; from: Date; to: Date; points: number } } | { kind: 'events'; q: EventsSelection };
+
 export async function main(
   argv: string[],
   env: NodeJS.ProcessEnv = process.env,
@@ -148,6 +270,10 @@ export async function main(
         from: { type: 'string', default: '-24h' },
         to: { type: 'string', default: 'now' },
         points: { type: 'string', default: '24' },
+        scope: { type: 'string' },
+        fleet: { type: 'string' },
+        pool: { type: 'string' },
+        limit: { type: 'string', default: '100' },
         json: { type: 'boolean', default: false },
         csv: { type: 'boolean', default: false },
         uri: { type: 'string' },
@@ -166,15 +292,46 @@ export async function main(
     return 0;
   }
   const now = new Date();
-  let q: { namespace: string; fleet: string; from: Date; to: Date; points: number };
+  let cmd: Command;
   try {
-    if (positionals[0] !== 'history' || positionals[1] !== 'fleet' || positionals.length !== 3)
-      throw new UsageError(`unknown command '${positionals.join(' ')}'`);
+    const sub = positionals[1];
+    const known = positionals[0] === 'history' && ((sub === 'fleet' && positionals.length === 3) || (sub === 'events' && positionals.length === 2));
+    if (!known) throw new UsageError(`unknown command '${positionals.join(' ')}'`);
     if (values.json && values.csv) throw new UsageError('give --json or --csv, not both');
-    const points = Number(values.points);
-    if (!Number.isInteger(points) || points < 1 || points > 10_000) throw new UsageError(`--points: '${values.points}' must be an integer from 1 to 10000`);
-    q = { namespace: values.namespace, fleet: positionals[2]!, from: parseTime('from', values.from, now), to: parseTime('to', values.to, now), points };
-    if (q.to <= q.from) throw new UsageError('--to must be after --from');
+    const from = parseTime('from', values.from, now);
+    const to = parseTime('to', values.to, now);
+    if (to <= from) throw new UsageError('--to must be after --from');
+    if (sub === 'fleet') {
+      for (const f of ['scope', 'fleet', 'pool'] as const)
+        if (values[f] !== undefined) throw new UsageError(`--${f} is for 'history events'; 'history fleet' takes the fleet as its argument`);
+      const points = Number(values.points);
+      if (!Number.isInteger(points) || points < 1 || points > 10_000) throw new UsageError(`--points: '${values.points}' must be an integer from 1 to 10000`);
+      cmd = { kind: 'fleet', q: { namespace: values.namespace, fleet: positionals[2]!, from, to, points } };
+    } else {
+      const scope = values.scope;
+      if (scope !== undefined && !(EVENT_SCOPES as readonly string[]).includes(scope))
+        throw new UsageError(`--scope: '${scope}' is not one of ${EVENT_SCOPES.join(', ')}`);
+      if (scope === 'operator' && (values.fleet !== undefined || values.pool !== undefined))
+        throw new UsageError('--scope operator: operator events name no fleet or pool; leave out --fleet/--pool');
+      if (scope === 'fleet' && values.fleet === undefined) throw new UsageError('--scope fleet needs --fleet NAME');
+      if (scope === 'pool' && values.pool === undefined) throw new UsageError('--scope pool needs --pool NAME');
+      if (scope === undefined && values.fleet === undefined && values.pool === undefined)
+        throw new UsageError('history events: give --scope operator, --fleet NAME or --pool NAME');
+      const limit = Number(values.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw new UsageError(`--limit: '${values.limit}' must be an integer from 1 to 100000`);
+      cmd = {
+        kind: 'events',
+        q: {
+          namespace: values.namespace,
+          ...(scope !== undefined ? { scope: scope as EventScope } : {}),
+          ...(values.fleet !== undefined ? { fleet: values.fleet } : {}),
+          ...(values.pool !== undefined ? { pool: values.pool } : {}),
+          from,
+          to,
+          limit,
+        },
+      };
+    }
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     err(`${e.message}\n${USAGE}\n`);
@@ -202,6 +359,13 @@ export async function main(
       err(`history store unavailable: ${(await store.health()).lastError ?? `MongoDB at ${redactUri(uri)} did not answer`}\n`);
       return 1;
     }
+    if (cmd.kind === 'events') {
+      const { events, truncated } = await collectEvents(store, cmd.q);
+      const report = buildEventsReport(cmd.q, events, truncated);
+      out(values.json ? `${JSON.stringify(report, null, 2)}\n` : values.csv ? formatEventsCsv(report) : formatEventsText(report));
+      return 0;
+    }
+    const q = cmd.q;
     const [history, shares] = await Promise.all([
       store.queryFleetHistory(q),
       store.queryShareStats({ namespace: q.namespace, fleet: q.fleet, from: q.from, to: q.to, topReasons: 5 }),

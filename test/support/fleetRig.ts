@@ -128,6 +128,8 @@ export interface OperatorOptions {
   historyUri?: string;
   logLevel?: string;
   extraArgs?: string[];
+  /** NODE_OPTIONS for the operator process (e.g. a heap limit, as a container's would be). */
+  nodeOptions?: string;
 }
 
 export async function startOperatorProcess(cp: ControlPlane, o: OperatorOptions): Promise<OperatorProcess> {
@@ -159,7 +161,7 @@ export async function startOperatorProcess(cp: ControlPlane, o: OperatorOptions)
       ...(o.historyUri ? [`--history-mongodb-uri=${o.historyUri}`, `--history-spill-dir=${path.join(o.dir, `spill-${identity}`)}`] : []),
       ...(o.extraArgs ?? []),
     ],
-    env: { PATH: process.env.PATH, KUBECONFIG: cp.kubeconfigPath },
+    env: { PATH: process.env.PATH, KUBECONFIG: cp.kubeconfigPath, ...(o.nodeOptions ? { NODE_OPTIONS: o.nodeOptions } : {}) },
     logFile: path.join(o.dir, `${identity}.log`),
   });
   await proc.waitUntilReady(async () => (await fetch(`http://127.0.0.1:${probePort}/healthz`)).ok, { timeoutMs: 60_000, description: `${identity} healthz` });
