@@ -83,18 +83,22 @@ describe('history store against FerretDB', () => {
     const names = (await db.listCollections().toArray()).map((c) => c.name).sort();
     expect(names).toEqual(['mf_events', 'mf_migrations', 'mf_probes', 'mf_rollups', 'mf_samples', 'mf_shares']);
     const sampleIdx = await db.collection('mf_samples').listIndexes().toArray();
-    expect(sampleIdx.find((i) => i.name === 'idempotency_key')).toMatchObject({ unique: true, key: { namespace: 1, fleet: 1, pod: 1, windowStart: 1 } });
+    expect(sampleIdx.find((i) => i.name === 'idempotency_key')).toMatchObject({
+      unique: true,
+      key: { namespace: 1, fleet: 1, pod: 1, windowStart: 1, deviceName: 1 },
+    });
     expect((await store.migrationStatus()).map((m) => [m.version, m.applied])).toEqual([
       [1, true],
       [2, true],
       [3, true],
       [4, true],
+      [5, true],
     ]);
 
     expect(await migrateUp({ db, config: store.config, features: store.features!.features })).toEqual([]);
     // Re-apply every migration body too (as after a crash between applying and recording).
     await db.collection('mf_migrations').deleteMany({});
-    expect((await migrateUp({ db, config: store.config, features: store.features!.features })).map((m) => m.version)).toEqual([1, 2, 3, 4]);
+    expect((await migrateUp({ db, config: store.config, features: store.features!.features })).map((m) => m.version)).toEqual([1, 2, 3, 4, 5]);
     const after = (await schemaSnapshot(db)) as Record<string, unknown>;
     const { records: r1, ...s1 } = before as Record<string, unknown>;
     const { records: r2, ...s2 } = after;

@@ -2,7 +2,11 @@
  * Metrics of `miner supervise`: the CPU miner's `minefleet_miner_*` names with a `device` label,
  * plus what devices report about themselves (temperatures, fans, chain rates, hardware errors,
  * power). Device counters are cumulative on the device; they become Prometheus counters by
- * adding deltas, and a device restart (counter going down) counts from zero again.
+ * adding deltas, and a device restart (its Elapsed or a counter going down) counts from zero
+ * again. A device seen for the first time counts what it did before only when it started after
+ * this process did (all of it happened while we watched); an older device's counts date from
+ * before (a previous supervisor already exported them, or nobody was watching): they only set the
+ * baseline, so a supervisor restart never counts the same shares twice.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DeviceSnapshot } from './snapshot.js';
@@ -10,6 +14,12 @@ import type { DeviceSnapshot } from './snapshot.js';
 export class SupervisorMetrics {
   readonly registry = new Registry();
   private readonly r = [this.registry];
+  readonly hashes = new Counter({
+    name: 'minefleet_miner_hashes_total',
+    help: 'Hashes done by the device (its summary "Total MH", else "MHS av" x "Elapsed", else the 5 s rate integrated over polls)',
+    labelNames: ['device'],
+    registers: this.r,
+  });
   readonly hashrate = new Gauge({
     name: 'minefleet_miner_hashrate_hashes_per_second',
     help: 'Hashrate in H/s (device-reported, unit-normalised; window 5s, 60s, av)',
@@ -104,23 +114,44 @@ export class SupervisorMetrics {
 
   private last = new Map<string, number>();
   private samples = new Map<string, Array<[number, number]>>();
+  /** Per device: its Elapsed and the time of the last poll (restart detection, rate integration). */
+  private seen = new Map<string, { elapsed: number | undefined; at: number }>();
+  private readonly startedAt: number;
 
-  constructor() {
+  constructor(now = Date.now()) {
+    this.startedAt = now;
     // Standard process_*/nodejs_* names, as the miner (miner/src/metrics/metrics.ts).
     collectDefaultMetrics({ register: this.registry });
   }
 
-  /** Add the growth of a device's cumulative counter. */
-  private grow(key: string, value: number, inc: (d: number) => void): void {
+  /**
+   * Add the growth of a device's cumulative counter. `mode`: 'baseline' (first sight of an older
+   * device: remember, count nothing), 'reset' (the device restarted: the value is all new).
+   */
+  private grow(key: string, value: number, inc: (d: number) => void, mode: 'normal' | 'baseline' | 'reset'): void {
     const prev = this.last.get(key);
     this.last.set(key, value);
-    const delta = prev === undefined ? value : value >= prev ? value - prev : value;
+    if (mode === 'baseline') return;
+    const delta = prev === undefined || mode === 'reset' || value < prev ? value : value - prev;
     if (delta > 0) inc(delta);
   }
 
-  record(device: string, snap: DeviceSnapshot, poolName: (url: string, user: string) => string, fleetPools: string[]): void {
+  record(device: string, snap: DeviceSnapshot, poolName: (url: string, user: string) => string, fleetPools: string[], now = Date.now()): void {
     this.up.set({ device, model: snap.model.id }, 1);
-    const now = Date.now();
+    const before = this.seen.get(device);
+    this.seen.set(device, { elapsed: snap.elapsedSeconds, at: now });
+    const uptime = (now - this.startedAt) / 1000;
+    // Elapsed is whole seconds and read a moment after the poll began: a few seconds of slack.
+    const mode: 'normal' | 'baseline' | 'reset' = !before
+      ? snap.elapsedSeconds !== undefined && snap.elapsedSeconds <= uptime + 5
+        ? 'reset'
+        : 'baseline'
+      : before.elapsed !== undefined && snap.elapsedSeconds !== undefined && snap.elapsedSeconds < before.elapsed
+        ? 'reset'
+        : 'normal';
+    this.hashes.inc({ device }, 0); // the series exists from the first answer, whatever follows
+    if (snap.totalHashes !== undefined) this.grow(`${device}|hashes`, snap.totalHashes, (d) => this.hashes.inc({ device }, d), mode);
+    else if (before) this.hashes.inc({ device }, Math.max(0, snap.rate5s) * Math.max(0, (now - before.at) / 1000)); // no counter on the device
     const xs = (this.samples.get(device) ?? []).filter(([t]) => now - t <= 60_000);
     xs.push([now, snap.rate5s]);
     this.samples.set(device, xs);
@@ -129,9 +160,9 @@ export class SupervisorMetrics {
     this.hashrate.set({ device, window: 'av' }, snap.rateAv);
     for (const p of snap.pools) {
       const pool = poolName(p.url, p.user);
-      this.grow(`${device}|${p.url}|${p.user}|a`, p.accepted, (d) => this.shares.inc({ device, pool, result: 'accepted', reason: '' }, d));
-      this.grow(`${device}|${p.url}|${p.user}|r`, p.rejected, (d) => this.shares.inc({ device, pool, result: 'rejected', reason: 'device' }, d));
-      this.grow(`${device}|${p.url}|${p.user}|s`, p.stale, (d) => this.shares.inc({ device, pool, result: 'stale', reason: 'device' }, d));
+      this.grow(`${device}|${p.url}|${p.user}|a`, p.accepted, (d) => this.shares.inc({ device, pool, result: 'accepted', reason: '' }, d), mode);
+      this.grow(`${device}|${p.url}|${p.user}|r`, p.rejected, (d) => this.shares.inc({ device, pool, result: 'rejected', reason: 'device' }, d), mode);
+      this.grow(`${device}|${p.url}|${p.user}|s`, p.stale, (d) => this.shares.inc({ device, pool, result: 'stale', reason: 'device' }, d), mode);
     }
     const active = snap.pools.find((p) => p.active);
     const activeName = active ? poolName(active.url, active.user) : '';
@@ -141,11 +172,16 @@ export class SupervisorMetrics {
     for (const t of snap.temperatures) this.temperature.set({ device, sensor: t.sensor }, t.celsius);
     for (const f of snap.fans) this.fan.set({ device, fan: f.fan }, f.rpm);
     for (const c of snap.chains) this.chainRate.set({ device, chain: c.chain }, c.rate);
-    this.grow(`${device}|hw`, snap.hardwareErrors, (d) => this.hwErrors.inc({ device }, d));
+    this.grow(`${device}|hw`, snap.hardwareErrors, (d) => this.hwErrors.inc({ device }, d), mode);
     if (snap.powerWatts !== undefined) this.power.set({ device }, snap.powerWatts);
   }
 
+  /** The device stopped answering: it counts as not hashing (a stale rate would stay in fleet totals and history). */
   down(device: string, model: string): void {
     this.up.set({ device, model }, 0);
+    for (const window of ['5s', '60s', 'av']) this.hashrate.set({ device, window }, 0);
+    this.samples.delete(device);
+    const seen = this.seen.get(device);
+    if (seen) seen.at = Date.now(); // the rate integration (devices without a counter) skips the silence
   }
 }

@@ -29,6 +29,15 @@ export interface DeviceSnapshot {
   model: ModelInfo;
   rate5s: number;
   rateAv: number;
+  /**
+   * Hashes done since the device (re)started, as the device counts them: summary "Total MH"
+   * (cgminer's own cumulative counter, in the firmware's units like the rate keys), else
+   * "MHS av" x "Elapsed" (the device's average over its uptime: the same count, rounded);
+   * undefined when the device reports neither.
+   */
+  totalHashes?: number;
+  /** summary "Elapsed": seconds since the device's miner (re)started. */
+  elapsedSeconds?: number;
   accepted: number;
   rejected: number;
   stale: number;
@@ -121,12 +130,27 @@ export function parseSensors(stats: CgReply | undefined, model: ModelInfo): Pick
   return { temperatures, fans, chains, ...(powerWatts !== undefined ? { powerWatts } : {}) };
 }
 
+/** The device's own cumulative hash count (see DeviceSnapshot.totalHashes). */
+export function totalHashesFrom(s: Record<string, unknown>, model: ModelInfo): number | undefined {
+  for (const p of ['THS', 'GHS', 'MHS', 'KHS'] as const) {
+    const total = maybeNum(s[`Total ${p.slice(0, 1)}H`]);
+    if (total !== undefined && total >= 0) return total * model.rateFactor[p];
+  }
+  const elapsed = maybeNum(s.Elapsed);
+  const av = rateFrom(s, 'av', model);
+  return elapsed !== undefined && av !== undefined && elapsed >= 0 && av >= 0 ? av * elapsed : undefined;
+}
+
 export function buildSnapshot(input: { model: ModelInfo; summary: CgReply; pools: CgReply; devs: CgReply; stats?: CgReply }): DeviceSnapshot {
   const s = input.summary.SUMMARY?.[0] ?? {};
+  const totalHashes = totalHashesFrom(s, input.model);
+  const elapsed = maybeNum(s.Elapsed);
   return {
     model: input.model,
     rate5s: rateFrom(s, '5s', input.model) ?? 0,
     rateAv: rateFrom(s, 'av', input.model) ?? 0,
+    ...(totalHashes !== undefined ? { totalHashes } : {}),
+    ...(elapsed !== undefined && elapsed >= 0 ? { elapsedSeconds: elapsed } : {}),
     accepted: num(s.Accepted),
     rejected: num(s.Rejected),
     stale: num(s.Stale),

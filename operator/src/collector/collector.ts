@@ -9,7 +9,7 @@ import { objectPath, type KubeObject, type ResourceType } from '../runtime/resou
 import type { HistoryStore, ShareDoc } from '../store/index.js';
 import { statusWriteDue, DEFAULT_DEAD_BAND, type DeadBand, type FleetRate } from './deadband.js';
 import { counterDelta, firstBaseline, type CounterBaseline } from './deltas.js';
-import { parseMinerMetrics, splitShareKey, type ShareResult } from './exposition.js';
+import { parseMinerMetrics, splitShareKey, type DeviceReading, type ShareResult } from './exposition.js';
 import { boundedGet, forEachLimited } from './http.js';
 import { scrapeTarget, type MinerPod } from './pods.js';
 import { advanceCursor, keepShare, parseSharesPage, restarted, shareDoc, type ShareCursor, type ShareHistoryMode } from './shares.js';
@@ -22,7 +22,7 @@ const MAX_SHARE_PAGES_PER_CYCLE = 20;
 /** What the collector keeps of a MinerFleet. */
 export interface FleetView extends KubeObject {
   metadata: { name: string; namespace: string; uid: string; resourceVersion?: string };
-  spec: { history?: { enabled?: boolean; retentionDays?: number; shares?: ShareHistoryMode } };
+  spec: { history?: { enabled?: boolean; retentionDays?: number; shares?: ShareHistoryMode }; device?: { kind?: string } };
   /** Absent on a fleet no controller has written status for yet (the cache holds full objects). */
   status?: { hashrate?: number; shares?: FleetRate['shares'] };
 }
@@ -50,11 +50,13 @@ export interface CollectorOptions {
   stateFile?: string;
 }
 
+type SavedBaseline = Omit<CounterBaseline, 'shares'> & { shares: Array<[string, number]> };
+
 interface SavedState {
   version: 1;
   savedAt: number;
   startedAt: number;
-  pods: Array<[string, { baseline?: Omit<CounterBaseline, 'shares'> & { shares: Array<[string, number]> }; cursor?: ShareCursor }]>;
+  pods: Array<[string, { baseline?: SavedBaseline; cursor?: ShareCursor; devices?: Array<[string, SavedBaseline]> }]>;
   fleets: Array<[string, FleetState]>;
   windows: unknown;
 }
@@ -62,7 +64,13 @@ interface SavedState {
 interface PodState {
   baseline?: CounterBaseline;
   cursor?: ShareCursor;
+  /** A supervisor pod: one baseline per external device. */
+  devices?: Map<string, CounterBaseline>;
 }
+
+const DEVICE_KINDS = ['cpu', 'gpu', 'usb', 'network'] as const;
+const saveBaseline = (b: CounterBaseline): SavedBaseline => ({ ...b, shares: [...b.shares] });
+const loadBaseline = (b: SavedBaseline): CounterBaseline => ({ ...b, shares: new Map(b.shares) });
 
 interface FleetState {
   lastWritten?: { value: FleetRate; at: number };
@@ -146,8 +154,9 @@ export class Collector {
     this.startedAt = saved.startedAt;
     for (const [uid, p] of saved.pods) {
       const st: PodState = {};
-      if (p.baseline) st.baseline = { ...p.baseline, shares: new Map(p.baseline.shares) };
+      if (p.baseline) st.baseline = loadBaseline(p.baseline);
       if (p.cursor) st.cursor = p.cursor;
+      if (p.devices) st.devices = new Map(p.devices.map(([d, b]) => [d, loadBaseline(b)]));
       this.pods.set(uid, st);
     }
     for (const [fk, f] of saved.fleets) this.fleets.set(fk, f);
@@ -165,7 +174,11 @@ export class Collector {
       startedAt: this.startedAt,
       pods: [...this.pods].map(([uid, p]) => [
         uid,
-        { ...(p.baseline ? { baseline: { ...p.baseline, shares: [...p.baseline.shares] } } : {}), ...(p.cursor ? { cursor: p.cursor } : {}) },
+        {
+          ...(p.baseline ? { baseline: saveBaseline(p.baseline) } : {}),
+          ...(p.cursor ? { cursor: p.cursor } : {}),
+          ...(p.devices ? { devices: [...p.devices].map(([d, b]) => [d, saveBaseline(b)] as [string, SavedBaseline]) } : {}),
+        },
       ]),
       fleets: [...this.fleets],
       windows: this.windows.export(),
@@ -234,8 +247,13 @@ export class Collector {
         const prev = state.baseline ?? firstBaseline(reading, this.startedAt);
         const { delta, baseline } = counterDelta(prev, reading, at);
         state.baseline = baseline;
+        // Summed over the devices of a supervisor pod by the parser.
         hashrate.set(fk, (hashrate.get(fk) ?? 0) + reading.hashrate60s);
-        if (delta) {
+        if (reading.devices) {
+          // A supervisor pod: every device its own history row, deltas per device (a device's
+          // counters are its own: one restarting does not reset the others).
+          this.observeDevices(state, reading.devices, { pod, fleet, fk, at, ...(retentionDays !== undefined ? { retentionDays } : {}) });
+        } else if (delta) {
           const fs = this.fleetState(fk);
           for (const [k, n] of delta.shares) fs.pendingShares[splitShareKey(k).result as ShareResult] += n;
           this.windows.add({
@@ -257,7 +275,10 @@ export class Collector {
           });
         }
         const mode: ShareHistoryMode = history?.enabled === false ? 'none' : (history?.shares ?? 'all');
-        if (this.opts.store && mode !== 'none')
+        // A supervisor has no /shares: the cgminer API reports share counts per pool, never the
+        // shares themselves (job, nonce), so there is no record to store; its counts are in the
+        // per-device samples above.
+        if (this.opts.store && mode !== 'none' && !reading.devices)
           await this.pullShares(
             state,
             sharesUrl,
@@ -288,6 +309,49 @@ export class Collector {
     await this.flushWindows(now, false, fleets);
     await this.writeStatuses(fleets, hashrate, Date.now());
     end();
+  }
+
+  private observeDevices(
+    state: PodState,
+    devices: Map<string, DeviceReading>,
+    ctx: { pod: MinerPod; fleet: FleetView; fk: string; at: number; retentionDays?: number },
+  ): void {
+    const { pod, fleet, at } = ctx;
+    const baselines = (state.devices ??= new Map<string, CounterBaseline>());
+    for (const name of baselines.keys()) if (!devices.has(name)) baselines.delete(name);
+    const kind = DEVICE_KINDS.find((k) => k === fleet.spec.device?.kind) ?? 'network';
+    for (const [name, dr] of devices) {
+      const prev = baselines.get(name) ?? firstBaseline(dr, this.startedAt);
+      const { delta, baseline } = counterDelta(prev, dr, at);
+      baselines.set(name, baseline);
+      if (!delta) continue;
+      const fs = this.fleetState(ctx.fk);
+      for (const [k, n] of delta.shares) fs.pendingShares[splitShareKey(k).result as ShareResult] += n;
+      this.windows.add({
+        namespace: pod.metadata.namespace,
+        fleet: fleet.metadata.name,
+        pod: pod.metadata.name,
+        podUid: pod.metadata.uid,
+        ...(pod.spec.nodeName ? { node: pod.spec.nodeName } : {}),
+        at,
+        hashes: delta.hashes,
+        shares: delta.shares,
+        pool: dr.activePool,
+        difficulty: dr.difficulty,
+        hashrate10s: dr.hashrate10s,
+        hashrate60s: dr.hashrate60s,
+        connectionState: dr.up ? 'up' : 'down',
+        jobAgeSeconds: 0,
+        ...(ctx.retentionDays !== undefined ? { retentionDays: ctx.retentionDays } : {}),
+        device: {
+          name,
+          kind,
+          ...(dr.model ? { model: dr.model } : {}),
+          ...(dr.temperatureC !== undefined ? { temperatureC: dr.temperatureC } : {}),
+          ...(dr.powerW !== undefined ? { powerW: dr.powerW } : {}),
+        },
+      });
+    }
   }
 
   private fleetState(fk: string): FleetState {

@@ -6,11 +6,11 @@ import parsePrometheusTextFormat from 'parse-prometheus-text-format';
  * only picks the series out of the families.
  */
 export interface MinerReading {
-  /** minefleet_miner_hashes_total */
+  /** minefleet_miner_hashes_total (summed over devices for a supervisor) */
   hashesTotal: number;
   hashrate10s: number;
   hashrate60s: number;
-  /** minefleet_miner_shares_total by `pool|result|reason`. */
+  /** minefleet_miner_shares_total by `pool|result|reason` (summed over devices). */
   shares: Map<string, number>;
   /** Share difficulty of the active pool (0 when unknown). */
   difficulty: number;
@@ -20,6 +20,20 @@ export interface MinerReading {
   jobAgeSeconds: number;
   /** Process start time (s since epoch): a change means the counters restarted. */
   startTimeSeconds: number | undefined;
+  /**
+   * A `miner supervise` pod: one reading per external device (the series' `device` label), each
+   * with the process's start time. Undefined for a miner that hashes itself.
+   */
+  devices?: Map<string, DeviceReading>;
+}
+
+/** One external device's series, in the same shape as a miner's (so the same delta rules apply). */
+export interface DeviceReading extends Omit<MinerReading, 'devices'> {
+  model?: string;
+  up: boolean;
+  /** Hottest sensor the device reports. */
+  temperatureC?: number;
+  powerW?: number;
 }
 
 export class ExpositionError extends Error {
@@ -44,7 +58,22 @@ function num(raw: string | undefined, what: string): number {
   return v;
 }
 
-/** Parses a miner's exposition text; throws ExpositionError naming what is missing or malformed. */
+type Family = ReturnType<typeof parsePrometheusTextFormat>[number];
+type Sample = Family['metrics'][number];
+
+const emptyReading = (): Omit<MinerReading, 'devices'> => ({
+  hashesTotal: 0,
+  hashrate10s: 0,
+  hashrate60s: 0,
+  shares: new Map(),
+  difficulty: 0,
+  activePool: undefined,
+  connectionState: undefined,
+  jobAgeSeconds: 0,
+  startTimeSeconds: undefined,
+});
+
+/** Parses a miner's (or supervisor's) exposition text; throws ExpositionError naming what is missing or malformed. */
 export function parseMinerMetrics(text: string): MinerReading {
   let families: ReturnType<typeof parsePrometheusTextFormat>;
   try {
@@ -55,43 +84,98 @@ export function parseMinerMetrics(text: string): MinerReading {
   const byName = new Map(families.map((f) => [f.name, f]));
   // prom-client writes counters as `# TYPE x_total counter` + `x_total v`; accept either spelling.
   const family = (name: string) => byName.get(name) ?? byName.get(name.replace(/_total$/, ''));
+  const samples = (name: string): Sample[] => family(name)?.metrics ?? [];
   const hashes = family('minefleet_miner_hashes_total');
-  if (!hashes || hashes.metrics.length === 0) throw new ExpositionError('minefleet_miner_hashes_total is missing: not a minefleet miner?');
-  const reading: MinerReading = {
-    hashesTotal: num(hashes.metrics[0]!.value, 'minefleet_miner_hashes_total'),
-    hashrate10s: 0,
-    hashrate60s: 0,
-    shares: new Map(),
-    difficulty: 0,
-    activePool: undefined,
-    connectionState: undefined,
-    jobAgeSeconds: 0,
-    startTimeSeconds: undefined,
+  // A supervisor whose devices have not answered yet has the family without samples: 0 hashes.
+  if (!hashes || (hashes.metrics.length === 0 && !family('minefleet_miner_device_up')))
+    throw new ExpositionError('minefleet_miner_hashes_total is missing: not a minefleet miner?');
+  const supervisor = hashes.metrics.some((m) => m.labels?.device !== undefined) || family('minefleet_miner_device_up') !== undefined;
+  const reading: MinerReading = emptyReading();
+  const devices = new Map<string, DeviceReading>();
+  const dev = (m: Sample): DeviceReading | undefined => {
+    const name = m.labels?.device;
+    if (name === undefined) return undefined;
+    let d = devices.get(name);
+    if (!d) devices.set(name, (d = { ...emptyReading(), up: false }));
+    return d;
   };
-  for (const m of family('minefleet_miner_hashrate_hashes_per_second')?.metrics ?? []) {
-    const w = m.labels?.window;
-    if (w === '10s') reading.hashrate10s = num(m.value, 'hashrate{window="10s"}');
-    if (w === '60s') reading.hashrate60s = num(m.value, 'hashrate{window="60s"}');
+
+  for (const m of hashes.metrics) {
+    const v = num(m.value, 'minefleet_miner_hashes_total');
+    reading.hashesTotal += v;
+    const d = dev(m);
+    if (d) d.hashesTotal += v;
   }
-  for (const m of family('minefleet_miner_shares_total')?.metrics ?? []) {
+  // Devices report 5 s, the CPU miner 10 s: the short window is whichever the exporter has.
+  let short10 = false;
+  for (const m of samples('minefleet_miner_hashrate_hashes_per_second')) if (m.labels?.window === '10s') short10 = true;
+  for (const m of samples('minefleet_miner_hashrate_hashes_per_second')) {
+    const w = m.labels?.window;
+    const d = dev(m);
+    if (w === (short10 ? '10s' : '5s')) {
+      const v = num(m.value, `hashrate{window="${w}"}`);
+      reading.hashrate10s += v;
+      if (d) d.hashrate10s += v;
+    }
+    if (w === '60s') {
+      const v = num(m.value, 'hashrate{window="60s"}');
+      reading.hashrate60s += v;
+      if (d) d.hashrate60s += v;
+    }
+  }
+  for (const m of samples('minefleet_miner_shares_total')) {
     const l = m.labels ?? {};
     const result = l.result ?? '';
     if (!(SHARE_RESULTS as readonly string[]).includes(result))
       throw new ExpositionError(`minefleet_miner_shares_total: unknown result '${result.slice(0, 40)}'`);
-    reading.shares.set(shareKey(l.pool ?? '', result, l.reason ?? ''), num(m.value, 'minefleet_miner_shares_total'));
+    const k = shareKey(l.pool ?? '', result, l.reason ?? '');
+    const v = num(m.value, 'minefleet_miner_shares_total');
+    // Summed: a supervisor has one series per device for the same pool|result|reason.
+    reading.shares.set(k, (reading.shares.get(k) ?? 0) + v);
+    const d = dev(m);
+    if (d) d.shares.set(k, (d.shares.get(k) ?? 0) + v);
   }
-  for (const m of family('minefleet_miner_active_pool')?.metrics ?? []) if (num(m.value, 'active_pool') === 1) reading.activePool = m.labels?.pool;
-  for (const m of family('minefleet_miner_difficulty')?.metrics ?? []) {
+  const poolVotes = new Map<string, number>();
+  for (const m of samples('minefleet_miner_active_pool')) {
+    if (num(m.value, 'active_pool') !== 1 || m.labels?.pool === undefined) continue;
+    const d = dev(m);
+    if (d) d.activePool = m.labels.pool;
+    else reading.activePool = m.labels.pool;
+    poolVotes.set(m.labels.pool, (poolVotes.get(m.labels.pool) ?? 0) + 1);
+  }
+  // A supervisor's pool is the one most of its devices mine on.
+  if (supervisor) reading.activePool = [...poolVotes].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]?.[0];
+  for (const m of samples('minefleet_miner_difficulty')) {
     if (reading.activePool === undefined || m.labels?.pool === reading.activePool) reading.difficulty = num(m.value, 'difficulty');
   }
-  for (const m of family('minefleet_miner_pool_connection_state')?.metrics ?? []) {
+  for (const m of samples('minefleet_miner_pool_connection_state')) {
     if (num(m.value, 'connection_state') === 1 && (reading.activePool === undefined || m.labels?.pool === reading.activePool))
       reading.connectionState = m.labels?.state;
   }
   const age = family('minefleet_miner_job_age_seconds')?.metrics[0];
   if (age) reading.jobAgeSeconds = num(age.value, 'job_age_seconds');
+  for (const m of samples('minefleet_miner_device_up')) {
+    const d = dev(m);
+    if (!d) continue;
+    d.up = num(m.value, 'device_up') === 1;
+    if (m.labels?.model) d.model = m.labels.model;
+  }
+  for (const m of samples('minefleet_miner_device_temperature_celsius')) {
+    const d = dev(m);
+    const v = num(m.value, 'device_temperature_celsius');
+    if (d && Number.isFinite(v)) d.temperatureC = Math.max(d.temperatureC ?? -Infinity, v);
+  }
+  for (const m of samples('minefleet_miner_device_power_watts')) {
+    const d = dev(m);
+    const v = num(m.value, 'device_power_watts');
+    if (d && Number.isFinite(v) && v >= 0) d.powerW = v;
+  }
   // process_start_time_seconds; miners before the unprefixed default metrics exported it doubly prefixed.
   const start = (family('process_start_time_seconds') ?? family('minefleet_miner_process_process_start_time_seconds'))?.metrics[0];
   if (start) reading.startTimeSeconds = num(start.value, 'process_start_time_seconds');
+  if (supervisor) {
+    for (const d of devices.values()) d.startTimeSeconds = reading.startTimeSeconds;
+    reading.devices = devices;
+  }
   return reading;
 }

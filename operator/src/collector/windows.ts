@@ -19,6 +19,17 @@ export interface PodObservation {
   connectionState: string | undefined;
   jobAgeSeconds: number;
   retentionDays?: number;
+  /** Set for one external device of a supervisor pod: its sample is its own row. */
+  device?: DeviceInfo;
+}
+
+/** What a sample says about the external device it describes. */
+export interface DeviceInfo {
+  name: string;
+  kind?: 'cpu' | 'gpu' | 'usb' | 'network';
+  model?: string;
+  temperatureC?: number;
+  powerW?: number;
 }
 
 interface PodAcc {
@@ -37,6 +48,7 @@ interface PodAcc {
   connectionState: string | undefined;
   jobAgeSeconds: number;
   retentionDays?: number;
+  device?: DeviceInfo;
 }
 
 export interface ClosedWindow {
@@ -69,7 +81,7 @@ export class WindowAccumulator {
     const ws = windowStartOf(o.at, this.windowSeconds);
     let pods = this.open.get(ws);
     if (!pods) this.open.set(ws, (pods = new Map<string, PodAcc>()));
-    const key = `${o.namespace}/${o.fleet}/${o.pod}`;
+    const key = o.device ? `${o.namespace}/${o.fleet}/${o.pod}/${o.device.name}` : `${o.namespace}/${o.fleet}/${o.pod}`;
     let acc = pods.get(key);
     if (!acc) {
       acc = {
@@ -104,6 +116,7 @@ export class WindowAccumulator {
     acc.connectionState = o.connectionState;
     acc.jobAgeSeconds = o.jobAgeSeconds;
     if (o.retentionDays !== undefined) acc.retentionDays = o.retentionDays;
+    if (o.device) acc.device = { ...acc.device, ...o.device }; // last reading wins, sensors absent this time kept
   }
 
   /** Open windows as JSON-able data, so a restarted operator continues them (see Collector state). */
@@ -131,13 +144,14 @@ export class WindowAccumulator {
       if (!all && ws + w + this.graceMs > now) continue;
       const pods = this.open.get(ws)!;
       this.open.delete(ws);
-      const fleets = new Map<string, RollupDoc & { poolVotes: Map<string, number> }>();
+      const fleets = new Map<string, RollupDoc & { poolVotes: Map<string, number>; podNames: Set<string> }>();
       for (const acc of pods.values()) {
         const windowStart = new Date(ws);
         const sample: SampleDoc = {
           namespace: acc.namespace,
           fleet: acc.fleet,
           pod: acc.pod,
+          ...(acc.device ? { deviceName: acc.device.name } : {}),
           podUids: [...acc.podUids].sort(),
           ...(acc.node ? { node: acc.node } : {}),
           windowStart,
@@ -152,6 +166,7 @@ export class WindowAccumulator {
           ...(acc.connectionState ? { connectionState: acc.connectionState } : {}),
           jobAgeSeconds: acc.jobAgeSeconds,
           ...(acc.retentionDays !== undefined ? { retentionDays: acc.retentionDays } : {}),
+          ...(acc.device ? { device: sampleDevice(acc.device) } : {}),
         };
         out.samples.push(sample);
         const fk = `${acc.namespace}/${acc.fleet}`;
@@ -166,22 +181,36 @@ export class WindowAccumulator {
             hashrate: 0,
             shares: { accepted: 0, rejected: 0, stale: 0 },
             poolVotes: new Map(),
+            podNames: new Set(),
             ...(acc.retentionDays !== undefined ? { retentionDays: acc.retentionDays } : {}),
           };
           fleets.set(fk, r);
         }
-        r.pods++;
+        // Pods, not devices: a supervisor pod with many devices is one pod.
+        r.podNames.add(acc.pod);
+        r.pods = r.podNames.size;
+        if (acc.device?.powerW !== undefined) r.powerW = (r.powerW ?? 0) + acc.device.powerW;
         r.hashrate += sample.hashrate;
         r.shares.accepted += acc.shares.accepted;
         r.shares.rejected += acc.shares.rejected;
         r.shares.stale += acc.shares.stale;
         if (acc.pool) r.poolVotes.set(acc.pool, (r.poolVotes.get(acc.pool) ?? 0) + 1);
       }
-      for (const { poolVotes, ...r } of fleets.values()) {
+      for (const { poolVotes, podNames: _pods, ...r } of fleets.values()) {
         const top = [...poolVotes].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0];
         out.rollups.push(top ? { ...r, activePool: top[0] } : r);
       }
     }
     return out;
   }
+}
+
+/** The sample's device object (kind defaults to network: the devices a supervisor reaches over the API). */
+function sampleDevice(d: DeviceInfo): NonNullable<SampleDoc['device']> {
+  return {
+    kind: d.kind ?? 'network',
+    ...(d.model ? { model: d.model.slice(0, 64) } : {}),
+    ...(d.temperatureC !== undefined && d.temperatureC >= -100 && d.temperatureC <= 300 ? { temperatureC: d.temperatureC } : {}),
+    ...(d.powerW !== undefined ? { powerW: d.powerW } : {}),
+  };
 }

@@ -26,12 +26,17 @@ function windowAligned(doc: { windowStart: Date; windowSeconds: number }, ctx: z
   }
 }
 
-/** One miner pod over one collection window. Key: (namespace, fleet, pod, windowStart). */
+/**
+ * One miner pod over one collection window, or one external device of a supervisor pod (a
+ * network fleet's ASIC, a gpu/usb fleet's sidecar-driven miner): then `deviceName` says which.
+ * Key: (namespace, fleet, pod, windowStart, deviceName).
+ */
 export const SampleDocSchema = z
   .object({
     namespace: name,
     fleet: name,
     pod: name,
+    deviceName: name.optional().meta({ description: "the external device's name in its supervisor pod (absent for a miner pod)" }),
     node: name.optional(),
     windowStart: z.date(),
     windowSeconds: z.number().int().min(1).max(86_400),
@@ -48,7 +53,8 @@ export const SampleDocSchema = z
     retentionDays,
     device: z
       .object({
-        kind: z.enum(['cpu', 'gpu', 'usb']),
+        kind: z.enum(['cpu', 'gpu', 'usb', 'network']),
+        model: z.string().min(1).max(64).optional(),
         temperatureC: z.number().min(-100).max(300).optional(),
         powerW: nonNegative.optional(),
       })

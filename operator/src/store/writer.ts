@@ -35,6 +35,9 @@ export function documentId(kind: CollectionKind, doc: Document): string {
     const v = doc[f] as unknown;
     return v instanceof Date ? v.toISOString() : v;
   });
+  // Optional trailing parts (a sample's deviceName) are left out when absent, so documents
+  // without them keep the ids they had before the key grew (a replayed spill stays idempotent).
+  while (parts.length > 0 && parts.at(-1) === undefined) parts.pop();
   return kind === 'events' ? String(doc.eventId) : JSON.stringify(parts);
 }
 

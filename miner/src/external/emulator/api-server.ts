@@ -185,7 +185,8 @@ export class AsicApiServer {
             Rejected: a.rejected,
             'Hardware Errors': a.hardwareErrors,
             Stale: a.stale,
-            'Total MH': a.totalHashes / 1e6,
+            // In the firmware's units like every rate key: shifted firmware's "MH" are kH.
+            'Total MH': a.totalHashes / m.rateFactor.MHS,
             'Work Utility': a.accepted === 0 ? Number.NaN : (a.accepted * 60) / elapsed,
             'Device Rejected%': a.accepted + a.rejected === 0 ? Number.POSITIVE_INFINITY : (100 * a.rejected) / (a.accepted + a.rejected),
           },

@@ -61,7 +61,7 @@ export class CommandError extends Error {
 const TICK_MS = 100;
 
 export class EmulatedAsic {
-  readonly startedAt = Date.now();
+  startedAt = Date.now();
   pools: EmuPool[] = [];
   readonly units: EmuUnit[];
   thermal: ThermalState;
@@ -230,6 +230,7 @@ export class EmulatedAsic {
   /** A restart clears counters and reconnects, as a firmware restart does. */
   restart(): void {
     this.accepted = this.rejected = this.stale = this.hardwareErrors = this.totalHashes = 0;
+    this.startedAt = Date.now(); // Elapsed starts again too: how a supervisor tells a restart from a quiet device
     for (const p of this.pools) Object.assign(p, { accepted: 0, rejected: 0, stale: 0, dead: false });
     this.ring = [];
     const c = this.client;

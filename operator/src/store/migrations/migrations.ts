@@ -30,12 +30,16 @@ async function ensureCollection(db: Db, name: string, options: Parameters<Db['cr
 
 /** Unique keys that make every retried write an idempotent upsert. */
 export const UNIQUE_KEYS: Record<CollectionKind, Record<string, 1>> = {
-  samples: { namespace: 1, fleet: 1, pod: 1, windowStart: 1 },
+  // deviceName last: a miner pod's sample has none, and its _id stays what it was before devices (documentId).
+  samples: { namespace: 1, fleet: 1, pod: 1, windowStart: 1, deviceName: 1 },
   rollups: { namespace: 1, fleet: 1, windowStart: 1 },
   shares: { pool: 1, worker: 1, jobId: 1, extranonce2: 1, ntime: 1, nonce: 1 },
   events: { eventId: 1 },
   probes: { namespace: 1, pool: 1, time: 1 },
 };
+
+/** The samples key migration 2 created (one row per pod and window). */
+const SAMPLES_KEY_V2 = { namespace: 1, fleet: 1, pod: 1, windowStart: 1 } as const;
 
 /** Indexes behind the queries in queries.ts. */
 const QUERY_INDEXES: Record<CollectionKind, IndexDescription[]> = {
@@ -93,7 +97,10 @@ export const MIGRATIONS: readonly Migration[] = [
           indexes.push({ key: { namespace: 1, pool: 1, time: 1 }, name: 'pool_time' });
           notes.push(`${names.probes}: no unique key (time-series collections cannot have one)`);
         } else {
-          indexes.push({ key: UNIQUE_KEYS[kind], name: 'idempotency_key', unique: true });
+          // Samples had the key without deviceName then; migration 5 widens it (and a re-run
+          // after migration 5 must not meet the wider index under the same name).
+          const widened = kind === 'samples' && (await db.collection(names.samples).indexes()).some((i) => i.name === 'idempotency_key');
+          if (!widened) indexes.push({ key: kind === 'samples' ? SAMPLES_KEY_V2 : UNIQUE_KEYS[kind], name: 'idempotency_key', unique: true });
         }
         // One createIndex per index: FerretDB v1.24 panics on a multi-index createIndexes whose
         // indexes already exist (a re-run), and one at a time is just as idempotent.
@@ -134,6 +141,22 @@ export const MIGRATIONS: readonly Migration[] = [
       const pool = await events.updateMany({ scope: { $exists: false }, pool: { $exists: true } }, { $set: { scope: 'pool' } });
       await events.createIndex({ namespace: 1, scope: 1, time: -1, eventId: -1 }, { name: 'scope_time_desc' });
       return [`${names.events}: scope set on ${fleet.modifiedCount} fleet and ${pool.modifiedCount} pool event(s) written before`];
+    },
+  },
+  {
+    version: 5,
+    name: 'samples-per-device',
+    async up({ db, names }) {
+      // A supervisor pod drives many devices and the collector writes one sample per device and
+      // window: the unique key gains deviceName. Stored samples have none (null in the index), so
+      // the wider key holds them as the old one did; nothing is rewritten.
+      const samples = db.collection(names.samples);
+      const current = (await samples.indexes()).find((i) => i.name === 'idempotency_key');
+      const wanted = UNIQUE_KEYS.samples;
+      if (current && JSON.stringify(current.key) === JSON.stringify(wanted)) return [`${names.samples}: key already includes deviceName`];
+      if (current) await samples.dropIndex('idempotency_key');
+      await samples.createIndex(wanted, { name: 'idempotency_key', unique: true });
+      return [`${names.samples}: unique key (namespace, fleet, pod, windowStart, deviceName)`];
     },
   },
 ];
