@@ -42,6 +42,11 @@ export interface CollectorOptions {
   defaultMetricsPort: number;
   /** Only the leader collects (standbys keep warm caches). */
   isLeader: () => boolean;
+  /**
+   * Cancels every request of a cycle (scrapes and status writes) at once, e.g. the manager's
+   * leadership signal: a collector whose instance lost the lease sends nothing more.
+   */
+  signal?: AbortSignal;
   deadBand?: DeadBand;
   /**
    * Where stop() saves baselines, share cursors and open windows, so the next process (a restart,
@@ -214,9 +219,19 @@ export class Collector {
     return out;
   }
 
+  /** What every request of a cycle obeys (plus its own time bound). */
+  private get signal(): AbortSignal | undefined {
+    return this.opts.signal;
+  }
+
+  /** A failure that is only the cycle being cancelled: not worth a warning or an error count. */
+  private cancelled(): boolean {
+    return this.signal?.aborted === true;
+  }
+
   /** One pass over all pods; public for tests and the benchmark. */
   async cycle(now = Date.now()): Promise<void> {
-    if (!this.opts.isLeader()) return;
+    if (!this.opts.isLeader() || this.cancelled()) return;
     const end = this.m.cycle.startTimer();
     this.stats.cycles++;
     const fleets = this.fleetsByLabel();
@@ -241,7 +256,7 @@ export class Collector {
       const retentionDays = history?.retentionDays;
       try {
         const at = Date.now();
-        const reading = parseMinerMetrics(await boundedGet(url, this.opts.timeoutMs, MAX_METRICS_BYTES));
+        const reading = parseMinerMetrics(await boundedGet(url, this.opts.timeoutMs, MAX_METRICS_BYTES, this.signal));
         this.stats.scrapes++;
         this.m.scrapes.inc({ result: 'ok' });
         const prev = state.baseline ?? firstBaseline(reading, this.startedAt);
@@ -293,12 +308,14 @@ export class Collector {
             shareDocs,
           );
       } catch (err) {
+        const where = { fleet: fleet.metadata.name, namespace: pod.metadata.namespace, pod: pod.metadata.name };
+        if (this.cancelled()) {
+          this.opts.logger.debug({ ...where, err }, 'collector: scrape cancelled');
+          return;
+        }
         this.stats.scrapeErrors++;
         this.m.scrapes.inc({ result: 'error' });
-        this.opts.logger.warn(
-          { fleet: fleet.metadata.name, namespace: pod.metadata.namespace, pod: pod.metadata.name, err: { message: (err as Error).message } },
-          'collector: scrape failed',
-        );
+        this.opts.logger.warn({ ...where, err }, 'collector: scrape failed');
       }
     });
     for (const uid of this.pods.keys()) if (!live.has(uid)) this.pods.delete(uid);
@@ -363,10 +380,10 @@ export class Collector {
   private async pullShares(state: PodState, url: string, mode: ShareHistoryMode, pod: Parameters<typeof shareDoc>[1], out: ShareDoc[]): Promise<void> {
     for (let i = 0; i < MAX_SHARE_PAGES_PER_CYCLE; i++) {
       let from = state.cursor?.seq ?? 0;
-      let page = parseSharesPage(await boundedGet(`${url}?after=${from}`, this.opts.timeoutMs, 4 * MAX_METRICS_BYTES));
+      let page = parseSharesPage(await boundedGet(`${url}?after=${from}`, this.opts.timeoutMs, 4 * MAX_METRICS_BYTES, this.signal));
       if (restarted(state.cursor, page)) {
         from = 0;
-        page = parseSharesPage(await boundedGet(`${url}?after=0`, this.opts.timeoutMs, 4 * MAX_METRICS_BYTES));
+        page = parseSharesPage(await boundedGet(`${url}?after=0`, this.opts.timeoutMs, 4 * MAX_METRICS_BYTES, this.signal));
       }
       const r = advanceCursor(from, page);
       if (r.lost > 0) {
@@ -427,16 +444,17 @@ export class Collector {
             { apiVersion: API_VERSION, kind: MINER_FLEET_KIND, metadata: { name: f.metadata.name, namespace: f.metadata.namespace }, status: next },
             COLLECTOR_FIELD_MANAGER,
             true,
+            { signal: this.signal },
           );
           fs.lastWritten = { value: next, at: now };
           fs.pendingShares = zeroShares();
           this.stats.statusWrites++;
           this.m.statusWrites.inc();
         } catch (err) {
-          this.opts.logger.warn(
-            { namespace: f.metadata.namespace, name: f.metadata.name, err: { message: (err as Error).message } },
-            'collector: status write failed; retried next cycle',
-          );
+          const where = { namespace: f.metadata.namespace, fleet: f.metadata.name };
+          // Pending shares stay in fleet state (and the saved state): nothing is lost either way.
+          if (this.cancelled()) this.opts.logger.debug({ ...where, err }, 'collector: status write cancelled');
+          else this.opts.logger.warn({ ...where, err }, 'collector: status write failed; retried next cycle');
         }
       });
     }

@@ -1,8 +1,13 @@
-/** GET with a deadline and a size bound; throws an Error saying which of them failed. */
-export async function boundedGet(url: string, timeoutMs: number, maxBytes: number): Promise<string> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) }).catch((err: unknown) => {
+/**
+ * GET with a deadline and a size bound, cancelled early by `signal`; throws an Error saying which
+ * of them failed (the fetch error as its cause).
+ */
+export async function boundedGet(url: string, timeoutMs: number, maxBytes: number, signal?: AbortSignal): Promise<string> {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const res = await fetch(url, { signal: signal ? AbortSignal.any([timeout, signal]) : timeout }).catch((err: unknown) => {
     const e = err as Error & { cause?: { code?: string } };
-    throw new Error(e.name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : (e.cause?.code ?? e.message));
+    if (signal?.aborted) throw new Error('cancelled', { cause: err });
+    throw new Error(timeout.aborted ? `timed out after ${timeoutMs} ms` : (e.cause?.code ?? e.message), { cause: err });
   });
   if (res.status !== 200) {
     await res.body?.cancel();

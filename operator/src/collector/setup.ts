@@ -72,10 +72,7 @@ export async function setupHistory(mgr: Manager, config: OperatorConfig, log: Lo
   try {
     await mkdir(config.historySpillDir, { recursive: true });
   } catch (err) {
-    log.warn(
-      { dir: config.historySpillDir, err: { message: (err as Error).message } },
-      'collector: spill directory unusable; collector state is not kept across restarts',
-    );
+    log.warn({ dir: config.historySpillDir, err }, 'collector: spill directory unusable; collector state is not kept across restarts');
     stateFile = undefined;
   }
   const collector = new Collector({
@@ -92,6 +89,7 @@ export async function setupHistory(mgr: Manager, config: OperatorConfig, log: Lo
     timeoutMs: config.collectorTimeoutSeconds * 1000,
     defaultMetricsPort: DEFAULT_METRICS_PORT,
     isLeader: () => mgr.isLeader,
+    signal: mgr.leadershipSignal,
     ...(stateFile ? { stateFile } : {}),
   });
   await collector.restore();

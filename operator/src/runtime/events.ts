@@ -28,10 +28,15 @@ export class EventRecorder {
   private idle: Array<() => void> = [];
   dropped = 0;
 
+  /**
+   * @param signal cancels sending (e.g. the manager's leadership signal): once it fires, in-flight
+   * requests are cut and what is still buffered is dropped, so a former leader records nothing.
+   */
   constructor(
     private readonly rest: KubeRest,
     private readonly component: string,
     private readonly log?: Logger,
+    private readonly signal?: AbortSignal,
   ) {}
 
   event(obj: KubeObject, type: EventType, reason: string, message: string): void {
@@ -52,11 +57,17 @@ export class EventRecorder {
   private async drain(): Promise<void> {
     this.sending = true;
     while (this.pending.length > 0) {
+      if (this.signal?.aborted) {
+        this.dropped += this.pending.length;
+        this.pending.length = 0;
+        break;
+      }
       const e = this.pending.shift()!;
       try {
         await this.send(e);
       } catch (err) {
-        this.log?.warn({ err, reason: e.reason }, 'could not record event');
+        if (!this.signal?.aborted)
+          this.log?.warn({ err, namespace: e.obj.metadata.namespace, name: e.obj.metadata.name, kind: e.obj.kind, reason: e.reason }, 'could not record event');
       }
     }
     this.sending = false;
@@ -72,9 +83,10 @@ export class EventRecorder {
       seen.count++;
       seen.at = Date.now();
       try {
-        await this.rest.mergePatch(objectPath(Events, seen.namespace, seen.name), { count: seen.count, lastTimestamp: now });
+        await this.rest.mergePatch(objectPath(Events, seen.namespace, seen.name), { count: seen.count, lastTimestamp: now }, { signal: this.signal });
         return;
-      } catch {
+      } catch (err) {
+        if (this.signal?.aborted) throw err;
         this.recent.delete(key); // expired or deleted: create a fresh one below
       }
     }
@@ -82,26 +94,30 @@ export class EventRecorder {
       for (const [k, v] of this.recent) if (Date.now() - v.at > AGGREGATE_WINDOW_MS) this.recent.delete(k);
     }
     const name = `${e.obj.metadata.name}.${randomBytes(8).toString('hex')}`;
-    await this.rest.create(collectionPath(Events, namespace), {
-      apiVersion: 'v1',
-      kind: 'Event',
-      metadata: { name, namespace },
-      involvedObject: {
-        apiVersion: e.obj.apiVersion,
-        kind: e.obj.kind,
-        name: e.obj.metadata.name,
-        namespace,
-        uid: e.obj.metadata.uid,
-        resourceVersion: e.obj.metadata.resourceVersion,
+    await this.rest.create(
+      collectionPath(Events, namespace),
+      {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { name, namespace },
+        involvedObject: {
+          apiVersion: e.obj.apiVersion,
+          kind: e.obj.kind,
+          name: e.obj.metadata.name,
+          namespace,
+          uid: e.obj.metadata.uid,
+          resourceVersion: e.obj.metadata.resourceVersion,
+        },
+        type: e.type,
+        reason: e.reason,
+        message: e.message,
+        source: { component: this.component },
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
       },
-      type: e.type,
-      reason: e.reason,
-      message: e.message,
-      source: { component: this.component },
-      firstTimestamp: now,
-      lastTimestamp: now,
-      count: 1,
-    });
+      { signal: this.signal },
+    );
     this.recent.set(key, { name, namespace, count: 1, first: now, at: Date.now() });
   }
 }

@@ -33,6 +33,34 @@ interface ListResponse<T> {
 
 const BACKOFF_INITIAL_MS = 250;
 const BACKOFF_MAX_MS = 10_000;
+/**
+ * The server ends each watch after timeoutSeconds, drawn from [5, 10) min like client-go's
+ * reflector (minWatchTimeout * (1 + rand)), so many informers do not re-watch in step.
+ */
+const WATCH_MIN_TIMEOUT_S = 300;
+/**
+ * client-node's Watch aborts a stream that brought no bytes for `requestTimeoutMs` (30 s by
+ * default). A quiet watch brings none for minutes: the server's bookmarks come about once a
+ * minute, and not at all without the watch cache. So the client allows the whole server-side
+ * timeout plus this slack; it still ends a watch whose server went silent (a stalled connection).
+ */
+const WATCH_CLIENT_SLACK_S = 30;
+
+/**
+ * client-node 2.x has no option for the inactivity timeout (the field is private in its types),
+ * so it is set on the instance; should an upgrade rename it, this throws instead of silently
+ * going back to re-watching every 30 s.
+ */
+function setWatchInactivityTimeout(watcher: Watch, ms: number): void {
+  const w = watcher as unknown as { requestTimeoutMs?: unknown };
+  if (typeof w.requestTimeoutMs !== 'number') throw new Error('@kubernetes/client-node Watch has no requestTimeoutMs any more: review informer.ts');
+  w.requestTimeoutMs = ms;
+}
+
+/** Server-side timeout of one watch, in seconds. */
+export function watchTimeoutSeconds(random: () => number = Math.random): number {
+  return WATCH_MIN_TIMEOUT_S + Math.floor(random() * WATCH_MIN_TIMEOUT_S);
+}
 
 class GoneError extends Error {}
 
@@ -51,7 +79,8 @@ export class Informer<T extends KubeObject = KubeObject> {
   private resyncTimer: NodeJS.Timeout | undefined;
   private started = false;
   /** Counters for tests and debugging. */
-  readonly stats = { lists: 0, watches: 0, watchErrors: 0, relistsOnGone: 0 };
+  readonly stats = { lists: 0, watches: 0, watchErrors: 0, relistsOnGone: 0, bookmarks: 0 };
+  private loops: Promise<void>[] = [];
 
   constructor(
     readonly rest: KubeRest,
@@ -78,7 +107,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   start(): void {
     if (this.started) return;
     this.started = true;
-    for (const r of this.reflectors) void r.run();
+    this.loops = this.reflectors.map((r) => r.run());
     const period = this.options.resyncPeriodMs ?? 0;
     if (period > 0) {
       this.resyncTimer = setInterval(() => {
@@ -103,6 +132,11 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.started = false;
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     for (const r of this.reflectors) r.stop();
+  }
+
+  /** Resolves once every list/watch loop has ended after stop() (nothing more reaches the cache). */
+  async whenStopped(): Promise<void> {
+    await Promise.all(this.loops);
   }
 
   get logger(): Logger | undefined {
@@ -195,7 +229,8 @@ class Reflector<T extends KubeObject> {
         if (!this.resourceVersion) await this.list();
         if (this.stopped) break;
         await this.watch();
-        // A watch that ended cleanly (server timeout, inactivity) resumes from the last version.
+        // A watch the server ended (its timeoutSeconds) resumes from the last version seen
+        // (an event's or a bookmark's): no LIST unless that version is gone (410).
       } catch (err) {
         if (this.stopped) break;
         if (err instanceof GoneError || isGone(err)) {
@@ -244,6 +279,8 @@ class Reflector<T extends KubeObject> {
 
   private watch(): Promise<void> {
     const watcher = new Watch(this.informer.kubeConfig);
+    const timeoutSeconds = watchTimeoutSeconds();
+    setWatchInactivityTimeout(watcher, (timeoutSeconds + WATCH_CLIENT_SLACK_S) * 1000);
     this.informer.stats.watches++;
     return new Promise<void>((resolve, reject) => {
       let settled = false;
@@ -263,7 +300,12 @@ class Reflector<T extends KubeObject> {
         }
         if (obj?.metadata?.resourceVersion) this.resourceVersion = obj.metadata.resourceVersion;
         this.backoffMs = BACKOFF_INITIAL_MS;
-        if (type === 'BOOKMARK') return;
+        if (type === 'BOOKMARK') {
+          // Only metadata.resourceVersion: a quiet watch resumes from a current version, not one
+          // the server may have compacted away meanwhile (which would cost a full relist).
+          this.informer.stats.bookmarks++;
+          return;
+        }
         const transform = this.informer.options.transform ?? ((o: T) => o);
         const typed = transform({ ...obj, apiVersion: this.informer.resource.apiVersion, kind: this.informer.resource.kind });
         if (type === 'DELETED') this.informer.delete(typed);
@@ -273,7 +315,7 @@ class Reflector<T extends KubeObject> {
         const e = err as { statusCode?: number; name?: string } | null;
         if (e && e.statusCode === 410) finish(new GoneError('Gone'));
         else if (e && e.name === 'TimeoutError')
-          finish(); // inactivity timeout: resume
+          finish(); // the server stayed silent past its own timeout: resume on a fresh connection
         else if (e && e.name === 'AbortError' && this.stopped) finish();
         else finish(e ?? undefined);
       };
@@ -284,7 +326,7 @@ class Reflector<T extends KubeObject> {
             ...this.selectors,
             resourceVersion: this.resourceVersion,
             allowWatchBookmarks: true,
-            timeoutSeconds: 240 + Math.floor(Math.random() * 120),
+            timeoutSeconds,
           },
           onEvent,
           done,

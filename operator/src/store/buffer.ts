@@ -213,10 +213,7 @@ export class WriteBuffer {
       return { kind: raw.k, doc: schema.parse(raw.d) } as PendingItem;
     } catch (err) {
       this.metrics.dropped.inc({ reason: 'corrupt_spill_line' }, 1);
-      this.logger.error(
-        { spillFile: this.spillPath, offset: at, error: err instanceof Error ? err.message : String(err) },
-        'history store: unreadable spill line skipped',
-      );
+      this.logger.error({ spillFile: this.spillPath, offset: at, err }, 'history store: unreadable spill line skipped');
       return undefined;
     }
   }

@@ -190,7 +190,7 @@ export class HistoryStore {
         if (!isUnsupportedFeatureError(err)) throw err;
         c.features.features.aggregationExpressions = false;
         c.features.fallbacks.push({ feature: 'aggregationExpressions', fallback: 'client-side bucketing', serverSaid: errorText(err) });
-        this.logger.warn({ error: errorText(err) }, 'history store: history aggregation unsupported; bucketing in the client from now on');
+        this.logger.warn({ err }, 'history store: history aggregation unsupported; bucketing in the client from now on');
       }
     }
     return fleetHistoryInClient(c.db, this.names, q);
@@ -236,7 +236,7 @@ export class HistoryStore {
       return true;
     } catch (err) {
       if (this.closed) return false;
-      this.markFailure(`MongoDB at ${redactUri(this.config.uri)} is unreachable: ${errorText(err)}`);
+      this.markFailure(`MongoDB at ${redactUri(this.config.uri)} is unreachable: ${errorText(err)}`, err);
       return false;
     }
   }
@@ -248,9 +248,10 @@ export class HistoryStore {
     this.metrics.available.set(1);
   }
 
-  private markFailure(message: string): void {
+  /** `message` is the human summary kept for /readyz; `err` is logged as the error object. */
+  private markFailure(message: string, err: unknown): void {
     if (this.healthy || this.lastError !== message)
-      this.logger.error({ error: message, buffered: this.buffer.counts() }, 'history store: MongoDB unavailable; buffering writes');
+      this.logger.error({ err, uri: redactUri(this.config.uri), buffered: this.buffer.counts() }, 'history store: MongoDB unavailable; buffering writes');
     this.healthy = false;
     this.lastError = message;
     this.metrics.available.set(0);
@@ -267,7 +268,7 @@ export class HistoryStore {
     } catch (err) {
       if (err instanceof StoreUriError) {
         this.permanentError = err.message;
-        this.markFailure(err.message);
+        this.markFailure(err.message, err);
         return false;
       }
       throw err;
@@ -287,7 +288,7 @@ export class HistoryStore {
       return true;
     } catch (err) {
       await client.close(true).catch(() => undefined);
-      this.markFailure(`MongoDB at ${redactUri(this.config.uri)} is unreachable: ${errorText(err)}`);
+      this.markFailure(`MongoDB at ${redactUri(this.config.uri)} is unreachable: ${errorText(err)}`, err);
       return false;
     }
   }
@@ -320,7 +321,7 @@ export class HistoryStore {
         await this.step(batchSize, flushIntervalMs, failed, () => (backoff = retryInitialMs));
       } catch (err) {
         // Not a server outage (those are handled in step): e.g. the spill file. Log, pause, go on.
-        this.logger.error({ error: errorText(err) }, 'history store: write loop error');
+        this.logger.error({ err }, 'history store: write loop error');
         await failed();
       }
     }
@@ -368,7 +369,7 @@ export class HistoryStore {
       succeeded();
     } catch (err) {
       if (!(err instanceof TransientWriteError)) throw err;
-      this.markFailure(err.message);
+      this.markFailure(err.message, err);
       await failed();
     }
   }
@@ -378,7 +379,7 @@ export class HistoryStore {
     if (conn.features.features.ttlIndexes) return;
     if (Date.now() - this.lastSweep < this.config.retentionSweepIntervalMs) return;
     this.lastSweep = Date.now();
-    await this.sweepExpired().catch((err: unknown) => this.logger.warn({ error: errorText(err) }, 'history store: retention sweep failed'));
+    await this.sweepExpired().catch((err: unknown) => this.logger.warn({ err }, 'history store: retention sweep failed'));
   }
 
   /** Deletes documents whose expireAt has passed; returns how many per collection. */
@@ -403,7 +404,7 @@ export class HistoryStore {
     if (this.available && this.buffer.pending > 0 && (opts.flushTimeoutMs ?? 10_000) > 0) await this.flush(opts.flushTimeoutMs ?? 10_000);
     this.closed = true;
     this.wakeUp?.();
-    await this.loop?.catch((err: unknown) => this.logger.error({ error: errorText(err) }, 'history store: write loop failed'));
+    await this.loop?.catch((err: unknown) => this.logger.error({ err }, 'history store: write loop failed'));
     const persisted = await this.buffer.persistAndClose();
     if (persisted > 0)
       this.logger.warn(

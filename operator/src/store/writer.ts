@@ -122,7 +122,8 @@ export async function writeBatch(items: readonly PendingItem[], target: WriteTar
           if (we.code === DUPLICATE_KEY) continue;
           bad++;
           const p = planned[we.index];
-          logger.error({ collection, kind: p?.kind, code: we.code, error: we.errmsg }, 'history store: server rejected a document; dropped');
+          // A per-document write error is the server's answer (code + text), not an exception with a stack.
+          logger.error({ collection, kind: p?.kind, code: we.code, serverSaid: we.errmsg }, 'history store: server rejected a document; dropped');
         }
         result.written += planned.length - bad;
         result.dropped += bad;
@@ -135,7 +136,7 @@ export async function writeBatch(items: readonly PendingItem[], target: WriteTar
         metrics.failures.inc({ collection, reason: 'rejected' }, 1);
         metrics.dropped.inc({ reason: 'rejected' }, planned.length);
         result.dropped += planned.length;
-        logger.error({ collection, error: errorText(cause), documents: planned.length }, 'history store: batch rejected by the server; dropped');
+        logger.error({ collection, err: cause, documents: planned.length }, 'history store: batch rejected by the server; dropped');
       }
     } finally {
       stop();

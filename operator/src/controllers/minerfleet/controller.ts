@@ -536,7 +536,7 @@ export function setupMinerFleetController(
     indexers: { [PODS_BY_FLEET]: podFleetKey },
     transform: trimPod,
   });
-  const recorder = new EventRecorder(mgr.rest, 'minefleet-operator', log);
+  const recorder = new EventRecorder(mgr.rest, 'minefleet-operator', log, mgr.leadershipSignal);
   // Feed values are shared by all fleets; litecoind logins are read from their Secret when fetched
   // (the Secret cache holds no values).
   const feeds = new FeedRegistry({

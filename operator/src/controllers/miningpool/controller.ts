@@ -52,7 +52,6 @@ export class MiningPoolReconciler implements Reconciler {
     private readonly pools: Informer<PoolObj>,
     private readonly recorder: EventRecorder,
     private readonly metrics: PoolMetrics,
-    private readonly log: Logger,
     opts: MiningPoolControllerOptions,
   ) {
     this.now = opts.now ?? Date.now;
@@ -226,9 +225,9 @@ export function setupMiningPoolController(
   log: Logger,
 ): { controller: Controller; reconciler: MiningPoolReconciler } {
   const pools = mgr.informer<PoolObj>(MiningPools);
-  const recorder = new EventRecorder(mgr.rest, 'minefleet-operator', log);
+  const recorder = new EventRecorder(mgr.rest, 'minefleet-operator', log, mgr.leadershipSignal);
   const metrics = new PoolMetrics(mgr.metrics.registry);
-  const reconciler = new MiningPoolReconciler(mgr.rest, pools, recorder, metrics, log.child({ controller: CONTROLLER_NAME }), opts);
+  const reconciler = new MiningPoolReconciler(mgr.rest, pools, recorder, metrics, opts);
   const controller = new Controller(CONTROLLER_NAME, reconciler, {
     concurrency: opts.concurrency,
     metrics: mgr.metrics,

@@ -205,7 +205,7 @@ export class FeedRegistry {
           entry.lastError = e.message;
           const retryable = !(e instanceof FeedFetchError) || e.retryable;
           if (!retryable || attempt >= retries || this.closed) {
-            this.opts.logger?.warn({ feed: entry.label, err: { message: e.message }, attempts: attempt + 1 }, 'economics feed fetch failed');
+            this.opts.logger?.warn({ feed: entry.label, err: e, attempts: attempt + 1 }, 'economics feed fetch failed');
             return;
           }
           await new Promise((r) => setTimeout(r, backoff * 2 ** attempt * (0.5 + Math.random() / 2)));
