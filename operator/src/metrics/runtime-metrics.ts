@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { WorkQueueMetrics } from '../runtime/workqueue.js';
+import type { UnfinishedWork, WorkQueueMetrics } from '../runtime/workqueue.js';
 
 /**
  * The operator's own metrics, named exactly as controller-runtime names them so existing
@@ -11,11 +11,15 @@ export class RuntimeMetrics {
   readonly reconcileTime: Histogram<'controller'>;
   readonly activeWorkers: Gauge<'controller'>;
   readonly maxConcurrentReconciles: Gauge<'controller'>;
-  readonly workqueueDepth: Gauge<'name' | 'controller'>;
+  readonly workqueueDepth: Gauge<'name' | 'controller' | 'priority'>;
   readonly workqueueAdds: Counter<'name' | 'controller'>;
   readonly workqueueQueueDuration: Histogram<'name' | 'controller'>;
   readonly workqueueWorkDuration: Histogram<'name' | 'controller'>;
   readonly workqueueRetries: Counter<'name' | 'controller'>;
+  readonly workqueueUnfinishedWork: Gauge<'name' | 'controller'>;
+  readonly workqueueLongestRunningProcessor: Gauge<'name' | 'controller'>;
+  /** Queues whose in-flight work the two gauges above report, read at scrape time. */
+  private readonly inFlightProbes = new Map<string, () => UnfinishedWork>();
   readonly leaderElectionStatus: Gauge<'name'>;
 
   constructor(
@@ -59,7 +63,14 @@ export class RuntimeMetrics {
       registers: r,
     });
     const wqLabels = ['name', 'controller'] as const;
-    this.workqueueDepth = new Gauge({ name: 'workqueue_depth', help: 'Current depth of workqueue', labelNames: wqLabels, registers: r });
+    // Names, labels, help and buckets as controller-runtime's pkg/metrics/workqueue.go. Its depth
+    // carries a `priority` label (empty for a queue without priorities, which ours is).
+    this.workqueueDepth = new Gauge({
+      name: 'workqueue_depth',
+      help: 'Current depth of workqueue by workqueue and priority',
+      labelNames: [...wqLabels, 'priority'],
+      registers: r,
+    });
     this.workqueueAdds = new Counter({ name: 'workqueue_adds_total', help: 'Total number of adds handled by workqueue', labelNames: wqLabels, registers: r });
     const durationBuckets = [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.1, 1, 10, 100, 1000];
     this.workqueueQueueDuration = new Histogram({
@@ -71,7 +82,7 @@ export class RuntimeMetrics {
     });
     this.workqueueWorkDuration = new Histogram({
       name: 'workqueue_work_duration_seconds',
-      help: 'How long in seconds processing an item from workqueue takes',
+      help: 'How long in seconds processing an item from workqueue takes.',
       labelNames: wqLabels,
       buckets: durationBuckets,
       registers: r,
@@ -81,6 +92,29 @@ export class RuntimeMetrics {
       help: 'Total number of retries handled by workqueue',
       labelNames: wqLabels,
       registers: r,
+    });
+    // client-go refreshes these two every 500 ms from a ticker; computing them when scraped gives
+    // the same values without a timer per queue.
+    const probes = this.inFlightProbes;
+    this.workqueueUnfinishedWork = new Gauge({
+      name: 'workqueue_unfinished_work_seconds',
+      help:
+        "How many seconds of work has been done that is in progress and hasn't been observed by work_duration. Large values indicate stuck threads. " +
+        'One can deduce the number of stuck threads by observing the rate at which this increases.',
+      labelNames: wqLabels,
+      registers: r,
+      collect() {
+        for (const [name, probe] of probes) this.set({ name, controller: name }, probe().totalSeconds);
+      },
+    });
+    this.workqueueLongestRunningProcessor = new Gauge({
+      name: 'workqueue_longest_running_processor_seconds',
+      help: 'How many seconds has the longest running processor for workqueue been running.',
+      labelNames: wqLabels,
+      registers: r,
+      collect() {
+        for (const [name, probe] of probes) this.set({ name, controller: name }, probe().longestSeconds);
+      },
     });
     this.leaderElectionStatus = new Gauge({
       name: 'leader_election_master_status',
@@ -97,8 +131,18 @@ export class RuntimeMetrics {
   initController(controller: string): void {
     for (const result of ['success', 'error', 'requeue', 'requeue_after']) this.reconcileTotal.inc({ controller, result }, 0);
     this.reconcileErrors.inc({ controller }, 0);
-    this.workqueueAdds.inc({ name: controller, controller }, 0);
-    this.workqueueRetries.inc({ name: controller, controller }, 0);
+    // client-go creates a queue's series (WithLabelValues) when the queue is made.
+    const l = { name: controller, controller };
+    this.workqueueAdds.inc(l, 0);
+    this.workqueueRetries.inc(l, 0);
+    this.workqueueDepth.set({ ...l, priority: '' }, 0);
+    this.workqueueQueueDuration.zero(l);
+    this.workqueueWorkDuration.zero(l);
+  }
+
+  /** Reports `probe` (a queue's in-flight work) as workqueue_unfinished_work_seconds / _longest_running_processor_seconds. */
+  trackUnfinishedWork(controller: string, probe: () => UnfinishedWork): void {
+    this.inFlightProbes.set(controller, probe);
   }
 
   /** Hooks for one controller's work queue. */
@@ -106,7 +150,7 @@ export class RuntimeMetrics {
     const l = { name: controller, controller };
     return {
       add: () => this.workqueueAdds.inc(l),
-      depth: (d) => this.workqueueDepth.set(l, d),
+      depth: (d) => this.workqueueDepth.set({ ...l, priority: '' }, d),
       retry: () => this.workqueueRetries.inc(l),
       queued: (s) => this.workqueueQueueDuration.observe(l, s),
       worked: (s) => this.workqueueWorkDuration.observe(l, s),

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import type { RuntimeMetrics } from '../metrics/runtime-metrics.js';
 import type { Informer } from './informer.js';
-import { ItemExponentialBackoff } from './ratelimiter.js';
+import { defaultControllerRateLimiter, type RateLimiter } from './ratelimiter.js';
 import { controllerOf, objectKey, splitKey, type KubeObject } from './resource.js';
 import { WorkQueue } from './workqueue.js';
 
@@ -39,9 +39,14 @@ export interface ControllerOptions {
   concurrency?: number;
   metrics?: RuntimeMetrics;
   logger?: Logger;
-  /** Back-off for failed reconciles (client-go default: 5 ms doubling to 1000 s). */
+  /**
+   * Per-item back-off of failed reconciles (controller-runtime default: 5 ms doubling to 1000 s),
+   * max'd with the default overall token bucket (10 qps, burst 100).
+   */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
+  /** Replaces the default rate limiter altogether (controller-runtime's Options.RateLimiter). */
+  rateLimiter?: RateLimiter;
 }
 
 export function requestKey(req: Request): string {
@@ -68,7 +73,7 @@ export class Controller {
   ) {
     if ((opts.concurrency ?? 1) < 1) throw new Error(`controller ${name}: concurrency must be at least 1`);
     this.queue = new WorkQueue({
-      rateLimiter: new ItemExponentialBackoff(opts.backoffBaseMs ?? 5, opts.backoffMaxMs ?? 1000_000),
+      rateLimiter: opts.rateLimiter ?? defaultControllerRateLimiter({ baseDelayMs: opts.backoffBaseMs, maxDelayMs: opts.backoffMaxMs }),
       metrics: opts.metrics?.workQueueHooks(name),
     });
     this.log = (opts.logger ?? pino({ level: 'silent' })).child({ controller: name });
@@ -122,6 +127,7 @@ export class Controller {
     const n = this.opts.concurrency ?? 1;
     this.opts.metrics?.maxConcurrentReconciles.set({ controller: this.name }, n);
     this.opts.metrics?.initController(this.name);
+    this.opts.metrics?.trackUnfinishedWork(this.name, () => this.queue.unfinishedWork());
     this.log.info({ workers: n }, 'starting workers');
     for (let i = 0; i < n; i++) this.workers.push(this.worker());
   }
@@ -181,8 +187,7 @@ export class Controller {
     } finally {
       this.inFlight.delete(ac);
       const seconds = (performance.now() - started) / 1000;
-      m?.reconcileTime.observe(labels, seconds);
-      m?.workqueueWorkDuration.observe({ name: this.name, controller: this.name }, seconds);
+      m?.reconcileTime.observe(labels, seconds); // workqueue_work_duration_seconds: the queue's done()
       m?.reconcileTotal.inc({ controller: this.name, result });
       m?.activeWorkers.dec(labels);
       this.queue.done(key);
