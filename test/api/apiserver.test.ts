@@ -9,7 +9,15 @@ import { CustomObjectsApi } from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane } from '../support/index.js';
 import { readdir, readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
-import { GROUP, MINER_FLEET_PLURAL, MINING_POOL_PLURAL, MinerFleetSpecSchema, MiningPoolSpecSchema, VERSION } from '../../operator/src/api/v1alpha1/index.js';
+import {
+  GROUP,
+  MINER_FLEET_PLURAL,
+  MINING_POOL_PLURAL,
+  MinerFleetSpecSchema,
+  MinerFleetStatusSchema,
+  MiningPoolSpecSchema,
+  VERSION,
+} from '../../operator/src/api/v1alpha1/index.js';
 import { BAD_INPUTS, type BadInput } from './bad-inputs.js';
 import { validFleet, validPool, type Obj } from './fixtures.js';
 
@@ -262,6 +270,7 @@ describe('CRDs on a real API server', () => {
           suspended: false,
           profitability: { marginPercent: 42.5, currency: 'USD' },
           selector: 'minefleet.io/fleet=gpu-fleet',
+          conditions: [{ type: 'Ready', status: 'True', reason: 'MinersReady', message: '2/2 miner pods ready', lastTransitionTime: '2026-01-01T00:00:00Z' }],
         },
       }),
     ]);
@@ -278,19 +287,31 @@ describe('CRDs on a real API server', () => {
         status: {
           latencyMs: 37,
           circuit: 'Closed',
-          conditions: [{ type: 'Available', status: 'True', reason: 'ProbeSucceeded', message: 'ok', lastTransitionTime: '2026-01-01T00:00:00Z' }],
+          conditions: [
+            { type: 'Available', status: 'True', reason: 'ProbeSucceeded', message: 'ok', lastTransitionTime: '2026-01-01T00:00:00Z' },
+            { type: 'Ready', status: 'False', reason: 'Recovering', message: 'trial probe succeeded', lastTransitionTime: '2026-01-01T00:00:00Z' },
+          ],
         },
       }),
     ]);
     const out = await kubectlOk(['-n', NS, 'get', 'mf,mp']);
     const lines = out.split('\n');
     const header = (prefix: string) => lines.find((l) => l.startsWith('NAME') && lines[lines.indexOf(l) + 1]?.includes(prefix)) ?? '';
-    expect(header('minerfleet').split(/\s+/)).toEqual(['NAME', 'DESIRED', 'READY', 'POOL', 'HASHRATE', 'MARGIN', 'SUSPENDED', 'AGE']);
-    expect(header('miningpool').split(/\s+/)).toEqual(['NAME', 'URL', 'AVAILABLE', 'LATENCY', 'AGE']);
+    expect(header('minerfleet').split(/\s+/)).toEqual(['NAME', 'DESIRED', 'READY', 'MINERS', 'POOL', 'HASHRATE', 'MARGIN', 'SUSPENDED', 'AGE']);
+    expect(header('miningpool').split(/\s+/)).toEqual(['NAME', 'URL', 'READY', 'LATENCY', 'AGE']);
     const gpu = lines.find((l) => l.startsWith('minerfleet.minefleet.io/gpu-fleet'))!.split(/\s+/);
-    expect(gpu.slice(1, 7)).toEqual(['2', '2', 'merged-ltc-doge', '123456.5', '42.5', 'false']);
+    expect(gpu.slice(1, 8)).toEqual(['2', 'True', '2', 'merged-ltc-doge', '123456.5', '42.5', 'false']);
     const pool = lines.find((l) => l.startsWith('miningpool.minefleet.io/merged-ltc-doge'))!.split(/\s+/);
-    expect(pool.slice(1, 4)).toEqual(['stratum+tcp://merged.pool.example.com:3333', 'True', '37']);
+    // Ready (False here) is its own condition, not Available (True): the column reads the right one.
+    expect(pool.slice(1, 4)).toEqual(['stratum+tcp://merged.pool.example.com:3333', 'False', '37']);
+    // status.selector feeds the scale subresource: an empty one is refused, by the server and by zod.
+    const empty = await kubectl(['-n', NS, 'patch', 'mf', 'gpu-fleet', '--subresource=status', '--type=merge', '-p', '{"status":{"selector":""}}']);
+    expect(empty.code).not.toBe(0);
+    expect(empty.stderr).toMatch(/status\.selector.*should be at least 1 chars long/);
+    expect(MinerFleetStatusSchema.safeParse({ selector: '' }).success).toBe(false);
+    const poolWide = await kubectlOk(['-n', NS, 'get', 'mp', 'merged-ltc-doge', '-o', 'wide']);
+    expect(poolWide).toMatch(/READY\s+AVAILABLE\s+LATENCY\s+CIRCUIT/);
+    expect(poolWide).toMatch(/merged-ltc-doge\s+\S+\s+False\s+True\s+37\s+Closed/);
 
     const mining = await kubectlOk(['-n', NS, 'get', 'mining']);
     expect(mining).toContain('minerfleet.minefleet.io/cpu-fleet');

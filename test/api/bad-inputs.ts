@@ -574,6 +574,65 @@ export const BAD_INPUTS: BadInput[] = [
     zod: 'expected string',
   },
   {
+    name: 'node selector value is not a label value',
+    rule: 'pattern label value',
+    make: fleet((o) => (o.spec.placement.nodeSelector = { rig: 'rack 7' })),
+    path: 'spec.placement.nodeSelector.rig',
+    api: 'should match',
+    zod: 'Invalid string',
+  },
+  {
+    name: 'affinity with an unknown node selector operator',
+    rule: 'enum affinity operator',
+    make: fleet(
+      (o) =>
+        (o.spec.placement.affinity = {
+          nodeAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'rack', operator: 'Near', values: ['a'] }] }] },
+          },
+        }),
+    ),
+    path: 'spec.placement.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator',
+    api: 'Unsupported value: "Near"',
+    zod: 'Invalid option',
+  },
+  {
+    name: 'affinity term without a topologyKey',
+    rule: 'required affinity topologyKey',
+    make: fleet(
+      (o) =>
+        (o.spec.placement.affinity = {
+          podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'x' } } }] },
+        }),
+    ),
+    path: 'spec.placement.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey',
+    api: 'Required value',
+    zod: 'expected string',
+  },
+  {
+    name: 'preferred affinity weight above 100',
+    rule: 'maximum affinity weight',
+    make: fleet(
+      (o) =>
+        (o.spec.placement.affinity = {
+          nodeAffinity: {
+            preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 101, preference: { matchExpressions: [{ key: 'cpu', operator: 'Exists' }] } }],
+          },
+        }),
+    ),
+    path: 'spec.placement.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight',
+    api: 'less than or equal to 100',
+    zod: '<=100',
+  },
+  {
+    name: 'affinity is a string',
+    rule: 'type affinity',
+    make: fleet((o) => (o.spec.placement.affinity = { nodeAffinity: 'anywhere' })),
+    path: 'spec.placement.affinity.nodeAffinity',
+    api: 'must be of type object',
+    zod: 'expected object',
+  },
+  {
     name: 'history kept for 0 days',
     rule: 'minimum',
     make: fleet((o) => (o.spec.history.retentionDays = 0)),

@@ -73,7 +73,7 @@ describe('CRD generation', () => {
     expect(crd.spec.names).toMatchObject({ kind: 'MiningPool', plural: 'miningpools', shortNames: ['mp'], categories: ['mining'] });
     const v = versionOf(crd);
     expect(v.subresources).toEqual({ status: {} });
-    expect(v.additionalPrinterColumns.filter((c: any) => !c.priority).map((c: any) => c.name)).toEqual(['URL', 'Available', 'Latency', 'Age']);
+    expect(v.additionalPrinterColumns.filter((c: any) => !c.priority).map((c: any) => c.name)).toEqual(['URL', 'Ready', 'Latency', 'Age']);
   });
 
   it('MinerFleet CRD: names, scale subresource and printer columns', () => {
@@ -87,12 +87,14 @@ describe('CRD generation', () => {
     expect(v.additionalPrinterColumns.filter((c: any) => !c.priority).map((c: any) => c.name)).toEqual([
       'Desired',
       'Ready',
+      'Miners',
       'Pool',
       'Hashrate',
       'Margin',
       'Suspended',
       'Age',
     ]);
+    expect(v.additionalPrinterColumns.find((c: any) => c.name === 'Ready').jsonPath).toBe('.status.conditions[?(@.type=="Ready")].status');
     const spec = (schemaOf(crd).properties as Record<string, Node>).spec!;
     const props = spec.properties as Record<string, Node>;
     // Object defaults are expanded so CEL rules see the nested defaults (Kubernetes validates defaults as written).

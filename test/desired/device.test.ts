@@ -166,7 +166,9 @@ describe('device access: usb', () => {
   it('merges the anti-affinity into the user affinity without changing the input', () => {
     const userAffinity = {
       nodeAffinity: {
-        requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'rack', operator: 'In', values: ['a'] }] }] },
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [{ matchExpressions: [{ key: 'rack', operator: 'In' as const, values: ['a'] }] }],
+        },
       },
       podAntiAffinity: {
         requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'other' } }, topologyKey: 'kubernetes.io/hostname' }],
@@ -190,7 +192,7 @@ describe('device access: usb', () => {
   it('passes a cpu fleet user affinity through as given', () => {
     const affinity = {
       nodeAffinity: {
-        preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 10, preference: { matchExpressions: [{ key: 'cpu', operator: 'Exists' }] } }],
+        preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 10, preference: { matchExpressions: [{ key: 'cpu', operator: 'Exists' as const }] } }],
       },
     };
     expect(podOf(render({ placement: { affinity } })).affinity).toEqual(affinity);

@@ -80,7 +80,11 @@ describe('computeStatus', () => {
   it('statusUpToDate compares conditions by type and ignores fields others own', () => {
     const s = computeStatus({ ...base, fleet: fleet(), deployment: undefined });
     expect(statusUpToDate(s, undefined)).toBe(false);
-    const have = { ...s, hashrate: 5, conditions: [{ type: 'Profitable', status: 'True' as const, lastTransitionTime: 'x' }, ...[...s.conditions!].reverse()] };
+    const have = {
+      ...s,
+      hashrate: 5,
+      conditions: [{ type: 'Profitable', status: 'True' as const, reason: 'Pays', message: '', lastTransitionTime: 'x' }, ...[...s.conditions!].reverse()],
+    };
     expect(statusUpToDate(s, have)).toBe(true);
     expect(statusUpToDate({ ...s, readyReplicas: 1 }, have)).toBe(false);
   });

@@ -71,3 +71,20 @@ describe('pool latency in status', () => {
     expect(nextLatencyMs(50, [])).toBe(50);
   });
 });
+
+describe('pool conditions', () => {
+  it('a Ready condition (the kubectl Ready column) follows the circuit, with reason and message like Available', () => {
+    const open = { ...initialCircuit(0), state: 'Open' as const, consecutiveFailures: 3, nextProbeAtMs: 60_000 };
+    const failed: ProbeResult = { ok: false, reason: 'ConnectFailed', message: 'connect ECONNREFUSED 127.0.0.1:1', totalMs: 2 };
+    const down = computePoolStatus({ prev: undefined, circuit: open, result: failed, policy, generation: 4, now: '2026-01-01T00:00:00Z' });
+    const by = Object.fromEntries(down.conditions!.map((c) => [c.type, c]));
+    expect(by.Ready).toEqual({ ...by.Available, type: 'Ready' });
+    expect(by.Ready).toMatchObject({ status: 'False', reason: 'ConnectFailed', message: 'connect ECONNREFUSED 127.0.0.1:1', observedGeneration: 4 });
+    const up = computePoolStatus({ prev: down, circuit: initialCircuit(0), result: ok(20), policy, generation: 4, now: '2026-01-01T00:01:00Z' });
+    expect(up.conditions!.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'True',
+      reason: 'ProbeSucceeded',
+      lastTransitionTime: '2026-01-01T00:01:00Z',
+    });
+  });
+});

@@ -117,9 +117,16 @@ export function miningPoolCrd(): Record<string, unknown> {
     columns: [
       { name: 'URL', type: 'string', jsonPath: '.spec.url', description: 'Stratum endpoint.' },
       {
+        name: 'Ready',
+        type: 'string',
+        jsonPath: '.status.conditions[?(@.type=="Ready")].status',
+        description: 'Whether fleets may use the pool (its Ready condition).',
+      },
+      {
         name: 'Available',
         type: 'string',
         jsonPath: '.status.conditions[?(@.type=="Available")].status',
+        priority: 1,
         description: 'Whether the last probes succeeded.',
       },
       { name: 'Latency', type: 'integer', jsonPath: '.status.latencyMs', description: 'Last probe handshake in milliseconds.' },
@@ -142,7 +149,13 @@ export function minerFleetCrd(): Record<string, unknown> {
     rootRules: MINER_FLEET_OBJECT_RULES,
     columns: [
       { name: 'Desired', type: 'integer', jsonPath: '.spec.replicas', description: 'Miner pods wanted.' },
-      { name: 'Ready', type: 'integer', jsonPath: '.status.readyReplicas', description: 'Miner pods ready.' },
+      {
+        name: 'Ready',
+        type: 'string',
+        jsonPath: '.status.conditions[?(@.type=="Ready")].status',
+        description: 'Whether the fleet is Ready (its Ready condition).',
+      },
+      { name: 'Miners', type: 'integer', jsonPath: '.status.readyReplicas', description: 'Miner pods ready.' },
       { name: 'Pool', type: 'string', jsonPath: '.status.activePool', description: 'Active MiningPool.' },
       { name: 'Hashrate', type: 'number', jsonPath: '.status.hashrate', description: 'Fleet hashrate in H/s.' },
       { name: 'Margin', type: 'number', jsonPath: '.status.profitability.marginPercent', description: 'Profit margin in percent.' },

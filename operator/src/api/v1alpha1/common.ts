@@ -9,6 +9,14 @@ export const QUANTITY_PATTERN = '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([K
 /** Extended resource names such as `nvidia.com/gpu` or `example.com/usb-asic`. */
 export const RESOURCE_NAME_PATTERN = '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$';
 
+/** A qualified name as label keys are: optional DNS-subdomain prefix and `/`, then a name of at most 63 characters. */
+export const LABEL_KEY_PATTERN = '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
+/** A label value: empty, or up to 63 alphanumerics with `-`, `_`, `.` inside. */
+export const LABEL_VALUE_PATTERN = '^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$';
+
+export const labelKey = (description: string) => z.string().min(1).max(317).regex(new RegExp(LABEL_KEY_PATTERN)).meta({ description });
+export const labelValue = (description: string) => z.string().max(63).regex(new RegExp(LABEL_VALUE_PATTERN)).meta({ description });
+
 export const dnsSubdomainName = (description: string) => z.string().min(1).max(253).regex(new RegExp(DNS_SUBDOMAIN_PATTERN)).meta({ description });
 
 export const secretKey = (description: string) => z.string().min(1).max(253).regex(new RegExp(SECRET_KEY_PATTERN)).meta({ description });
@@ -29,13 +37,21 @@ export const SecretKeySelectorSchema = z
   })
   .meta({ description: 'A key of a Secret in the same namespace.' });
 
-/** A metav1.Condition (the operator writes these; kept lenient so status writes never fail on style). */
+/** metav1.Condition's reason: CamelCase, as the API server's own validation of conditions demands. */
+export const CONDITION_REASON_PATTERN = '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$';
+
+/** A metav1.Condition, with the same required fields and limits as the Kubernetes type. */
 export const ConditionSchema = z
   .object({
     type: z.string().min(1).max(316).meta({ description: 'Type of condition in CamelCase, e.g. Available or Ready.' }),
     status: z.enum(['True', 'False', 'Unknown']).meta({ description: 'Status of the condition: True, False or Unknown.' }),
-    reason: z.string().max(1024).optional().meta({ description: 'Machine-readable CamelCase reason for the last transition.' }),
-    message: z.string().max(32768).optional().meta({ description: 'Human-readable details about the last transition.' }),
+    reason: z
+      .string()
+      .min(1)
+      .max(1024)
+      .regex(new RegExp(CONDITION_REASON_PATTERN))
+      .meta({ description: 'Machine-readable CamelCase reason for the last transition.' }),
+    message: z.string().max(32768).meta({ description: 'Human-readable details about the last transition (may be empty).' }),
     lastTransitionTime: z.iso.datetime({ offset: true }).meta({ description: 'When the condition last changed status (RFC 3339).' }),
     observedGeneration: z.int().min(0).optional().meta({ description: 'metadata.generation the condition was computed from.', format: 'int64' }),
   })

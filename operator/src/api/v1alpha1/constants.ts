@@ -37,6 +37,8 @@ export type StaleFeedPolicy = (typeof STALE_FEED_POLICIES)[number];
 /** Condition types written on MiningPool.status.conditions. */
 export const MiningPoolConditionType = {
   Available: 'Available',
+  /** The summary condition every kind has (kubectl wait --for=condition=Ready, the Ready column): a pool is ready when fleets may use it. */
+  Ready: 'Ready',
 } as const;
 
 /** Condition types written on MinerFleet.status.conditions. */

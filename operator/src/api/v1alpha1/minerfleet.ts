@@ -3,7 +3,8 @@ import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { EXTERNAL_DEVICE_NAME_PATTERN } from '#miner/config';
 import { MODELS } from '#miner/external/models';
 import { withCel, type CrossFieldRule } from './cel.js';
-import { ConditionsSchema, dnsSubdomainName, QuantitySchema, RESOURCE_NAME_PATTERN, timestamp, uniqueItems } from './common.js';
+import { AffinitySchema } from './affinity.js';
+import { ConditionsSchema, dnsSubdomainName, labelKey, labelValue, QuantitySchema, RESOURCE_NAME_PATTERN, timestamp, uniqueItems } from './common.js';
 import { CGMINER_API_PORT, DEVICE_KINDS, FAILOVER_STRATEGIES, MAX_FLEET_NAME_LENGTH, MAX_NETWORK_TARGETS, MINER_BACKENDS } from './constants.js';
 import { EconomicsSchema } from './economics.js';
 
@@ -303,14 +304,11 @@ export const TolerationSchema = withCel(
 export const PlacementSchema = z
   .object({
     nodeSelector: z
-      .record(z.string().min(1).max(317), z.string().max(63).meta({ description: 'Label value.' }))
+      .record(labelKey('Node label key.'), labelValue('Label value.'))
       .optional()
       .meta({ description: 'Node labels the miner pods must match, e.g. minefleet.io/usb-asic: "true".' }),
     tolerations: z.array(TolerationSchema).max(32).optional().meta({ description: 'Tolerations of the miner pods.', 'x-kubernetes-list-type': 'atomic' }),
-    affinity: z
-      .record(z.string(), z.unknown())
-      .optional()
-      .meta({ description: 'Affinity of the miner pods (core/v1 Affinity).', 'x-kubernetes-preserve-unknown-fields': true }),
+    affinity: AffinitySchema.optional(),
     priorityClassName: z
       .string()
       .min(1)
@@ -468,7 +466,7 @@ export const MinerFleetStatusSchema = z
     suspendedSince: timestamp('When the fleet was last suspended or resumed.').optional(),
     conditions: ConditionsSchema.optional(),
     observedGeneration: z.int().min(0).optional().meta({ description: 'metadata.generation this status was computed from.', format: 'int64' }),
-    selector: z.string().max(4096).optional().meta({ description: 'Label selector of the miner pods (for the scale subresource).' }),
+    selector: z.string().min(1).max(4096).optional().meta({ description: 'Label selector of the miner pods (for the scale subresource); never empty.' }),
   })
   .meta({ description: 'Observed state of a MinerFleet, written by the operator.' });
 export type MinerFleetStatus = z.output<typeof MinerFleetStatusSchema>;

@@ -173,7 +173,9 @@ export class MinerFleetReconciler implements Reconciler {
       this.recorder.event(fleet, 'Warning', 'InvalidSpec', msg);
       const invalid = this.computeStatus({
         fleet,
-        selector: '',
+        // The selector depends only on the name, so it is known even for an invalid spec; the
+        // scale subresource reads it and an empty one would select every pod.
+        selector: fleetSelector(fleet),
         activePool: undefined,
         missing: [],
         deployment: undefined,

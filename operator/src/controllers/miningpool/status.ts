@@ -85,6 +85,7 @@ export function computePoolStatus(i: PoolStatusInputs): MiningPoolStatus {
   let conds = prev.conditions ?? [];
   const set = (status: 'True' | 'False', reason: string, message: string) => {
     conds = setCondition(conds, { type: MiningPoolConditionType.Available, status, reason, message }, i.generation, i.now);
+    conds = setCondition(conds, { type: MiningPoolConditionType.Ready, status, reason, message }, i.generation, i.now);
   };
   const r = i.result;
   if (isAvailable(c)) {
