@@ -37,6 +37,8 @@ export type StaleFeedPolicy = (typeof STALE_FEED_POLICIES)[number];
 /** Condition types written on MiningPool.status.conditions. */
 export const MiningPoolConditionType = {
   Available: 'Available',
+  /** Whether probes and miners verify the pool's certificate (and whether the policy allows the pool). */
+  TLSVerified: 'TLSVerified',
 } as const;
 
 /** Condition types written on MinerFleet.status.conditions. */
