@@ -70,6 +70,7 @@ async function main(): Promise<number> {
       concurrency: config.concurrency,
       economics: { audit: history.audit },
       audit: history.audit,
+      tlsPolicy: { requireTls: config.requireTls },
       networkPolicy: {
         // The operator's own namespace: its pods are the ones admitted, not look-alikes elsewhere.
         operatorPods: { namespace: process.env.POD_NAMESPACE || undefined, labels: config.operatorPodSelector },
@@ -82,7 +83,7 @@ async function main(): Promise<number> {
     log,
   );
   // Probes wait on the network, not the CPU: many in flight, bounded (500 pools every 10 s fit).
-  setupMiningPoolController(mgr, { concurrency: PROBE_CONCURRENCY, audit: history.audit }, log);
+  setupMiningPoolController(mgr, { concurrency: PROBE_CONCURRENCY, audit: history.audit, tlsPolicy: { requireTls: config.requireTls } }, log);
 
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {

@@ -80,6 +80,8 @@ describe('secrets nowhere: a run with failover and an economic suspension on the
     const feedUrl = `http://${c.nodeIp}:${(feed.address() as AddressInfo).port}/price`;
     const mongoUri = fdb.uri.replace('mongodb://', `mongodb://reporter:${MONGO_PASSWORD}@`) + 'minefleet?authMechanism=PLAIN';
 
+    // The chart's Roles for watchNamespaces go into those namespaces: they exist first.
+    await ok(c.kubectl(['create', 'namespace', NS]));
     await ok(c.kubectl(['create', 'namespace', OPERATOR_NS]));
     await ok(c.kubectl(['-n', OPERATOR_NS, 'create', 'secret', 'generic', 'history-mongodb', `--from-literal=uri=${mongoUri}`]));
     const values = {
@@ -95,7 +97,6 @@ describe('secrets nowhere: a run with failover and an economic suspension on the
     });
     expect(install.code, install.stderr).toBe(0);
 
-    await ok(c.kubectl(['create', 'namespace', NS]));
     const probe = { intervalSeconds: 5, timeoutSeconds: 3, failureThreshold: 1, successThreshold: 1 };
     const litecoindFeed = { litecoind: { url: `http://${c.nodeIp}:${ltc.rpcPort}/`, credentialsSecretRef: { name: 'ltc-rpc' }, refreshSeconds: 5 } };
     const docs = [

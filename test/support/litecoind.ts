@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
 import path from 'node:path';
 import { freePort, retryOnPortClash } from './ports.js';
 import { systemBinPath } from './paths.js';
@@ -88,6 +89,9 @@ async function startLitecoindOnce(opts: LitecoindOptions): Promise<Litecoind> {
         '-shrinkdebugfile=0',
       ];
     };
+    // Debian's litecoind wrapper runs `[ -e ~/.litecoin ] || mkdir ~/.litecoin`: two nodes started
+    // at once on a machine that never ran litecoind race on it ("File exists").
+    mkdirSync(path.join(homedir(), '.litecoin'), { recursive: true, mode: 0o700 });
     const node1 = spawnProcess({
       name: 'litecoind-1',
       command: systemBinPath('litecoind'),

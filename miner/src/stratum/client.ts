@@ -55,8 +55,11 @@ export interface StratumClientOptions {
   url: string;
   login: string;
   password: string;
-  /** caFile: PEM file; ca: PEM text (the operator's probe reads it from a Secret). */
-  tls?: { caFile?: string; ca?: string; serverName?: string };
+  /**
+   * caFile: PEM file; ca: PEM text (the operator's probe reads it from a Secret).
+   * insecureSkipVerify: connect even if the certificate does not verify (TLS >= 1.2 still).
+   */
+  tls?: { caFile?: string; ca?: string; serverName?: string; insecureSkipVerify?: boolean };
   idleTimeoutMs: number;
   backoff: { initialMs: number; maxMs: number };
   submitTimeoutMs?: number;
@@ -88,6 +91,37 @@ const STALE_CODES = new Set([21]); // Stratum "Job not found (=stale)"
 /** Error codes of outcomes that never reached the pool's judgement. */
 export const SUBMIT_TIMEOUT_CODE = -2;
 export const CONNECTION_LOST_CODE = -3;
+
+/** Lowest TLS version a pool may speak; older ones are refused in the handshake. */
+export const MIN_TLS_VERSION = 'TLSv1.2' as const;
+
+/**
+ * What a failed TLS handshake means, in the words an operator searches for, from Node's error
+ * code (OpenSSL's verify result or the protocol alert). The same text reaches a probe's lastError
+ * and the miner's log, so both name the same cause.
+ */
+export function tlsFailureCause(code: string | undefined): string {
+  switch (code) {
+    case 'CERT_HAS_EXPIRED':
+      return 'certificate expired';
+    case 'CERT_NOT_YET_VALID':
+      return 'certificate not yet valid';
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return 'hostname mismatch';
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'UNABLE_TO_GET_ISSUER_CERT':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+      return 'unknown CA';
+    case 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION':
+    case 'ERR_SSL_UNSUPPORTED_PROTOCOL':
+    case 'ERR_SSL_WRONG_VERSION_NUMBER':
+      return `protocol version below ${MIN_TLS_VERSION.replace('v', ' ')} or not TLS`;
+    default:
+      return 'handshake failed';
+  }
+}
 
 export function parsePoolUrl(url: string): { secure: boolean; host: string; port: number } {
   const m = /^stratum\+(tcp|ssl):\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})\/?$/.exec(url);
@@ -214,16 +248,32 @@ export class StratumClient extends EventEmitter<StratumClientEvents> {
       if (secure) {
         const ca = this.opts.tls?.ca ?? (this.opts.tls?.caFile ? readFileSync(this.opts.tls.caFile) : undefined);
         const servername = this.opts.tls?.serverName ?? (net.isIP(target.host) ? undefined : target.host);
-        sock = tls.connect({
+        const insecure = this.opts.tls?.insecureSkipVerify === true;
+        const tsock = tls.connect({
           host: target.host,
           port: target.port,
           ...(ca ? { ca } : {}),
           ...(servername ? { servername } : {}),
-          rejectUnauthorized: true,
-          minVersion: 'TLSv1.2',
+          rejectUnauthorized: !insecure,
+          minVersion: MIN_TLS_VERSION,
         });
+        sock = tsock;
         sock.once('connect', () => (this.tcpConnected = true));
-        sock.once('secureConnect', () => this.onConnected());
+        sock.once('secureConnect', () => {
+          // Said on every connection, not once: a pool that skips verification must stay visible in the logs.
+          if (insecure) {
+            const why = tsock.authorizationError;
+            this.log.warn(
+              {
+                insecureSkipVerify: true,
+                protocol: tsock.getProtocol(),
+                ...(why ? { verifyError: String(why), cause: tlsFailureCause((why as NodeJS.ErrnoException).code ?? String(why)) } : {}),
+              },
+              'TLS certificate NOT verified (tls.insecureSkipVerify)',
+            );
+          }
+          this.onConnected();
+        });
       } else {
         sock = net.connect({ host: target.host, port: target.port });
         sock.once('connect', () => {
@@ -255,11 +305,18 @@ export class StratumClient extends EventEmitter<StratumClientEvents> {
     });
     sock.on('error', (err) => {
       if (sock !== this.socket) return;
-      this.log.warn({ err }, 'connection error');
       // Before the TCP connect completes it is a connect failure; after it and before the TLS
       // handshake completes, it is TLS (certificate, server name, protocol version).
       const inTls = secure && this.tcpConnected && this.stateValue === 'connecting';
-      this.fail(inTls ? 'tls' : this.tcpConnected ? 'protocol' : 'connect', `${(err as NodeJS.ErrnoException).code ?? 'error'}: ${err.message}`);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (inTls) {
+        const cause = tlsFailureCause(code);
+        this.log.warn({ err, cause }, `TLS handshake refused: ${cause}`);
+        this.fail('tls', `TLS ${cause}: ${code ?? 'error'}: ${err.message}`);
+        return;
+      }
+      this.log.warn({ err }, 'connection error');
+      this.fail(this.tcpConnected ? 'protocol' : 'connect', `${code ?? 'error'}: ${err.message}`);
     });
     sock.on('close', () => {
       if (sock !== this.socket) return;

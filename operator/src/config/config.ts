@@ -93,6 +93,11 @@ export const OperatorConfigSchema = z
     prometheusPodSelector: labelSelector('Prometheus pod selector').prefault('app.kubernetes.io/name=prometheus'),
     /** Labels of the namespaces Prometheus may run in; empty: any namespace. */
     prometheusNamespaceSelector: labelSelector('Prometheus namespace selector').prefault(''),
+    /**
+     * TLS by policy: only stratum+ssl:// pools that verify their certificate are probed and
+     * rendered into miner configs; others get Available=False / TLSRequired.
+     */
+    requireTls: boolSchema.default(false),
   })
   .superRefine((c, ctx) => {
     if (!(c.leaseDurationSeconds > c.renewDeadlineSeconds))
@@ -148,7 +153,11 @@ const FLAGS: Record<string, keyof z.input<typeof OperatorConfigSchema>> = {
   'operator-pod-selector': 'operatorPodSelector',
   'prometheus-pod-selector': 'prometheusPodSelector',
   'prometheus-namespace-selector': 'prometheusNamespaceSelector',
+  'require-tls': 'requireTls',
 };
+
+/** Boolean flags: a bare `--flag` means true, `--no-flag` false. */
+const BOOLEAN_FIELDS = new Set<string>(['leaderElect', 'requireTls']);
 
 export function envName(field: string): string {
   return 'MINEFLEET_' + field.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
@@ -180,7 +189,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorConf
     if (!arg.startsWith('--')) throw new Error(`unexpected argument "${arg}"\n${usage()}`);
     let [flag, value] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
     let negated = false;
-    if (flag.startsWith('no-') && FLAGS[flag.slice(3)] === 'leaderElect') {
+    if (flag.startsWith('no-') && BOOLEAN_FIELDS.has(FLAGS[flag.slice(3)] ?? '')) {
       flag = flag.slice(3);
       negated = true;
     }
@@ -189,7 +198,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorConf
     if (negated) value = 'false';
     else if (value === undefined) {
       const next = argv[i + 1];
-      if (field === 'leaderElect' && (next === undefined || next.startsWith('--'))) value = 'true';
+      if (BOOLEAN_FIELDS.has(field) && (next === undefined || next.startsWith('--'))) value = 'true';
       else if (next === undefined) throw new Error(`flag --${flag} needs a value`);
       else value = argv[++i];
     }

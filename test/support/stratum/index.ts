@@ -11,5 +11,5 @@
 // chain moves on, with a clean job). Blocks past regtest height 432 carry MWEB data; the pool
 // handles that (it makes the peg-in the first MWEB block needs from litecoind's wallet).
 export { startStratumPool, StratumError, type BlockRecord, type LitecoindRpc, type ShareRecord, type StratumPool, type StratumPoolOptions } from './pool.js';
-export { TEST_POOL_SERVER_NAME } from './tls-cert.js';
+export { TEST_POOL_SERVER_NAME, WRONG_HOST_SERVER_NAME, type TestCertificateKind } from './tls-cert.js';
 export type { Job } from './job.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { difficultyToTarget, hexToBuf, isHex, leToBigInt, reversed, sha256d } from './bytes.js';
 import { assembleBlock, buildJob, buildSyntheticJob, decodeTemplate, headerFor, merkleRoot, notifyParams, type BlockTemplate, type Job } from './job.js';
-import { makeSelfSignedCert, TEST_POOL_SERVER_NAME } from './tls-cert.js';
+import { makeSelfSignedCert, makeTestPki, TEST_POOL_SERVER_NAME, type TestCertificateKind } from './tls-cert.js';
 
 /**
  * What the pool needs from litecoind. The harness's `Litecoind` (test/support/index.ts) fits;
@@ -31,8 +31,13 @@ export interface StratumPoolOptions {
    * download and so gives no templates, the pool mines one block to this address first.)
    */
   payoutAddress?: string;
-  /** Self-signed certificate made with the openssl CLI; the pool exposes caFile and serverName. */
-  tls?: boolean;
+  /**
+   * true: a self-signed certificate made with the openssl CLI; the pool exposes caFile and
+   * serverName. An object: a certificate from a private test CA (tls-cert.ts makeTestPki; caFile
+   * is that CA): `certificate` valid (default), expired or wrong-host; `legacyVersion` 'TLSv1.1'
+   * serves TLS 1.1 only (at OpenSSL security level 0, the only level that still allows it).
+   */
+  tls?: boolean | { certificate?: TestCertificateKind; legacyVersion?: 'TLSv1.1' };
   /** Initial share difficulty (scrypt convention). Default 0.001. */
   difficulty?: number;
   extranonce1Size?: number;
@@ -646,9 +651,20 @@ export async function startStratumPool(opts: StratumPoolOptions = {}): Promise<S
   let server: net.Server;
   if (opts.tls) {
     tmpDir = await mkdtemp(join(tmpdir(), 'stratum-pool-'));
-    const cert = await makeSelfSignedCert(tmpDir);
-    caFile = cert.certFile;
-    const tlsServer = tls.createServer({ cert: cert.cert, key: cert.key }, onConnection);
+    let serverOpts: tls.TlsOptions;
+    if (opts.tls === true) {
+      const cert = await makeSelfSignedCert(tmpDir);
+      caFile = cert.certFile;
+      serverOpts = { cert: cert.cert, key: cert.key };
+    } else {
+      const pki = await makeTestPki(tmpDir);
+      caFile = pki.caFile;
+      const cert = pki.certs[opts.tls.certificate ?? 'valid'];
+      serverOpts = { cert: cert.cert, key: cert.key };
+      if (opts.tls.legacyVersion)
+        serverOpts = { ...serverOpts, minVersion: opts.tls.legacyVersion, maxVersion: opts.tls.legacyVersion, ciphers: 'DEFAULT@SECLEVEL=0' };
+    }
+    const tlsServer = tls.createServer(serverOpts, onConnection);
     tlsServer.on('tlsClientError', () => undefined); // failed handshakes are the client's problem
     server = tlsServer;
   } else {

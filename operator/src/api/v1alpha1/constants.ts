@@ -39,6 +39,8 @@ export const MiningPoolConditionType = {
   Available: 'Available',
   /** The summary condition every kind has (kubectl wait --for=condition=Ready, the Ready column): a pool is ready when fleets may use it. */
   Ready: 'Ready',
+  /** Whether probes and miners verify the pool's certificate (and whether the policy allows the pool). */
+  TLSVerified: 'TLSVerified',
 } as const;
 
 /** Condition types written on MinerFleet.status.conditions. */

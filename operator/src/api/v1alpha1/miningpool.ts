@@ -52,22 +52,37 @@ export const PoolCredentialsSecretRefSchema = z
     description: 'Secret with the pool login. Credentials are only ever read from this Secret; they never appear in the resource, status, events or logs.',
   });
 
-export const PoolTlsSchema = z
-  .object({
-    caSecretRef: SecretKeySelectorSchema.extend({
-      key: secretKey('Key in the Secret holding the PEM CA bundle.').default('ca.crt'),
+export const PoolTlsSchema = withCel(
+  z
+    .object({
+      caSecretRef: SecretKeySelectorSchema.extend({
+        key: secretKey('Key in the Secret holding the PEM CA bundle.').default('ca.crt'),
+      })
+        .optional()
+        .meta({ description: 'Secret with a PEM CA bundle to verify the pool certificate. Omit to use the system trust store.' }),
+      serverName: z
+        .string()
+        .min(1)
+        .max(253)
+        .regex(new RegExp('^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$'))
+        .optional()
+        .meta({ description: 'Server name (SNI) to send and to verify the certificate against; defaults to the URL host.' }),
+      insecureSkipVerify: z.boolean().optional().meta({
+        description:
+          'Connect without verifying the pool certificate (chain, expiry, host name); TLS >= 1.2 is still required. Probes and miners both honour it. Default false. The pool then gets TLSVerified=False (reason InsecureSkipVerify) and a Warning Event, and an operator run with requireTLS refuses the pool.',
+      }),
     })
-      .optional()
-      .meta({ description: 'Secret with a PEM CA bundle to verify the pool certificate. Omit to use the system trust store.' }),
-    serverName: z
-      .string()
-      .min(1)
-      .max(253)
-      .regex(new RegExp('^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$'))
-      .optional()
-      .meta({ description: 'Server name (SNI) to send and to verify the certificate against; defaults to the URL host.' }),
-  })
-  .meta({ description: 'TLS settings for a stratum+ssl:// pool.' });
+    .meta({ description: 'TLS settings for a stratum+ssl:// pool.' }),
+  [
+    {
+      rule: '!(has(self.insecureSkipVerify) && self.insecureSkipVerify) || !has(self.caSecretRef)',
+      message: 'spec.tls.caSecretRef has no effect when spec.tls.insecureSkipVerify is true (nothing is verified); remove one of them',
+      fieldPath: '.caSecretRef',
+      reason: 'FieldValueForbidden',
+      holds: (t) => t.insecureSkipVerify !== true || t.caSecretRef === undefined,
+    },
+  ],
+);
 
 export const PoolProbeSchema = withCel(
   z

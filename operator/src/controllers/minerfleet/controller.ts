@@ -14,6 +14,7 @@ import {
 import { Controller, type ReconcileContext, type Reconciler, type Request, type Result } from '../../runtime/controller.js';
 import type { Informer } from '../../runtime/informer.js';
 import type { Manager } from '../../runtime/manager.js';
+import { DEFAULT_TLS_POLICY, type TlsPolicy } from '../miningpool/tls-policy.js';
 import {
   ConfigMaps,
   Deployments,
@@ -80,6 +81,8 @@ export interface MinerFleetControllerOptions {
    * server's endpoints are read from its EndpointSlice unless given here.
    */
   networkPolicy?: Partial<NetworkPolicySettings>;
+  /** Operator-wide TLS policy (--require-tls): refused pools are left out of the miners' config. */
+  tlsPolicy?: TlsPolicy;
 }
 
 type Obj = KubeObject;
@@ -196,8 +199,13 @@ export class MinerFleetReconciler implements Reconciler {
       referencedPools.flatMap((p) => [p.spec.credentialsSecretRef.name, p.spec.tls?.caSecretRef?.name].filter((n): n is string => !!n)),
     );
     const secrets = [...secretNames].map((n) => this.secrets.store.getByName(ns, n)).filter((s): s is SecretKeys & Obj => s !== undefined);
-    const refs = { missing: missingReferences(typedFleet, referencedPools, secrets), usable: usablePools(typedFleet, referencedPools, secrets) };
-    for (const m of refs.missing) this.recorder.event(fleet, 'Warning', m.kind === 'MiningPool' ? 'PoolNotFound' : 'SecretNotFound', m.message);
+    const tlsPolicy = this.opts.tlsPolicy ?? DEFAULT_TLS_POLICY;
+    const refs = {
+      missing: missingReferences(typedFleet, referencedPools, secrets, tlsPolicy),
+      usable: usablePools(typedFleet, referencedPools, secrets, tlsPolicy),
+    };
+    for (const m of refs.missing)
+      this.recorder.event(fleet, 'Warning', m.kind === 'MiningPool' ? 'PoolNotFound' : m.kind === 'TLSPolicy' ? 'TLSRequired' : 'SecretNotFound', m.message);
 
     const selector = fleetSelector(typedFleet);
 

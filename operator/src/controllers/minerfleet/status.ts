@@ -57,7 +57,11 @@ export function computeStatus(i: StatusInputs): MinerFleetStatus {
   const poolRefs = i.fleet.spec.pools.length;
   if (i.missing.length === 0) set(MinerFleetConditionType.PoolAvailable, 'True', 'PoolsResolved', `all ${poolRefs} referenced pool(s) and their Secrets exist`);
   else {
-    const reason = i.missing.some((m) => m.kind === 'MiningPool') ? 'PoolNotFound' : 'SecretNotFound';
+    const reason = i.missing.some((m) => m.kind === 'MiningPool')
+      ? 'PoolNotFound'
+      : i.missing.some((m) => m.kind === 'TLSPolicy')
+        ? 'TLSRequired'
+        : 'SecretNotFound';
     set(MinerFleetConditionType.PoolAvailable, 'False', reason, i.missing.map((m) => m.message).join('; '));
   }
 

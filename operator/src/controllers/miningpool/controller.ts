@@ -6,7 +6,14 @@
  * pure functions, and writes status only when it changed. Workers bound the probes in flight.
  */
 import type { Logger } from 'pino';
-import { API_VERSION, MINING_POOL_KIND, MiningPoolSpecSchema, type MiningPool, type MiningPoolStatus } from '../../api/v1alpha1/index.js';
+import {
+  API_VERSION,
+  MINING_POOL_KIND,
+  MiningPoolConditionType,
+  MiningPoolSpecSchema,
+  type MiningPool,
+  type MiningPoolStatus,
+} from '../../api/v1alpha1/index.js';
 import { Controller, type ReconcileContext, type Reconciler, type Request, type Result } from '../../runtime/controller.js';
 import { EventRecorder } from '../../runtime/events.js';
 import type { Informer } from '../../runtime/informer.js';
@@ -19,6 +26,8 @@ import { nextCircuit, type Circuit, type ProbePolicy } from './circuit.js';
 import { PoolMetrics } from './metrics.js';
 import { probePool, type ProbeResult, type ProbeTarget } from './probe.js';
 import { circuitFromStatus, computePoolStatus, LATENCY_WINDOW, samePoolStatus } from './status.js';
+import { DEFAULT_TLS_POLICY, tlsCondition, tlsPolicyViolation, type TlsPolicy } from './tls-policy.js';
+import { findCondition, setCondition } from '../minerfleet/conditions.js';
 
 export const CONTROLLER_NAME = 'miningpool';
 export const FIELD_MANAGER = 'minefleet-operator';
@@ -30,6 +39,8 @@ export interface MiningPoolControllerOptions {
   /** Probes in flight at most (one worker per probe). */
   concurrency: number;
   audit?: AuditSink;
+  /** Operator-wide TLS policy (--require-tls); default: plain and unverified pools allowed. */
+  tlsPolicy?: TlsPolicy;
   /** Tests: a clock. */
   now?: () => number;
 }
@@ -46,6 +57,7 @@ export class MiningPoolReconciler implements Reconciler {
   private readonly state = new Map<string, PoolState>();
   private readonly now: () => number;
   private readonly audit: AuditSink;
+  private readonly tlsPolicy: TlsPolicy;
 
   constructor(
     private readonly rest: KubeRest,
@@ -56,6 +68,7 @@ export class MiningPoolReconciler implements Reconciler {
   ) {
     this.now = opts.now ?? Date.now;
     this.audit = opts.audit ?? NOOP_AUDIT_SINK;
+    this.tlsPolicy = opts.tlsPolicy ?? DEFAULT_TLS_POLICY;
   }
 
   async reconcile(req: Request, ctx: ReconcileContext): Promise<Result | void> {
@@ -84,6 +97,31 @@ export class MiningPoolReconciler implements Reconciler {
       return;
     }
     const spec = parsed.data;
+    const refused = tlsPolicyViolation(spec, this.tlsPolicy);
+    if (refused) {
+      // Not probed at all: a probe would send the pool login over the connection the policy forbids.
+      const prevAvailable = findCondition(pool.status?.conditions, 'Available');
+      if (prevAvailable?.reason !== 'TLSRequired') {
+        this.recorder.event(pool, 'Warning', 'TLSRequired', refused);
+        log.warn({ reason: 'TLSRequired' }, 'pool refused by the TLS policy; not probed');
+      }
+      const now = isoNow(this.now());
+      let conditions = setCondition(
+        pool.status?.conditions ?? [],
+        { type: 'Available', status: 'False', reason: 'TLSRequired', message: refused },
+        generation,
+        now,
+      );
+      conditions = setCondition(conditions, tlsCondition(spec, this.tlsPolicy, undefined, undefined), generation, now);
+      this.state.delete(key);
+      await this.writeStatus(pool, signal, {
+        ...(pool.status ?? {}),
+        conditions,
+        observedGeneration: generation,
+        lastProbeTime: pool.status?.lastProbeTime ?? now,
+      });
+      return; // only a spec change (or another operator policy, i.e. a restart) changes this
+    }
     const policy: ProbePolicy = spec.probe;
     let st = this.state.get(key);
     if (!st || st.generation !== generation) {
@@ -126,6 +164,13 @@ export class MiningPoolReconciler implements Reconciler {
       generation,
       now: isoNow(this.now()),
     });
+    const prevTls = findCondition(pool.status?.conditions, MiningPoolConditionType.TLSVerified);
+    const tlsCond = tlsCondition(spec, this.tlsPolicy, outcome, prevTls);
+    status.conditions = setCondition(status.conditions ?? [], tlsCond, generation, isoNow(this.now()));
+    if (tlsCond.reason === 'InsecureSkipVerify' && prevTls?.reason !== 'InsecureSkipVerify') {
+      this.recorder.event(pool, 'Warning', 'InsecureSkipVerify', tlsCond.message);
+      log.warn({ reason: 'InsecureSkipVerify' }, 'pool certificate is not verified (spec.tls.insecureSkipVerify)');
+    }
     const wasAvailable = pool.status?.conditions?.find((c) => c.type === 'Available')?.status;
     const isAvailableNow = status.conditions?.find((c) => c.type === 'Available')?.status;
     // A first probe (no Available condition yet) is a state change too: Unknown -> True/False.
@@ -184,6 +229,7 @@ export class MiningPoolReconciler implements Reconciler {
     if (spec.tls) {
       const tls: NonNullable<ProbeTarget['tls']> = {};
       if (spec.tls.serverName) tls.serverName = spec.tls.serverName;
+      if (spec.tls.insecureSkipVerify === true) tls.insecureSkipVerify = true;
       const caRef = spec.tls.caSecretRef;
       if (caRef) {
         let caSecret: { data?: Record<string, string> };

@@ -15,7 +15,7 @@ export interface ProbeTarget {
   url: string;
   login: string;
   password: string;
-  tls?: { ca?: string; serverName?: string };
+  tls?: { ca?: string; serverName?: string; insecureSkipVerify?: boolean };
 }
 
 export type ProbeResult =

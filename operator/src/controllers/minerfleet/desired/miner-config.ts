@@ -100,9 +100,11 @@ export function renderMinerConfig(i: RenderInputs): RenderedMinerConfig {
       passwordEnv: w.passwordEnv,
       workerNameTemplate: pool.spec.workerNameTemplate ?? '{{fleet}}.{{pod}}',
     };
-    const tls: { caFile?: string; serverName?: string } = {};
+    const tls: NonNullable<MinerConfigInput['pools'][number]['tls']> = {};
     if (w.caFile) tls.caFile = w.caFile;
     if (pool.spec.tls?.serverName) tls.serverName = pool.spec.tls.serverName;
+    // The same field the probe honours, so a pool the probe reaches is one the miners reach.
+    if (pool.spec.tls?.insecureSkipVerify === true) tls.insecureSkipVerify = true;
     if (Object.keys(tls).length > 0) entry.tls = tls;
     return entry;
   });

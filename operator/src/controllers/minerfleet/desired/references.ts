@@ -1,4 +1,5 @@
 import type { MinerFleet, MiningPool } from '../../../api/v1alpha1/index.js';
+import { DEFAULT_TLS_POLICY, tlsPolicyViolation, type TlsPolicy } from '../../miningpool/tls-policy.js';
 
 /** What the desired-state code needs of a Secret: its name and which keys it has (never values). */
 export interface SecretRefView {
@@ -6,8 +7,9 @@ export interface SecretRefView {
   data?: Record<string, unknown>;
 }
 
+/** A reference the fleet cannot use: missing, or (kind TLSPolicy) refused by the operator's TLS policy. */
 export interface MissingReference {
-  kind: 'MiningPool' | 'Secret' | 'SecretKey';
+  kind: 'MiningPool' | 'Secret' | 'SecretKey' | 'TLSPolicy';
   /** Name of the missing MiningPool or Secret (for SecretKey: the Secret that lacks the key). */
   name: string;
   /** The missing key (kind SecretKey). */
@@ -28,7 +30,7 @@ const DEFAULT_CA_KEY = 'ca.crt';
  * Secret is reported once per pool, not once per key). A pod whose env or volume names a missing
  * Secret or key never starts, so the controller reports these as conditions instead.
  */
-export function missingReferences(fleet: MinerFleet, pools: MiningPool[], secrets: SecretRefView[]): MissingReference[] {
+export function missingReferences(fleet: MinerFleet, pools: MiningPool[], secrets: SecretRefView[], tls: TlsPolicy = DEFAULT_TLS_POLICY): MissingReference[] {
   const ns = fleet.metadata.namespace ?? 'default';
   const poolByName = new Map(pools.map((p) => [p.metadata.name, p]));
   const secretByName = new Map(secrets.map((s) => [s.metadata.name, s]));
@@ -37,6 +39,12 @@ export function missingReferences(fleet: MinerFleet, pools: MiningPool[], secret
     const pool = poolByName.get(ref.name);
     if (!pool) {
       missing.push({ kind: 'MiningPool', name: ref.name, pool: ref.name, message: `MiningPool "${ref.name}" not found in namespace "${ns}"` });
+      continue;
+    }
+    // Refused pools are never rendered: a miner's own fallback must not reach a pool the policy forbids.
+    const refused = tlsPolicyViolation(pool.spec, tls);
+    if (refused) {
+      missing.push({ kind: 'TLSPolicy', name: ref.name, pool: ref.name, message: `MiningPool "${ref.name}" refused: ${refused}` });
       continue;
     }
     // Several keys may live in one Secret: report a missing Secret once per pool.
@@ -72,8 +80,8 @@ export function missingReferences(fleet: MinerFleet, pools: MiningPool[], secret
 }
 
 /** The pools whose every reference resolves: only those can be rendered into a pod. */
-export function usablePools(fleet: MinerFleet, pools: MiningPool[], secrets: SecretRefView[]): MiningPool[] {
-  const broken = new Set(missingReferences(fleet, pools, secrets).map((m) => m.pool));
+export function usablePools(fleet: MinerFleet, pools: MiningPool[], secrets: SecretRefView[], tls: TlsPolicy = DEFAULT_TLS_POLICY): MiningPool[] {
+  const broken = new Set(missingReferences(fleet, pools, secrets, tls).map((m) => m.pool));
   const referenced = new Set(fleet.spec.pools.map((p) => p.name));
   return pools.filter((p) => p.metadata.name !== undefined && referenced.has(p.metadata.name) && !broken.has(p.metadata.name));
 }
