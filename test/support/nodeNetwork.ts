@@ -149,6 +149,23 @@ export async function removeNodeIptables(kubeProxyBin: string | undefined): Prom
   }
 }
 
+/** kube-router's ipsets (KUBE-SRC-*, KUBE-DST-*; `inet6:` for IPv6): only the node's policy controller makes KUBE- sets here. */
+const NODE_IPSET = /^(inet6:)?KUBE-/;
+
+/** The names of the machine's ipsets (empty when the ipset tool is missing). */
+export async function ipsetNames(): Promise<string[]> {
+  return (await sh('ipset', ['list', '-n'], { allowFail: true })).split('\n').filter(Boolean).sort();
+}
+
+/**
+ * Destroys the ipsets the policy controller made. Run after removeNodeIptables: a set that an
+ * iptables rule still references cannot be destroyed. (kube-router --cleanup-config v2.1.0 does not
+ * clean its firewall: it runs the cleanup on a controller it never initialised.)
+ */
+export async function removeNodeIpsets(): Promise<void> {
+  for (const name of (await ipsetNames()).filter((n) => NODE_IPSET.test(n))) await sh('ipset', ['destroy', name], { allowFail: true });
+}
+
 /** iptables-save of both families without counters, for before/after comparisons. */
 export async function iptablesRules(): Promise<string> {
   const dumps = await Promise.all(['iptables-save', 'ip6tables-save'].map((t) => sh(t, [], { allowFail: true })));
