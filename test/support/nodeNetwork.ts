@@ -122,6 +122,11 @@ export async function containmentDropCounters(): Promise<{ rule: string; packets
   return rows;
 }
 
+/** The arguments of an iptables-save rule line: quoted ones (kube-router's comments have spaces) stay whole, unquoted. */
+function saveLineArgs(line: string): string[] {
+  return [...line.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)].map((m) => (m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2]!));
+}
+
 /** Removes every rule and chain the node made (ours, kube-proxy's, the kubelet's), in both families. */
 export async function removeNodeIptables(kubeProxyBin: string | undefined): Promise<void> {
   if (kubeProxyBin) await sh(kubeProxyBin, ['--cleanup', '--v=0'], { allowFail: true });
@@ -139,7 +144,7 @@ export async function removeNodeIptables(kubeProxyBin: string | undefined): Prom
         const chain = line.slice(1).split(' ')[0]!;
         if (/^(KUBE-|MINEFLEET-)/.test(chain)) chains.push([table, chain]);
       } else if (line.startsWith('-A ') && /-j (KUBE-|MINEFLEET-)/.test(line)) {
-        const spec = line.slice(3).split(' ');
+        const spec = saveLineArgs(line.slice(3));
         if (!/^(KUBE-|MINEFLEET-)/.test(spec[0]!)) jumps.push([table, spec]);
       }
     }
