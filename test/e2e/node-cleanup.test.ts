@@ -6,15 +6,16 @@ describe('a stopped node leaves nothing behind', () => {
   const { cleanup } = inject('e2e');
 
   it('the node really ran: processes, bridge and iptables rules existed while it was up', () => {
-    // containerd, kubelet, kube-proxy
-    expect(cleanup.pidsWhileRunning.length).toBeGreaterThanOrEqual(3);
+    // containerd, kubelet, kube-proxy, kube-router
+    expect(cleanup.pidsWhileRunning.length).toBeGreaterThanOrEqual(4);
     expect(cleanup.bridgeWhileRunning).toBe(true);
     expect(cleanup.rulesAddedWhileRunning).toBe(true);
   });
 
-  it('after stop(): no process, shim, rule, link, route, mount or netns is left and sysctls are restored', () => {
+  it('after stop(): no process, shim, rule, ipset, link, route, mount or netns is left and sysctls are restored', () => {
     expect(cleanup.leftovers).toEqual({
       iptablesRules: [],
+      ipsets: [],
       links: [],
       routes: [],
       mounts: [],

@@ -10,6 +10,7 @@ import {
   NODE_NAME,
   POD_SUBNET,
   readSysctls,
+  removeNodeIpsets,
   removeNodeIptables,
   restoreSysctls,
   SERVICE_CIDR,
@@ -25,7 +26,10 @@ import { waitFor } from './wait.js';
 
 export { NODE_BRIDGE, NODE_IP, NODE_NAME, POD_SUBNET, SERVICE_CIDR } from './nodeNetwork.js';
 
-/** A real node: containerd + runc + CNI bridge + kubelet + kube-proxy, registered with `cp`. */
+/**
+ * A real node: containerd + runc + CNI bridge + kubelet + kube-proxy, registered with `cp`, and
+ * kube-router's firewall controller enforcing NetworkPolicies (the bridge CNI enforces none).
+ */
 export interface Node {
   name: string;
   /** The node's InternalIP, on the harness's bridge; pods and test servers meet here. */
@@ -159,6 +163,45 @@ export async function startNode(cp: ControlPlane, opts: { images?: string[] } = 
       intervalMs: 250,
       description: 'kube-proxy to program the kubernetes Service',
     });
+    timings.kubeProxyReadyMs = Date.now() - started;
+
+    // NetworkPolicy enforcement: kube-router's firewall controller alone (iptables + ipset). Not
+    // kube-network-policies: it needs the kernel's nft `queue` expression (CONFIG_NFT_QUEUE),
+    // missing here. The advisories for v2.1.0 (the version the module proxy serves) concern the
+    // parts left off: GHSA-phqm-jgc3-qf8g (CVE-2026-32254, the service proxy trusting
+    // externalIPs/LoadBalancer IPs; fixed in 2.8.0) and GHSA-v5mh-h5hx-7v92 (GoBGP's gRPC admin
+    // port on the node IP, opened by the router with --run-router; fixed in 2.9.0). Its health
+    // server (":20244", every interface) and metrics stay off; it adds filter rules and ipsets
+    // only, no route, no NAT: the containment chains (mangle FORWARD) still see every packet.
+    // Its own copy of the kubeconfig, in the node's dir: a left-over kube-router is found by it.
+    const kubeRouterKubeconfig = path.join(dir, 'kube-router.kubeconfig');
+    writeFileSync(kubeRouterKubeconfig, readFileSync(cp.kubeconfigPath));
+    const kubeRouter = spawnProcess({
+      name: 'kube-router',
+      command: binPath('kube-router'),
+      args: [
+        '--run-firewall=true',
+        '--run-router=false',
+        '--run-service-proxy=false',
+        '--enable-cni=false',
+        `--kubeconfig=${kubeRouterKubeconfig}`,
+        `--hostname-override=${NODE_NAME}`,
+        `--service-cluster-ip-range=${SERVICE_CIDR}`,
+        '--enable-ipv6=false',
+        '--health-port=0',
+        '--metrics-port=0',
+        '--v=1',
+      ],
+      logFile: path.join(dir, 'kube-router.log'),
+    });
+    processes.push(kubeRouter);
+    // Its first full sync ends with the ACCEPT of policy-approved traffic in KUBE-ROUTER-FORWARD.
+    await kubeRouter.waitUntilReady(
+      async () =>
+        (await sh('iptables-save', ['-t', 'filter'], { allowFail: true })).includes('-A KUBE-ROUTER-FORWARD -m comment --comment "rule to explicitly ACCEPT'),
+      { timeoutMs: READY_TIMEOUT_MS, intervalMs: 250, description: 'kube-router to program its firewall chains' },
+    );
+    timings.policyControllerReadyMs = Date.now() - started;
     timings.totalMs = Date.now() - started;
 
     return {
@@ -420,9 +463,9 @@ function mountsUnder(prefixes: string[]): string[] {
 }
 
 async function tearDown(dir: string, processes: ManagedProcess[], lock: LockState): Promise<void> {
-  // The kubelet and kube-proxy first (nothing may restart containers or rewrite rules), then
-  // every process of the pods (cgroups under CGROUP_ROOT), the shims, containerd.
-  for (const name of ['kubelet', 'kube-proxy']) await Promise.all(processes.filter((p) => p.name === name).map((p) => p.kill()));
+  // The kubelet, kube-proxy and kube-router first (nothing may restart containers or rewrite
+  // rules), then every process of the pods (cgroups under CGROUP_ROOT), the shims, containerd.
+  for (const name of ['kubelet', 'kube-proxy', 'kube-router']) await Promise.all(processes.filter((p) => p.name === name).map((p) => p.kill()));
   killCgroupProcesses();
   for (const pid of shimPids(dir)) {
     try {
@@ -446,6 +489,7 @@ async function tearDown(dir: string, processes: ManagedProcess[], lock: LockStat
     { timeoutMs: 20_000, intervalMs: 200, description: `cgroups /sys/fs/cgroup/*/${CGROUP_ROOT} to be removable` },
   ).catch(() => undefined);
   await removeNodeIptables(existsSync(path.join(cacheDir(), 'bin', 'kube-proxy')) ? binPath('kube-proxy') : undefined);
+  await removeNodeIpsets();
   await tearDownNodeNetwork();
   restoreSysctls(lock.sysctls);
   rmSync(LOCK_FILE, { force: true });
@@ -470,7 +514,7 @@ async function cleanUpLeftovers(): Promise<void> {
         // gone
       }
     }
-    for (const proc of ['kubelet', 'kube-proxy', 'containerd']) {
+    for (const proc of ['kubelet', 'kube-proxy', 'kube-router', 'containerd']) {
       for (const entry of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
         try {
           const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
@@ -484,6 +528,7 @@ async function cleanUpLeftovers(): Promise<void> {
     rmSync(lock.dir, { recursive: true, force: true });
   } else if (await bridgeExists()) {
     await removeNodeIptables(undefined);
+    await removeNodeIpsets();
     await tearDownNodeNetwork();
   }
 }

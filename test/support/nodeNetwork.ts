@@ -122,6 +122,11 @@ export async function containmentDropCounters(): Promise<{ rule: string; packets
   return rows;
 }
 
+/** The arguments of an iptables-save rule line: quoted ones (kube-router's comments have spaces) stay whole, unquoted. */
+function saveLineArgs(line: string): string[] {
+  return [...line.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)].map((m) => (m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2]!));
+}
+
 /** Removes every rule and chain the node made (ours, kube-proxy's, the kubelet's), in both families. */
 export async function removeNodeIptables(kubeProxyBin: string | undefined): Promise<void> {
   if (kubeProxyBin) await sh(kubeProxyBin, ['--cleanup', '--v=0'], { allowFail: true });
@@ -139,7 +144,7 @@ export async function removeNodeIptables(kubeProxyBin: string | undefined): Prom
         const chain = line.slice(1).split(' ')[0]!;
         if (/^(KUBE-|MINEFLEET-)/.test(chain)) chains.push([table, chain]);
       } else if (line.startsWith('-A ') && /-j (KUBE-|MINEFLEET-)/.test(line)) {
-        const spec = line.slice(3).split(' ');
+        const spec = saveLineArgs(line.slice(3));
         if (!/^(KUBE-|MINEFLEET-)/.test(spec[0]!)) jumps.push([table, spec]);
       }
     }
@@ -147,6 +152,23 @@ export async function removeNodeIptables(kubeProxyBin: string | undefined): Prom
     for (const [t, c] of chains) await sh(tool, ['-w', '5', '-t', t, '-F', c], { allowFail: true });
     for (const [t, c] of chains) await sh(tool, ['-w', '5', '-t', t, '-X', c], { allowFail: true });
   }
+}
+
+/** kube-router's ipsets (KUBE-SRC-*, KUBE-DST-*; `inet6:` for IPv6): only the node's policy controller makes KUBE- sets here. */
+const NODE_IPSET = /^(inet6:)?KUBE-/;
+
+/** The names of the machine's ipsets (empty when the ipset tool is missing). */
+export async function ipsetNames(): Promise<string[]> {
+  return (await sh('ipset', ['list', '-n'], { allowFail: true })).split('\n').filter(Boolean).sort();
+}
+
+/**
+ * Destroys the ipsets the policy controller made. Run after removeNodeIptables: a set that an
+ * iptables rule still references cannot be destroyed. (kube-router --cleanup-config v2.1.0 does not
+ * clean its firewall: it runs the cleanup on a controller it never initialised.)
+ */
+export async function removeNodeIpsets(): Promise<void> {
+  for (const name of (await ipsetNames()).filter((n) => NODE_IPSET.test(n))) await sh('ipset', ['destroy', name], { allowFail: true });
 }
 
 /** iptables-save of both families without counters, for before/after comparisons. */

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 
 /** Binaries that `npm run provision` builds or unpacks into the cache. */
 export type CachedBinary =
-  'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubelet' | 'kube-proxy' | 'ferretdb' | 'kubectl' | 'helm';
+  'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubelet' | 'kube-proxy' | 'kube-router' | 'ferretdb' | 'kubectl' | 'helm';
 
 /** Repository root (this file lives in <repo>/test/support). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
