@@ -66,7 +66,6 @@ export function tlsCondition(spec: TlsSpec, policy: TlsPolicy, probe: TlsProbeVi
     return c('True', 'Verified', 'certificate chain, validity and host name verified in the last TLS handshake (TLS >= 1.2)');
   if (probe && probe.reason === 'TLSFailed') return c('False', 'TLSFailed', probe.message ?? 'TLS handshake failed');
   // No handshake reached (connect failed, Secret missing): what was last known still stands.
-  if (prev && (prev.reason === 'Verified' || prev.reason === 'TLSFailed'))
-    return c(prev.status as TlsConditionValue['status'], prev.reason as TlsConditionValue['reason'], prev.message ?? '');
+  if (prev && (prev.reason === 'Verified' || prev.reason === 'TLSFailed')) return c(prev.status, prev.reason, prev.message ?? '');
   return c('Unknown', 'NotYetVerified', 'no TLS handshake with the pool yet');
 }
