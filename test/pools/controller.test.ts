@@ -155,9 +155,9 @@ describe('MiningPool probing', () => {
     expect(good.logins.some((l) => l.password === SECRET_PASSWORD && l.worker === 'wallet-abc')).toBe(true);
     // printer columns filled
     const k = await cp.kubectl(['get', 'mp', '-n', NS, 'good', 'tls-wrong-name', '-o', 'wide']);
-    expect(k.stdout).toMatch(/NAME\s+URL\s+AVAILABLE\s+LATENCY\s+CIRCUIT/);
-    expect(k.stdout).toMatch(/good\s+stratum\+tcp:\S+\s+True\s+\d+\s+Closed/);
-    expect(k.stdout).toMatch(/tls-wrong-name\s+stratum\+ssl:\S+\s+False\s+Open/);
+    expect(k.stdout).toMatch(/NAME\s+URL\s+READY\s+AVAILABLE\s+LATENCY\s+CIRCUIT/);
+    expect(k.stdout).toMatch(/good\s+stratum\+tcp:\S+\s+True\s+True\s+\d+\s+Closed/);
+    expect(k.stdout).toMatch(/tls-wrong-name\s+stratum\+ssl:\S+\s+False\s+False\s+Open/);
     const ev = await events();
     expect(ev.some((e) => e.involvedObject.name === 'rejecting' && e.reason === 'PoolUnavailable' && /AuthorizeRejected/.test(e.message))).toBe(true);
     expect(JSON.stringify(ev)).not.toContain(SECRET_PASSWORD);
