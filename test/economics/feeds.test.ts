@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FeedRegistry, type FeedRequest } from '../../operator/src/economics/feeds/index.js';
+import { scrub } from '../../operator/src/economics/feeds/http.js';
 import { startLitecoind, type Litecoind } from '../support/index.js';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -120,6 +121,19 @@ describe('HTTP JSON feeds', () => {
       expect(error).not.toContain('SECRET123');
     }, 20_000);
   }
+
+  it('a feed URL with a user name and password: the error (status, logs) names the fault, never the password', async () => {
+    const reg = newRegistry();
+    const url = base.replace('http://', 'http://feeduser:PW-IN-URL-77@') + '/price?apikey=SECRET123';
+    const r = await readSettled(reg, { ...priceReq('/price'), source: { http: { url, fieldPath: 'litecoin.usd', refreshSeconds: 10 } } });
+    expect(r.ok).toBe(false);
+    const error = (r as { error: string }).error;
+    // undici refuses such a URL and quotes it; the quoted URL is redacted
+    expect(error).toMatch(/credentials/);
+    expect(error).not.toContain('PW-IN-URL-77');
+    expect(error).not.toContain('SECRET123');
+    expect(scrub('see http://u:p@h:1/x and https://a:b@c/', 'http://u:p@h:1/x', 'http://h:1/x')).toBe('see http://h:1/x and https://***@c/');
+  });
 
   it('one bad answer keeps the last good value until it is older than the max age; feed health is in metrics', async () => {
     let body = '{"litecoin":{"usd":80}}';

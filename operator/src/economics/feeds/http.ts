@@ -32,7 +32,7 @@ export async function fetchJson(
       signal: AbortSignal.timeout(opts.timeoutMs),
     });
   } catch (err) {
-    throw new FeedFetchError(`${where}: ${describeFetchError(err, opts.timeoutMs)}`, true);
+    throw new FeedFetchError(`${where}: ${scrub(describeFetchError(err, opts.timeoutMs), url, where)}`, true);
   }
   try {
     if (res.status >= 400) {
@@ -69,7 +69,7 @@ async function readCapped(res: Response, maxBytes: number, where: string, timeou
     }
   } catch (err) {
     if (err instanceof FeedFetchError) throw err;
-    throw new FeedFetchError(`${where}: reading the response: ${describeFetchError(err, timeoutMs)}`, true);
+    throw new FeedFetchError(`${where}: reading the response: ${scrub(describeFetchError(err, timeoutMs), res.url, where)}`, true);
   }
   return Buffer.concat(chunks).toString('utf8');
 }
@@ -79,4 +79,14 @@ function describeFetchError(err: unknown, timeoutMs: number): string {
   if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return `no answer within ${timeoutMs} ms`;
   const cause = e?.cause?.message ?? e?.cause?.code;
   return cause ? `${e.message}: ${cause}` : (e?.message ?? String(err));
+}
+
+/**
+ * fetch's own error texts quote the URL (undici: "Request cannot be constructed from a URL that
+ * includes credentials: http://user:pw@..."), and these messages reach status and logs: the raw
+ * URL becomes its redacted form and any user info left is masked.
+ */
+export function scrub(text: string, url: string, redacted: string): string {
+  const t = url ? text.split(url).join(redacted) : text;
+  return t.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi, '$1***@');
 }
