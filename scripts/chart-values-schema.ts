@@ -45,6 +45,10 @@ export const ChartValuesSchema = z.looseObject({
   }),
   watchNamespaces: z.array(z.string().min(1)),
   replicaCount: z.int().min(0),
+  podDisruptionBudget: z.object({
+    enabled: z.boolean(),
+    minAvailable: z.union([z.int().min(0), z.string().regex(/^(100|[1-9]?[0-9])%$/)]),
+  }),
   leaderElection: z.object({
     enabled: z.boolean(),
     leaseName: z.string().min(1),

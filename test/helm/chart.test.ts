@@ -208,6 +208,7 @@ describe('helm chart: lint and render', () => {
       'ConfigMap',
       'ConfigMap',
       'Deployment',
+      'PodDisruptionBudget',
       'Role',
       'Role',
       'RoleBinding',
@@ -417,6 +418,23 @@ describe('helm chart: lint and render', () => {
     expect(config.minerImage).toBe('ghcr.io/minefleet/minefleet:0.2.0-rc.1');
     expect(config.minerImagePullPolicy).toBe('Always');
     expect(c.image).toBe(DEFAULT_IMAGE);
+  });
+
+  it('podDisruptionBudget: with 2 replicas one operator pod stays up in a drain; none for 1 replica or when disabled; a bad minAvailable is refused', async () => {
+    const objs = await render('minefleet-system');
+    const pdb = only(objs, 'PodDisruptionBudget') as Any;
+    const dep = only(objs, 'Deployment') as unknown as V1Deployment;
+    expect(pdb.apiVersion).toBe('policy/v1');
+    expect(pdb.metadata.namespace).toBe('minefleet-system');
+    expect(pdb.spec).toEqual({ minAvailable: 1, selector: { matchLabels: dep.spec!.selector.matchLabels } });
+    expect((only(await render('minefleet-system', ['--set', 'podDisruptionBudget.minAvailable=50%']), 'PodDisruptionBudget') as Any).spec.minAvailable).toBe(
+      '50%',
+    );
+    expect((await render('minefleet-system', ['--set', 'replicaCount=1'])).filter((o) => o.kind === 'PodDisruptionBudget')).toEqual([]);
+    expect((await render('minefleet-system', ['--set', 'podDisruptionBudget.enabled=false'])).filter((o) => o.kind === 'PodDisruptionBudget')).toEqual([]);
+    const bad = await helm(['template', 'minefleet', CHART, '--namespace', 'x', '--set', 'podDisruptionBudget.minAvailable=most']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/podDisruptionBudget/);
   });
 
   it('networkPolicy.operator: off by default; on, ingress only metrics/probes from the given peers, egress only DNS, miners, API server, MongoDB, pools, feeds', async () => {

@@ -14,12 +14,9 @@ export const PoolTlsSchema = z
   .object({
     caFile: z.string().min(1).optional().meta({ description: 'PEM file with the CA that signs the pool certificate' }),
     serverName: z.string().min(1).optional().meta({ description: 'TLS server name (SNI and certificate check)' }),
-    insecureSkipVerify: z
-      .boolean()
-      .optional()
-      .meta({
-        description: 'Do not verify the pool certificate (chain, expiry, host name); TLS >= 1.2 is still required. Logged as a warning on every connection.',
-      }),
+    insecureSkipVerify: z.boolean().optional().meta({
+      description: 'Do not verify the pool certificate (chain, expiry, host name); TLS >= 1.2 is still required. Logged as a warning on every connection.',
+    }),
   })
   .strict();
 
