@@ -59,6 +59,7 @@ export const ChartValuesSchema = z.looseObject({
   concurrency: posInt,
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
   resyncPeriodSeconds: z.int().min(0),
+  requireTLS: z.boolean(),
   metrics: z.looseObject({ port }),
   probes: z.looseObject({ port }),
   history: z.object({

@@ -146,6 +146,14 @@ export const BAD_INPUTS: BadInput[] = [
     zod: 'Invalid string',
   },
   {
+    name: 'insecureSkipVerify together with a CA Secret',
+    rule: 'CEL insecureSkipVerify excludes caSecretRef',
+    make: pool((o) => (o.spec.tls.insecureSkipVerify = true)),
+    path: 'spec.tls',
+    api: 'no effect when spec.tls.insecureSkipVerify is true',
+    zod: 'no effect when spec.tls.insecureSkipVerify is true',
+  },
+  {
     name: 'probe timeout longer than interval',
     rule: 'CEL timeout <= interval',
     make: pool((o) => (o.spec.probe = { intervalSeconds: 10, timeoutSeconds: 20 })),

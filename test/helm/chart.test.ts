@@ -299,6 +299,7 @@ describe('helm chart: lint and render', () => {
       minerImage: DEFAULT_IMAGE,
       logLevel: 'info',
       resyncPeriodSeconds: 600,
+      requireTls: false,
     });
     expect(env[envName('leaseName')]).toBe('minefleet-operator');
 
@@ -418,6 +419,15 @@ describe('helm chart: lint and render', () => {
     expect(config.minerImage).toBe('ghcr.io/minefleet/minefleet:0.2.0-rc.1');
     expect(config.minerImagePullPolicy).toBe('Always');
     expect(c.image).toBe(DEFAULT_IMAGE);
+  });
+
+  it('requireTLS: off by default; on, the operator refuses plain and unverified pools; a non-boolean is refused', async () => {
+    const load = (c: V1Container) => loadConfig(c.args!, containerEnv(c, 'minefleet-system'));
+    expect(load(operatorContainer(await render('minefleet-system'))).requireTls).toBe(false);
+    expect(load(operatorContainer(await render('minefleet-system', ['--set', 'requireTLS=true']))).requireTls).toBe(true);
+    const bad = await helm(['template', 'minefleet', CHART, '--namespace', 'x', '--set-string', 'requireTLS=yes-please']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/requireTLS/);
   });
 
   it('podDisruptionBudget: with 2 replicas one operator pod stays up in a drain; none for 1 replica or when disabled; a bad minAvailable is refused', async () => {
