@@ -1,12 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GiveUp, REPO_ROOT, startLitecoind, startPrometheus, waitFor, type Litecoind, type Prometheus } from '../support/index.js';
+import { GiveUp, PROJECT_IMAGE, startLitecoind, startPrometheus, waitFor, type Litecoind, type Prometheus } from '../support/index.js';
 import { startStratumPool, type StratumPool } from '../support/stratum/index.js';
-import { e2eCluster, ok } from './cluster.js';
+import { e2eCluster, installOperator, ok } from './cluster.js';
 
 // The whole loop on the real node: the chart from helm/, the image built by `npm run image`,
 // a litecoind-fed Stratum pool on the node's bridge address, Running and Ready miner pods that
@@ -34,7 +32,7 @@ describe('minefleet on a real node', () => {
   let pool: StratumPool;
   let pool2: StratumPool | undefined;
   let prom: Prometheus | undefined;
-  const helmHome = mkdtempSync(path.join(os.tmpdir(), 'minefleet-e2e-helm-'));
+  let operator: Awaited<ReturnType<typeof installOperator>> | undefined;
   const figures: Record<string, number> = {};
   const t0 = Date.now();
 
@@ -50,30 +48,7 @@ describe('minefleet on a real node', () => {
   beforeAll(async () => {
     ltc = await startLitecoind();
     pool = await startStratumPool({ litecoind: ltc, difficulty: 0.001, host: c.nodeIp });
-    const install = await c.helm(
-      [
-        'install',
-        'minefleet',
-        path.join(REPO_ROOT, 'helm', 'minefleet'),
-        '-n',
-        OPERATOR_NS,
-        '--create-namespace',
-        '--set',
-        'image.repository=minefleet.local/minefleet',
-        '--set',
-        'image.tag=dev',
-        '--set',
-        'image.pullPolicy=Never',
-        '--set',
-        'minerImage.pullPolicy=Never',
-        '--set',
-        'replicaCount=1',
-        '--wait',
-        '--timeout=240s',
-      ],
-      { helmHome },
-    );
-    expect(install.code, install.stderr).toBe(0);
+    operator = await installOperator(c, { namespace: OPERATOR_NS });
     figures.operatorReadyMs = Date.now() - t0;
     await ok(c.kubectl(['create', 'namespace', NS]));
     // Every fleet here runs under Pod Security admission enforcing `restricted` (the usb test
@@ -107,9 +82,8 @@ describe('minefleet on a real node', () => {
     process.stderr.write(`[e2e fleet] ${JSON.stringify(figures)}\n`);
     await c.kubectl(['delete', 'namespace', NS, '--wait=false']);
     // Waits: the next e2e file may install another operator, which must not meet this one.
-    await c.helm(['uninstall', 'minefleet', '-n', OPERATOR_NS, '--wait', '--timeout=120s'], { helmHome });
+    await operator?.uninstall();
     await Promise.all([pool?.stop(), pool2?.stop(), ltc?.stop(), prom?.stop()]);
-    rmSync(helmHome, { recursive: true, force: true });
   });
 
   it('the fleet gets Running and Ready miner pods and its status follows', async () => {
@@ -309,6 +283,124 @@ describe('minefleet on a real node', () => {
           return left.stdout.trim() === '';
         },
         { timeoutMs: 60_000, intervalMs: 500, description: 'the usb fleet pods gone' },
+      );
+      rmSync(dev, { force: true, recursive: true });
+      await ok(c.kubectl(['label', 'namespace', NS, `${PSA_ENFORCE}=restricted`, '--overwrite']));
+    }
+  });
+
+  it('a usb fleet with an external miner: the supervisor sidecar hands it the pool over the cgminer API, it mines, and the fleet reports it', async () => {
+    // The external miner is our ASIC emulator run from the project image in the role of
+    // bfgminer/cgminer: it starts with no pool, so every share it submits proves the sidecar
+    // pushed the fleet's pool and login to it over 127.0.0.1:4028.
+    const dev = '/dev/minefleet-e2e-tty1';
+    const name = 'usb-ext';
+    rmSync(dev, { force: true, recursive: true });
+    execFileSync('mknod', ['-m', '0666', dev, 'c', '1', '3']);
+    await ok(c.kubectl(['label', 'namespace', NS, `${PSA_ENFORCE}=privileged`, '--overwrite']));
+    try {
+      const image = PROJECT_IMAGE;
+      const usb = {
+        apiVersion: 'minefleet.io/v1alpha1',
+        kind: 'MinerFleet',
+        metadata: { name },
+        spec: {
+          replicas: 1,
+          device: { kind: 'usb', hostDevices: [dev] },
+          miner: {
+            backend: 'usb',
+            imagePullPolicy: 'Never',
+            resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
+            external: {
+              image,
+              command: ['node', 'dist/miner/src/main.js', 'emulate-asic'],
+              args: ['--model', 'antminer-l3plus', '--host', '127.0.0.1', '--port', '4028', '--hashrate', '1500', '--quirks', 'none'],
+              apiPort: 4028,
+              model: 'antminer-l3plus',
+            },
+          },
+          pools: [{ name: POOL, priority: 0 }],
+        },
+      };
+      const applied = Date.now();
+      await ok(c.kubectl(['-n', NS, 'apply', '-f', '-'], { input: JSON.stringify(usb) }));
+      type P = {
+        items: Array<{
+          metadata: { name: string };
+          spec: { containers: Array<{ name: string; image: string; volumeMounts?: Array<{ mountPath: string }> }> };
+          status: { phase: string; containerStatuses?: Array<{ name: string; ready: boolean }> };
+        }>;
+      };
+      const pod = await waitFor(
+        async () => {
+          const items = (JSON.parse(await ok(c.kubectl(['-n', NS, 'get', 'pods', '-l', `minefleet.io/fleet=${name}`, '-o', 'json']))) as P).items;
+          return items.find(
+            (p) => p.status.phase === 'Running' && p.status.containerStatuses?.length === 2 && p.status.containerStatuses.every((cs) => cs.ready),
+          );
+        },
+        { timeoutMs: 180_000, intervalMs: 500, description: 'the usb-ext pod Running with both containers Ready' },
+      );
+      figures.usbSidecarReadyMs = Date.now() - applied;
+      expect(pod.spec.containers.map((x) => x.name).sort()).toEqual(['miner', 'supervisor']);
+      // The device node is in the external miner's container only.
+      const isDev = `process.stdout.write(String(require("fs").statSync(${JSON.stringify(dev)}).isCharacterDevice()))`;
+      expect(await ok(c.kubectl(['-n', NS, 'exec', pod.metadata.name, '-c', 'miner', '--', 'node', '-e', isDev]))).toBe('true');
+      const inSidecar = await c.kubectl(['-n', NS, 'exec', pod.metadata.name, '-c', 'supervisor', '--', 'node', '-e', isDev]);
+      expect(inSidecar.code).not.toBe(0);
+      expect(inSidecar.stderr).toContain('ENOENT');
+
+      // The pool sees the emulator's login (worker <user>.<fleet>.<pod>.usb) and its shares.
+      const worker = `e2e-wallet.${name}.${pod.metadata.name}.usb`;
+      await waitFor(() => (pool.shares.some((sh) => sh.worker === worker && sh.result === 'accepted') ? true : undefined), {
+        timeoutMs: 120_000,
+        intervalMs: 500,
+        description: `an accepted share from ${worker}`,
+      });
+      figures.usbSidecarFirstShareMs = Date.now() - applied;
+      expect(pool.logins.find((l) => l.worker === worker)?.password).toBe('x');
+
+      // The sidecar exports the device's counters with the device label.
+      const metrics = await waitFor(
+        async () => {
+          const r = await c.kubectl([
+            '-n',
+            NS,
+            'exec',
+            pod.metadata.name,
+            '-c',
+            'supervisor',
+            '--',
+            'node',
+            '-e',
+            'fetch("http://127.0.0.1:9100/metrics").then((r) => r.text()).then((t) => process.stdout.write(t))',
+          ]);
+          return /minefleet_miner_shares_total\{[^}]*device="usb"[^}]*result="accepted"[^}]*\} [1-9]/.test(r.stdout) ? r.stdout : undefined;
+        },
+        { timeoutMs: 90_000, intervalMs: 1000, description: 'the sidecar metrics with accepted shares of device usb' },
+      );
+      expect(metrics).toMatch(/minefleet_miner_device_up\{device="usb",model="antminer-l3plus"\} 1/);
+      expect(metrics).toMatch(/minefleet_miner_hashes_total\{device="usb"\} [1-9]/);
+
+      // The operator's collector scrapes the sidecar: the fleet's status has hashrate and shares.
+      type F = { status?: { hashrate?: number; shares?: { accepted?: number }; devices?: number } };
+      const f = await waitFor(
+        async () => {
+          const x = JSON.parse(await ok(c.kubectl(['-n', NS, 'get', 'mf', name, '-o', 'json']))) as F;
+          return (x.status?.shares?.accepted ?? 0) > 0 && (x.status?.hashrate ?? 0) > 0 ? x : undefined;
+        },
+        { timeoutMs: 120_000, intervalMs: 1000, description: 'usb-ext status.hashrate and status.shares from the collector' },
+      );
+      figures.usbSidecarStatusMs = Date.now() - applied;
+      expect(f.status!.devices).toBe(1);
+      await ok(c.kubectl(['-n', NS, 'delete', 'mf', name, '--wait=true', '--timeout=120s']));
+    } finally {
+      await c.kubectl(['-n', NS, 'delete', 'mf', name, '--ignore-not-found', '--wait=true', '--timeout=60s']);
+      await waitFor(
+        async () => {
+          const left = await c.kubectl(['-n', NS, 'get', 'pods', '-l', `minefleet.io/fleet=${name}`, '-o', 'name']);
+          return left.stdout.trim() === '';
+        },
+        { timeoutMs: 60_000, intervalMs: 500, description: 'the usb-ext pods gone' },
       );
       rmSync(dev, { force: true, recursive: true });
       await ok(c.kubectl(['label', 'namespace', NS, `${PSA_ENFORCE}=restricted`, '--overwrite']));

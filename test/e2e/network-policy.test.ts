@@ -1,12 +1,9 @@
 import net from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_IMAGE, REPO_ROOT, waitFor } from '../support/index.js';
+import { PROJECT_IMAGE, waitFor } from '../support/index.js';
 import { startStratumPool, type StratumPool } from '../support/stratum/index.js';
-import { e2eCluster, ok } from './cluster.js';
+import { e2eCluster, installOperator, ok } from './cluster.js';
 
 // The fleet's NetworkPolicy enforced for real: kube-router's firewall on the node (node.ts).
 // One fleet starts opted out (spec.networkPolicy.enabled false) so that every blocked connection
@@ -82,7 +79,7 @@ describe('the fleet NetworkPolicy is enforced on the real node', () => {
   let minerPod = '';
   let minerIp = '';
   let operatorPod = '';
-  const helmHome = mkdtempSync(path.join(os.tmpdir(), 'minefleet-e2e-np-helm-'));
+  let operator: Awaited<ReturnType<typeof installOperator>> | undefined;
   const figures: Record<string, unknown> = {};
 
   const exec = async (ns: string, pod: string, container: string | undefined, script: string, args: (string | number)[]): Promise<string> =>
@@ -102,30 +99,7 @@ describe('the fleet NetworkPolicy is enforced on the real node', () => {
     await new Promise<void>((resolve) => forbidden.listen(0, c.nodeIp, resolve));
     forbiddenPort = (forbidden.address() as net.AddressInfo).port;
 
-    const install = await c.helm(
-      [
-        'install',
-        'minefleet',
-        path.join(REPO_ROOT, 'helm', 'minefleet'),
-        '-n',
-        OPERATOR_NS,
-        '--create-namespace',
-        '--set',
-        'image.repository=minefleet.local/minefleet',
-        '--set',
-        'image.tag=dev',
-        '--set',
-        'image.pullPolicy=Never',
-        '--set',
-        'minerImage.pullPolicy=Never',
-        '--set',
-        'replicaCount=1',
-        '--wait',
-        '--timeout=240s',
-      ],
-      { helmHome },
-    );
-    expect(install.code, install.stderr).toBe(0);
+    operator = await installOperator(c, { namespace: OPERATOR_NS });
     operatorPod = (
       await ok(c.kubectl(['-n', OPERATOR_NS, 'get', 'pods', '-l', 'app.kubernetes.io/component=operator', '-o', 'jsonpath={.items[0].metadata.name}']))
     ).trim();
@@ -174,10 +148,9 @@ describe('the fleet NetworkPolicy is enforced on the real node', () => {
   afterAll(async () => {
     process.stderr.write(`[e2e network-policy] ${JSON.stringify(figures)}\n`);
     await c.kubectl(['delete', 'namespace', NS, MON_NS, '--wait=false']);
-    await c.helm(['uninstall', 'minefleet', '-n', OPERATOR_NS, '--wait', '--timeout=120s'], { helmHome });
+    await operator?.uninstall();
     await pool?.stop();
     await new Promise((r) => forbidden?.close(r));
-    rmSync(helmHome, { recursive: true, force: true });
   });
 
   it('opted out: any pod reaches the metrics port and the miner reaches any port on the node', async () => {

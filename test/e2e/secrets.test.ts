@@ -12,16 +12,13 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { MongoClient } from 'mongodb';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, startFerretDB, startLitecoind, waitFor, type FerretDB, type Litecoind } from '../support/index.js';
+import { startFerretDB, startLitecoind, waitFor, type FerretDB, type Litecoind } from '../support/index.js';
 import { POD_SUBNET } from '../support/nodeNetwork.js';
 import { startStratumPool, type StratumPool } from '../support/stratum/index.js';
-import { e2eCluster, ok } from './cluster.js';
+import { e2eCluster, installOperator, ok } from './cluster.js';
 
 type Any = any;
 const NS = 'e2e-secrets';
@@ -32,7 +29,7 @@ const MONGO_PASSWORD = `mongo-pw-${randomBytes(6).toString('hex')}`;
 
 describe('secrets nowhere: a run with failover and an economic suspension on the real node', () => {
   const c = e2eCluster();
-  const helmHome = mkdtempSync(path.join(os.tmpdir(), 'minefleet-e2e-secrets-helm-'));
+  let operator: Awaited<ReturnType<typeof installOperator>> | undefined;
   const figures: Record<string, number> = {};
   const captured: Array<{ what: string; text: string }> = [];
   let ltc: Litecoind;
@@ -84,18 +81,15 @@ describe('secrets nowhere: a run with failover and an economic suspension on the
     await ok(c.kubectl(['create', 'namespace', NS]));
     await ok(c.kubectl(['create', 'namespace', OPERATOR_NS]));
     await ok(c.kubectl(['-n', OPERATOR_NS, 'create', 'secret', 'generic', 'history-mongodb', `--from-literal=uri=${mongoUri}`]));
-    const values = {
-      image: { repository: 'minefleet.local/minefleet', tag: 'dev', pullPolicy: 'Never' },
-      minerImage: { pullPolicy: 'Never' },
-      replicaCount: 1,
-      watchNamespaces: [NS],
-      history: { mongodb: { uriSecretRef: { name: 'history-mongodb', key: 'uri' } }, collector: { intervalSeconds: 5, windowSeconds: 10 } },
-    };
-    const install = await c.helm(['install', 'secrets', path.join(REPO_ROOT, 'helm', 'minefleet'), '-n', OPERATOR_NS, '-f', '-', '--wait', '--timeout=240s'], {
-      helmHome,
-      input: stringify(values),
+    operator = await installOperator(c, {
+      release: 'secrets',
+      namespace: OPERATOR_NS,
+      createNamespace: false,
+      values: {
+        watchNamespaces: [NS],
+        history: { mongodb: { uriSecretRef: { name: 'history-mongodb', key: 'uri' } }, collector: { intervalSeconds: 5, windowSeconds: 10 } },
+      },
     });
-    expect(install.code, install.stderr).toBe(0);
 
     const probe = { intervalSeconds: 5, timeoutSeconds: 3, failureThreshold: 1, successThreshold: 1 };
     const litecoindFeed = { litecoind: { url: `http://${c.nodeIp}:${ltc.rpcPort}/`, credentialsSecretRef: { name: 'ltc-rpc' }, refreshSeconds: 5 } };
@@ -146,12 +140,11 @@ describe('secrets nowhere: a run with failover and an economic suspension on the
   afterAll(async () => {
     process.stderr.write(`[e2e secrets] ${JSON.stringify(figures)}\n`);
     await c.kubectl(['delete', 'namespace', NS, '--wait=false']);
-    await c.helm(['uninstall', 'secrets', '-n', OPERATOR_NS, '--wait', '--timeout=120s'], { helmHome });
+    await operator?.uninstall();
     await c.kubectl(['delete', 'namespace', OPERATOR_NS, '--wait=false']);
     feed?.closeAllConnections();
     await new Promise((r) => (feed ? feed.close(r) : r(undefined)));
     await Promise.all([a?.stop(), b?.stop(), ltc?.stop(), fdb?.stop()]);
-    rmSync(helmHome, { recursive: true, force: true });
   });
 
   it('mines on the first pool with the password from the Secret, and the collector fills status.hashrate', async () => {
