@@ -4,9 +4,12 @@ import { setupHistory } from './collector/setup.js';
 import { setupMinerFleetController } from './controllers/minerfleet/controller.js';
 import { setupMiningPoolController } from './controllers/miningpool/controller.js';
 
-const PROBE_CONCURRENCY = 64;
 import { createLogger } from './log.js';
 import { Manager } from './runtime/manager.js';
+
+const PROBE_CONCURRENCY = 64;
+/** After a lost lease: how long cleanup (drain, history flush) may take before the process exits anyway. */
+const LOST_LEADERSHIP_EXIT_GRACE_MS = 5000;
 
 /**
  * minefleet operator entry point: `node dist/operator/src/main.js [--flags]`.
@@ -85,6 +88,18 @@ async function main(): Promise<number> {
   // Probes wait on the network, not the CPU: many in flight, bounded (500 pools every 10 s fit).
   setupMiningPoolController(mgr, { concurrency: PROBE_CONCURRENCY, audit: history.audit, tlsPolicy: { requireTls: config.requireTls } }, log);
 
+  // Like controller-runtime (which exits when the lease is lost): the process ends and the kubelet
+  // starts a fresh standby. Cleanup gets a bounded grace, so a drain or flush that hangs cannot keep
+  // a former leader around.
+  mgr.onLeadershipChange((c) => {
+    if (c.reason !== 'LeaderLost') return;
+    log.error({ lease: c.lease, exitGraceMs: LOST_LEADERSHIP_EXIT_GRACE_MS }, 'leader lease lost; exiting so a fresh process rejoins as a standby');
+    setTimeout(() => {
+      log.error({ exitGraceMs: LOST_LEADERSHIP_EXIT_GRACE_MS }, 'cleanup after losing the lease did not finish in time; exiting now');
+      process.exit(1);
+    }, LOST_LEADERSHIP_EXIT_GRACE_MS).unref();
+  });
+
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     signals++;
@@ -111,10 +126,7 @@ async function main(): Promise<number> {
     const outcome = await mgr.start();
     await mgr.stop();
     await history.stop();
-    if (outcome === 'lost-leadership') {
-      log.error('leader lease lost; exiting so a fresh process rejoins as a standby');
-      return 1;
-    }
+    if (outcome === 'lost-leadership') return 1;
     return 0;
   } catch (err) {
     log.fatal({ err }, 'operator failed');

@@ -10,8 +10,11 @@ import {
   desiredReplicas,
   fleetLabels,
   fleetSelector,
+  missingReferences,
+  usablePools,
   type DesiredFleetObjects,
 } from '../../operator/src/controllers/minerfleet/desired/index.js';
+import { secretsCacheTransform } from '../../operator/src/controllers/minerfleet/secrets.js';
 import { fleet, FLEET_UID, inputs, NS, pool } from './fixtures.js';
 
 const minerYaml = (d: DesiredFleetObjects) => d.configMap.data!['miner.yaml']!;
@@ -323,35 +326,132 @@ describe('RBAC and Service', () => {
 });
 
 describe('secrets never inlined', () => {
-  it('no Secret value and the word "password" only as env var names and Secret key references', () => {
-    const pools = [
-      pool('primary', { credentialsSecretRef: { name: 'login' } }),
-      pool('secure', {
-        url: 'stratum+ssl://s.example:3443',
-        credentialsSecretRef: { name: 'login2', userKey: 'user', passwordKey: 'password' },
-        tls: { caSecretRef: { name: 'ca' } },
-      }),
-    ];
-    const f = fleet({
-      pools: [
-        { name: 'primary', priority: 0 },
-        { name: 'secure', priority: 1 },
+  // The Secrets of this world, as the API server returns them (base64 data, managedFields naming
+  // the keys). Each value is distinctive so any copy of it, raw or base64, is found.
+  const VALUES = {
+    user: 'Ltc1q9xWALLETuser0d1e',
+    password: 'hunter2-pool-pass-7d1e',
+    user2: 'Ltc1qSECONDwallet55aa',
+    password2: 'second-pool-pass-91fe',
+    ca: '-----BEGIN CERTIFICATE-----\nMIIBsecretcaQ7x\n-----END CERTIFICATE-----\n',
+    unrelated: 'unrelated-key-value-3c3c',
+  };
+  const b64 = (v: string) => Buffer.from(v, 'utf8').toString('base64');
+  const apiSecret = (name: string, data: Record<string, string>) => ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: {
+      name,
+      namespace: NS,
+      uid: `uid-secret-${name}`,
+      resourceVersion: '42',
+      annotations: {
+        'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify({ data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])) }),
+      },
+      managedFields: [
+        {
+          manager: 'kubectl',
+          operation: 'Apply',
+          fieldsType: 'FieldsV1',
+          fieldsV1: { 'f:data': Object.fromEntries(Object.keys(data).map((k) => [`f:${k}`, {}])) },
+        },
       ],
-    });
-    const d = desiredFleetObjects(inputs(f, pools));
-    const text = JSON.stringify(d);
-    // The Secrets in this world (never given to desiredFleetObjects, which has no way to read them)
-    for (const value of ['wallet-Ltc1q9x', 'hunter2-pool-pass', '-----BEGIN CERTIFICATE-----']) expect(text).not.toContain(value);
-    const cleaned = text
-      .replace(/MINEFLEET_POOL_\d+_PASSWORD/g, '')
-      .replace(/"key":"password"/g, '')
-      .replace(/passwordEnv/g, '');
-    expect(cleaned).not.toMatch(/password/i);
-    // and the miner config itself: env var NAMES only
-    const cfg = MinerConfigSchema.parse(parseYaml(minerYaml(d)));
-    for (const p of cfg.pools) {
-      expect(Object.keys(p).sort()).toEqual(expect.arrayContaining(['name', 'url', 'userEnv', 'passwordEnv']));
-      expect(p.passwordEnv).toMatch(/^MINEFLEET_POOL_\d+_PASSWORD$/);
+    },
+    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])),
+  });
+  const secrets = () => [
+    apiSecret('login', { username: VALUES.user, password: VALUES.password, extra: VALUES.unrelated }),
+    apiSecret('login2', { user: VALUES.user2, password: VALUES.password2 }),
+    apiSecret('ca', { 'ca.crt': VALUES.ca }),
+    // has a username but not the password key: its pool is unusable and named in a message
+    apiSecret('half', { username: VALUES.user2 }),
+  ];
+  const pools = [
+    pool('primary', { credentialsSecretRef: { name: 'login' } }),
+    pool('secure', {
+      url: 'stratum+ssl://s.example:3443',
+      credentialsSecretRef: { name: 'login2', userKey: 'user', passwordKey: 'password' },
+      tls: { caSecretRef: { name: 'ca' } },
+    }),
+    pool('broken', { credentialsSecretRef: { name: 'half' } }),
+  ];
+  const f = fleet({
+    pools: [
+      { name: 'primary', priority: 0 },
+      { name: 'secure', priority: 1 },
+      { name: 'broken', priority: 2 },
+    ],
+    networkPolicy: { enabled: true },
+  });
+  const forms = Object.values(VALUES).flatMap((v) => [v, b64(v), JSON.stringify(v).slice(1, -1)]);
+  const leaked = (what: unknown) => {
+    const text = JSON.stringify(what);
+    return forms.filter((v) => text.includes(v));
+  };
+
+  /**
+   * The controller's path (controller.ts reconcile): Secrets reach it through the shared cache
+   * (secretsCacheTransform), the reference checks pick the usable pools, the builder renders them.
+   * `cache` = false feeds the untransformed Secrets instead, so a later change that let values
+   * into the cache could still not carry them into a rendered object or a status message.
+   */
+  const render = (cache: boolean) => {
+    const seen = cache ? secrets().map((s) => secretsCacheTransform(s)) : secrets();
+    const missing = missingReferences(f, pools, seen);
+    const usable = usablePools(f, pools, seen);
+    const d = desiredFleetObjects(inputs(f, usable, 'primary'));
+    return { seen, missing, usable, d };
+  };
+
+  it('the Secrets cache the controller reads holds the keys, never a value', () => {
+    for (const s of secrets()) {
+      const cached = secretsCacheTransform(s);
+      expect(Object.keys(cached.data ?? {}).sort()).toEqual(Object.keys(s.data).sort());
+      expect(leaked(cached), `cached Secret ${s.metadata.name}`).toEqual([]);
     }
   });
+
+  for (const cache of [true, false])
+    it(`no Secret value in any rendered object or message, the references are there (${cache ? 'through the Secrets cache' : 'raw Secrets'})`, () => {
+      const { missing, usable, d } = render(cache);
+      // the path really ran on these Secrets: two pools usable, the one whose Secret lacks a key not
+      expect(usable.map((p) => p.metadata.name).sort()).toEqual(['primary', 'secure']);
+      expect(missing).toEqual([expect.objectContaining({ kind: 'SecretKey', name: 'half', key: 'password', pool: 'broken' })]);
+      expect(leaked(missing), 'missing-reference messages (status, events)').toEqual([]);
+
+      // Every rendered object, and explicitly the places a value would go.
+      expect(d.networkPolicy).toBeDefined();
+      for (const [kind, o] of Object.entries(d)) expect(leaked(o), kind).toEqual([]);
+      const tmpl = d.deployment.spec!.template;
+      const containers = [...tmpl.spec!.containers, ...(tmpl.spec!.initContainers ?? [])];
+      const annotations = [d.deployment.metadata?.annotations, tmpl.metadata?.annotations, ...Object.values(d).map((o) => o?.metadata?.annotations)];
+      expect(leaked(annotations), 'annotations').toEqual([]);
+      const env = containers.flatMap((c) => c.env ?? []);
+      expect(leaked(env.map((e) => e.value)), 'env values').toEqual([]);
+      expect(leaked(minerYaml(d)), 'miner.yaml').toEqual([]);
+
+      // The credentials are there as references the kubelet resolves: user and password of each
+      // usable pool from its Secret and key, the CA as a Secret volume.
+      const refs = env.filter((e) => e.name.startsWith('MINEFLEET_POOL_'));
+      expect(refs.every((e) => e.value === undefined)).toBe(true);
+      expect(refs.map((e) => e.valueFrom?.secretKeyRef)).toEqual([
+        { name: 'login', key: 'username' },
+        { name: 'login', key: 'password' },
+        { name: 'login2', key: 'user' },
+        { name: 'login2', key: 'password' },
+      ]);
+      expect(tmpl.spec!.volumes!.filter((v) => v.secret).map((v) => v.secret)).toEqual([{ secretName: 'ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] }]);
+      const cfg = MinerConfigSchema.parse(parseYaml(minerYaml(d)));
+      expect(cfg.pools.map((p) => [p.name, p.userEnv, p.passwordEnv])).toEqual([
+        ['primary', refs[0]!.name, refs[1]!.name],
+        ['secure', refs[2]!.name, refs[3]!.name],
+      ]);
+      // "password" appears only as env var names and Secret key references
+      const cleaned = JSON.stringify(d)
+        .replace(/MINEFLEET_POOL_\d+_PASSWORD/g, '')
+        .replace(/"key":"password"/g, '')
+        .replace(/passwordEnv/g, '');
+      expect(cleaned).not.toMatch(/password/i);
+    });
 });

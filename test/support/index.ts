@@ -13,4 +13,4 @@ export { VERSIONS } from './versions.js';
 export { startNode, PAUSE_IMAGE, PROJECT_IMAGE, PROJECT_IMAGE_TAR, NODE_IP, NODE_NAME, NODE_BRIDGE, POD_SUBNET, SERVICE_CIDR, type Node } from './node.js';
 export { containmentDropCounters, ipsetNames, iptablesRules, readSysctls } from './nodeNetwork.js';
 export { startStallProxy, type StallProxy } from './stall-proxy.js';
-export { apiserverRequestCounts, type ResourceRequestCounts } from './apiserverMetrics.js';
+export { apiserverRequestCounts, apiserverWriteCounts, type ResourceRequestCounts, type WriteTarget } from './apiserverMetrics.js';

@@ -34,10 +34,22 @@ export class HealthServer {
     this.ports.metrics = same ? probe : await this.listen(opts.metricsPort, host, { probes: false, metrics: true });
   }
 
+  /**
+   * Stops accepting and ends every open connection now: a keep-alive probe connection or a slow
+   * scrape must not keep answering for a process that is done (see Manager: a lost lease).
+   */
   async stop(): Promise<void> {
-    await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-    for (const s of this.servers) s.closeAllConnections();
+    const servers = this.servers;
     this.servers = [];
+    await Promise.all(
+      servers.map(
+        (s) =>
+          new Promise<void>((r) => {
+            s.close(() => r());
+            s.closeAllConnections();
+          }),
+      ),
+    );
   }
 
   private run(kind: 'healthz' | 'readyz'): { ok: boolean; body: string } {

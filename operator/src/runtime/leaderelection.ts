@@ -17,18 +17,60 @@ export interface LeaderElectionConfig {
   releaseOnCancel: boolean;
 }
 
-interface LeaseSpec {
+export interface LeaseSpec {
   holderIdentity?: string;
   leaseDurationSeconds?: number;
   acquireTime?: string;
   renewTime?: string;
   leaseTransitions?: number;
 }
-interface Lease {
+export interface Lease {
   apiVersion?: string;
   kind?: string;
   metadata: { name: string; namespace: string; resourceVersion?: string };
   spec?: LeaseSpec;
+}
+
+/**
+ * The three Lease calls the elector makes, so its algorithm can be driven by a fake store and a
+ * fake clock in unit tests; kubeLeaseClient is the real one.
+ */
+export interface LeaseClient {
+  /** The Lease, or undefined when it does not exist. */
+  get(signal?: AbortSignal): Promise<Lease | undefined>;
+  /** Fails with 409 (isConflict) when it exists already (another candidate created it first). */
+  create(lease: Lease, signal?: AbortSignal): Promise<void>;
+  /** PUT guarded by lease.metadata.resourceVersion: fails with 409 (isConflict) when the Lease changed since it was read. */
+  replace(lease: Lease, signal?: AbortSignal): Promise<void>;
+}
+
+/** The Lease `namespace/name` through the API server. */
+export function kubeLeaseClient(rest: KubeRest, namespace: string, name: string): LeaseClient {
+  const path = objectPath(Leases, namespace, name);
+  const call = (signal?: AbortSignal) => (signal ? { signal } : {});
+  return {
+    get: async (signal) => {
+      try {
+        return await rest.get<Lease>(path, undefined, call(signal));
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    },
+    create: async (lease, signal) => {
+      await rest.create(collectionPath(Leases, namespace), lease, call(signal));
+    },
+    replace: async (lease, signal) => {
+      await rest.replace(path, lease, call(signal));
+    },
+  };
+}
+
+/** An AbortSignal that fires after `ms` (a plain timer, so a fake clock drives it too); clear() when done. */
+function deadlineSignal(ms: number, what: string): { signal: AbortSignal; clear: () => void } {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(new DOMException(`${what}: ${ms} ms passed`, 'TimeoutError')), ms);
+  return { signal: ac.signal, clear: () => clearTimeout(timer) };
 }
 
 export function validateLeaderElection(c: LeaderElectionConfig): void {
@@ -60,7 +102,7 @@ export class LeaderElector {
   private readonly sleeper = new InterruptibleSleep();
 
   constructor(
-    private readonly rest: KubeRest,
+    private readonly leases: LeaseClient,
     readonly config: LeaderElectionConfig,
     private readonly log?: Logger,
     private readonly onStatus?: (leading: boolean) => void,
@@ -106,7 +148,8 @@ export class LeaderElector {
     while (!this.stopped) {
       await this.sleeper.sleep(this.config.retryPeriodMs);
       if (this.stopped) break;
-      const deadline = AbortSignal.timeout(this.config.renewDeadlineMs);
+      const cycle = deadlineSignal(this.config.renewDeadlineMs, 'renew deadline');
+      const deadline = cycle.signal;
       const expired = new Promise<'expired'>((resolve) => deadline.addEventListener('abort', () => resolve('expired'), { once: true }));
       const renewed = (async (): Promise<'renewed' | 'stopped'> => {
         for (;;) {
@@ -117,6 +160,7 @@ export class LeaderElector {
         }
       })();
       const outcome = await Promise.race([renewed, expired]);
+      cycle.clear();
       if (outcome === 'renewed') {
         this.lastRenewAt = Date.now();
         continue;
@@ -157,10 +201,6 @@ export class LeaderElector {
     return `${this.config.leaseNamespace}/${this.config.leaseName}`;
   }
 
-  private get path(): string {
-    return objectPath(Leases, this.config.leaseNamespace, this.config.leaseName);
-  }
-
   private setLeading(v: boolean): void {
     if (this.leading !== v) {
       this.leading = v;
@@ -173,18 +213,13 @@ export class LeaderElector {
   }
 
   private async tryAcquireOrRenew(signal?: AbortSignal): Promise<boolean> {
-    const call = signal ? { signal } : {};
     const { identity, leaseDurationMs } = this.config;
     const now = new Date();
     const durationSeconds = Math.max(1, Math.round(leaseDurationMs / 1000));
     try {
-      let lease: Lease;
-      try {
-        lease = await this.rest.get<Lease>(this.path, undefined, call);
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-        await this.rest.create(
-          collectionPath(Leases, this.config.leaseNamespace),
+      const lease = await this.leases.get(signal);
+      if (!lease) {
+        await this.leases.create(
           {
             apiVersion: 'coordination.k8s.io/v1',
             kind: 'Lease',
@@ -197,7 +232,7 @@ export class LeaderElector {
               leaseTransitions: 0,
             },
           },
-          call,
+          signal,
         );
         this.observed = undefined;
         this.previousHolder = undefined;
@@ -220,7 +255,7 @@ export class LeaderElector {
         leaseTransitions: (spec.leaseTransitions ?? 0) + (takingOver && holder !== '' ? 1 : 0),
       };
       // PUT with the read resourceVersion: a concurrent candidate's write makes ours fail with 409.
-      await this.rest.replace(this.path, { ...lease, apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', spec: next }, call);
+      await this.leases.replace({ ...lease, apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', spec: next }, signal);
       this.leaseTransitions = next.leaseTransitions ?? 0;
       if (takingOver) this.previousHolder = holder || undefined;
       if (takingOver) this.log?.info({ lease: this.leaseRef, previousHolder: holder || undefined }, 'took over leader lease');
@@ -231,27 +266,43 @@ export class LeaderElector {
     }
   }
 
+  /**
+   * Bounded by renewDeadline like a renew: an API server that does not answer must not hold up a
+   * shutdown (the lease then simply expires, as after a crash).
+   */
   private async release(): Promise<boolean> {
-    // A renew still in flight when stop() was called may write the lease between our read and
-    // our write (409): read again and retry, so a graceful stop does release the lease.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const lease = await this.rest.get<Lease>(this.path);
-        if (lease.spec?.holderIdentity !== this.config.identity) return false;
-        const now = microTime();
-        await this.rest.replace(this.path, {
-          ...lease,
-          apiVersion: 'coordination.k8s.io/v1',
-          kind: 'Lease',
-          spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now },
-        });
-        this.log?.info({ lease: this.leaseRef }, 'released leader lease');
-        return true;
-      } catch (err) {
-        if (isConflict(err) && attempt < 5) continue;
-        this.log?.warn({ err, lease: this.leaseRef }, 'could not release leader lease');
-        return false;
+    const bound = deadlineSignal(this.config.renewDeadlineMs, 'lease release deadline');
+    const { signal } = bound;
+    try {
+      // A renew still in flight when stop() was called may write the lease between our read and
+      // our write (409): read again and retry, so a graceful stop does release the lease.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const lease = await this.leases.get(signal);
+          if (lease?.spec?.holderIdentity !== this.config.identity) return false;
+          const now = microTime();
+          await this.leases.replace(
+            {
+              ...lease,
+              apiVersion: 'coordination.k8s.io/v1',
+              kind: 'Lease',
+              spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now },
+            },
+            signal,
+          );
+          this.log?.info({ lease: this.leaseRef }, 'released leader lease');
+          return true;
+        } catch (err) {
+          if (isConflict(err) && attempt < 5 && !signal.aborted) continue;
+          this.log?.warn(
+            { err: signal.aborted ? (signal.reason as Error) : err, lease: this.leaseRef, renewDeadlineMs: this.config.renewDeadlineMs },
+            'could not release leader lease; it expires after its lease duration',
+          );
+          return false;
+        }
       }
+    } finally {
+      bound.clear();
     }
   }
 }

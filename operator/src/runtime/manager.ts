@@ -4,7 +4,7 @@ import { RuntimeMetrics } from '../metrics/runtime-metrics.js';
 import type { Controller } from './controller.js';
 import { HealthServer } from './health.js';
 import { Informer, type InformerOptions } from './informer.js';
-import { LeaderElector, type LeaderElectionConfig } from './leaderelection.js';
+import { kubeLeaseClient, LeaderElector, type LeaderElectionConfig } from './leaderelection.js';
 import { KubeRest } from './rest.js';
 import type { KubeObject, ResourceType } from './resource.js';
 
@@ -183,7 +183,10 @@ export class Manager {
     if (this.opts.leaderElection) {
       const name = this.opts.leaderElection.leaseName;
       this.metrics.leaderElectionStatus.set({ name }, 0);
-      this.elector = new LeaderElector(this.baseRest, this.opts.leaderElection, log, (v) => this.metrics.leaderElectionStatus.set({ name }, v ? 1 : 0));
+      const le = this.opts.leaderElection;
+      this.elector = new LeaderElector(kubeLeaseClient(this.baseRest, le.leaseNamespace, le.leaseName), le, log, (v) =>
+        this.metrics.leaderElectionStatus.set({ name }, v ? 1 : 0),
+      );
       if (!(await this.elector.acquire())) return 'stopped';
       this.becomeLeader();
       this.emitLeadership(true, 'LeaderElected');
@@ -191,6 +194,9 @@ export class Manager {
       if (outcome === 'lost') {
         this.lostLeadership = true;
         this.stopActing(new Error('leader lease lost: renew deadline passed'));
+        // Refuse probes from now on, not after the drain: this instance is done (it must not
+        // look alive while it winds down), and the kubelet restarts it as a standby.
+        await this.health.stop();
         this.emitLeadership(false, 'LeaderLost');
         await this.shutdown();
         return 'lost-leadership';

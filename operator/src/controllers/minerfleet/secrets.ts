@@ -7,10 +7,20 @@ export interface SecretKeys {
   data?: Record<string, string>;
 }
 
+/** `kubectl apply` keeps the whole applied object, data included, in this annotation. */
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
 /** Keeps only the keys of a Secret's data so the cache never holds credential values. */
-export function secretKeysOnly<T extends { data?: Record<string, string>; stringData?: unknown }>(secret: T): T {
+export function secretKeysOnly<
+  T extends { data?: Record<string, string>; stringData?: unknown; metadata?: { [field: string]: unknown; annotations?: Record<string, string> } },
+>(secret: T): T {
   const data = secret.data ? Object.fromEntries(Object.keys(secret.data).map((k) => [k, ''])) : undefined;
   const { stringData: _drop, ...rest } = secret;
+  const annotations = secret.metadata?.annotations;
+  if (annotations && LAST_APPLIED in annotations) {
+    const { [LAST_APPLIED]: _values, ...kept } = annotations;
+    return { ...(rest as T), metadata: { ...secret.metadata, annotations: kept }, data };
+  }
   return { ...(rest as T), data };
 }
 
