@@ -904,7 +904,7 @@ export const BAD_INPUTS: BadInput[] = [
     name: 'negative quantity integer',
     rule: 'CEL non-negative integer quantity',
     make: fleet((o) => (o.spec.miner.resources.requests.cpu = -1)),
-    path: 'spec.miner.resources.requests.cpu',
+    path: 'spec.miner.resources.requests',
     api: 'must not be negative',
     zod: 'must not be negative',
   },
