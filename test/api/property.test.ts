@@ -74,7 +74,7 @@ describe('valid fleets on a real API server (property)', () => {
           pools.push(live);
         }
         const fleet = await rest.request<MinerFleet>('POST', crPath(ns, MINER_FLEET_PLURAL), { body: c.fleet, query: strict });
-        expect(fleet.spec, 'fleet: API defaults = zod defaults').toEqual(MinerFleetSpecSchema.parse((c.fleet as Obj).spec));
+        expect(fleet.spec, 'fleet: API defaults = zod defaults').toEqual(MinerFleetSpecSchema.parse(c.fleet.spec));
         const activePool = orderedPools(fleet, pools)[0]!.ref.name;
         const d = desiredFleetObjects({ fleet, pools, activePool, operator: { minerImage: 'ghcr.io/example/minefleet:1.2.3' } });
         for (const obj of Object.values(d) as Obj[]) {

@@ -43,7 +43,6 @@ const QUALIFIED_NAME_MESSAGE =
   "must be a qualified name: an optional DNS subdomain prefix of at most 253 characters and '/', then at most 63 alphanumerics, '-', '_' or '.' that start and end with an alphanumeric (e.g. example.com/rack)";
 /** CEL twin of isQualifiedName for the string `v`. */
 const celQualifiedName = (v: string) => `${v}.matches(${celPattern(LABEL_KEY_PATTERN)}) && (!${v}.contains('/') || ${v}.indexOf('/') <= 253)`;
-const celLabelValue = (v: string) => `${v}.matches(${celPattern(LABEL_VALUE_PATTERN)})`;
 
 export const dnsSubdomainName = (description: string) => z.string().min(1).max(253).regex(new RegExp(DNS_SUBDOMAIN_PATTERN)).meta({ description });
 export const dnsLabel = (description: string) => z.string().min(1).max(63).regex(new RegExp(DNS1123_LABEL_PATTERN)).meta({ description });
