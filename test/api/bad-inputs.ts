@@ -933,6 +933,14 @@ export const BAD_INPUTS: BadInput[] = [
     zod: 'must not exceed spec.miner.resources.limits',
   },
   {
+    name: 'cpu request .1E (exa) above a limit of 1',
+    rule: 'CEL requests <= limits (E is the exa suffix, not an exponent)',
+    make: fleet((o) => (o.spec.miner.resources = { requests: { cpu: '.1E' }, limits: { cpu: 1 } })),
+    path: 'spec.miner.resources.requests',
+    api: 'must not exceed spec.miner.resources.limits',
+    zod: 'must not exceed spec.miner.resources.limits',
+  },
+  {
     name: 'image with upper case and a space',
     rule: 'pattern image reference',
     make: fleet((o) => (o.spec.miner.image = 'Example/Miner latest')),

@@ -87,7 +87,7 @@ describe('valid fleets on a real API server (property)', () => {
         }
         loadConfigText(d.configMap.data!['miner.yaml']!, {}, 'miner.yaml');
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS, ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED) } : {}) },
     );
     // Every run applied the seven or eight objects a fleet owns.
     expect(applied).toBeGreaterThanOrEqual(RUNS * 7);

@@ -38,7 +38,7 @@ describe('rendering valid fleets (property)', () => {
         expect(parseRuntimeState(d.runtimeConfigMap.data!['runtime.json']!).activePool).toBe(activePool);
         rendered++;
       }),
-      { numRuns: 500 },
+      { numRuns: 500, ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED) } : {}) },
     );
     expect(rendered).toBeGreaterThanOrEqual(500);
   });

@@ -138,7 +138,8 @@ function exactQuantity(q: string | number): { m: bigint; e: number; k: number } 
   const suffix = p[3] ?? '';
   const m = BigInt(`${p[1] ?? ''}${frac}` || '0');
   if (suffix in BINARY_EXP) return { m, e: -frac.length, k: BINARY_EXP[suffix]! };
-  if (/^[eE]/.test(suffix)) return { m, e: Number(suffix.slice(1)) - frac.length, k: 0 };
+  // `E` alone is the exa suffix; an exponent has digits after the e.
+  if (suffix.length > 1 && /^[eE]/.test(suffix)) return { m, e: Number(suffix.slice(1)) - frac.length, k: 0 };
   return { m, e: (DECIMAL_EXP[suffix] ?? 0) - frac.length, k: 0 };
 }
 
