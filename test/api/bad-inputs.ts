@@ -143,7 +143,7 @@ export const BAD_INPUTS: BadInput[] = [
     make: pool((o) => (o.spec.tls.caSecretRef.key = 'ca/crt')),
     path: 'spec.tls.caSecretRef.key',
     api: 'should match',
-    zod: 'Invalid string',
+    zod: 'must be a Secret key',
   },
   {
     name: 'insecureSkipVerify together with a CA Secret',
@@ -306,7 +306,7 @@ export const BAD_INPUTS: BadInput[] = [
     }),
     path: 'spec.device.hostDevices[0]',
     api: 'should match',
-    zod: 'Invalid string',
+    zod: 'normalised path under /dev',
   },
   {
     name: 'same host device twice',
@@ -539,7 +539,7 @@ export const BAD_INPUTS: BadInput[] = [
     make: fleet((o) => (o.spec.economics.feeds.LTC.price.http.url = 'ftp://prices.example.com/ltc')),
     path: 'spec.economics.feeds.LTC.price.http.url',
     api: 'should match',
-    zod: 'Invalid string',
+    zod: 'must be http(s)://',
   },
   {
     name: 'feed for an unknown coin',
@@ -701,7 +701,7 @@ export const BAD_INPUTS: BadInput[] = [
     make: netFleet((o) => (o.spec.device.network.targets[0].host = 'http://10.0.0.5')),
     path: 'spec.device.network.targets[0].host',
     api: 'should match',
-    zod: 'Invalid string',
+    zod: 'must be a host name',
   },
   {
     name: 'target port 70000',
@@ -806,6 +806,267 @@ export const BAD_INPUTS: BadInput[] = [
     path: 'spec.miner.external.args',
     api: 'must be of type array',
     zod: 'expected array',
+  },
+  // ---------------- strict validation: what the fields become (issue 10 point 8) ----------------
+  {
+    name: 'pool url port 0',
+    rule: 'CEL url port 1-65535',
+    make: pool((o) => (o.spec.url = 'stratum+ssl://pool.example.com:0')),
+    path: 'spec.url',
+    api: 'port 1-65535',
+    zod: 'port 1-65535',
+  },
+  {
+    name: 'pool url port 99999',
+    rule: 'CEL url port 1-65535',
+    make: pool((o) => (o.spec.url = 'stratum+ssl://pool.example.com:99999')),
+    path: 'spec.url',
+    api: 'port 1-65535',
+    zod: 'port 1-65535',
+  },
+  {
+    name: 'pool url host 999.1.1.1',
+    rule: 'CEL url host is a host name or IPv4',
+    make: pool((o) => (o.spec.url = 'stratum+tcp://999.1.1.1:3333')),
+    path: 'spec.url',
+    api: 'IPv4 address',
+    zod: 'IPv4 address',
+  },
+  {
+    name: 'pool url host with an empty label',
+    rule: 'CEL url host name',
+    make: pool((o) => (o.spec.url = 'stratum+tcp://pool..example.com:3333')),
+    path: 'spec.url',
+    api: 'host name',
+    zod: 'host name',
+  },
+  {
+    name: 'Secret key ..data',
+    rule: 'pattern Secret key (IsConfigMapKey)',
+    make: pool((o) => (o.spec.credentialsSecretRef.userKey = '..data')),
+    path: 'spec.credentialsSecretRef.userKey',
+    api: 'should match',
+    zod: 'must be a Secret key',
+  },
+  {
+    name: 'TLS server name that is an IP address',
+    rule: 'pattern serverName host name',
+    make: pool((o) => (o.spec.tls.serverName = '10.0.0.1')),
+    path: 'spec.tls.serverName',
+    api: 'should match',
+    zod: 'must be a DNS host name',
+  },
+  {
+    name: 'host device path with ..',
+    rule: 'pattern normalised /dev path',
+    make: fleet((o) => {
+      o.spec.device = { kind: 'usb', hostDevices: ['/dev/../etc/shadow'] };
+      o.spec.miner = { backend: 'usb' };
+    }),
+    path: 'spec.device.hostDevices[0]',
+    api: 'should match',
+    zod: 'normalised path under /dev',
+  },
+  {
+    name: 'host device path with a trailing slash',
+    rule: 'pattern normalised /dev path',
+    make: fleet((o) => {
+      o.spec.device = { kind: 'usb', hostDevices: ['/dev/ttyACM0/'] };
+      o.spec.miner = { backend: 'usb' };
+    }),
+    path: 'spec.device.hostDevices[0]',
+    api: 'should match',
+    zod: 'normalised path under /dev',
+  },
+  {
+    name: 'gpu resourceName without a domain',
+    rule: 'pattern extended resource name',
+    make: fleet((o) => {
+      o.spec.device = { kind: 'gpu', resourceName: 'gpu' };
+      o.spec.miner = { backend: 'gpu' };
+    }),
+    path: 'spec.device.resourceName',
+    api: 'should match',
+    zod: 'extended resource name',
+  },
+  {
+    name: 'gpu resourceName in kubernetes.io',
+    rule: 'CEL extended resource name outside kubernetes.io',
+    make: fleet((o) => {
+      o.spec.device = { kind: 'gpu', resourceName: 'kubernetes.io/gpu' };
+      o.spec.miner = { backend: 'gpu' };
+    }),
+    path: 'spec.device.resourceName',
+    api: 'outside kubernetes.io',
+    zod: 'outside kubernetes.io',
+  },
+  {
+    name: 'negative quantity string',
+    rule: 'pattern non-negative quantity',
+    make: fleet((o) => (o.spec.miner.resources.requests.memory = '-64Mi')),
+    path: 'spec.miner.resources.requests.memory',
+    api: 'should match',
+    zod: 'Invalid',
+  },
+  {
+    name: 'negative quantity integer',
+    rule: 'CEL non-negative integer quantity',
+    make: fleet((o) => (o.spec.miner.resources.requests.cpu = -1)),
+    path: 'spec.miner.resources.requests',
+    api: 'must not be negative',
+    zod: 'must not be negative',
+  },
+  {
+    name: 'quantity with a fractional exponent',
+    rule: 'pattern quantity (ParseQuantity)',
+    make: fleet((o) => (o.spec.miner.resources.requests.cpu = '1e1.5')),
+    path: 'spec.miner.resources.requests.cpu',
+    api: 'should match',
+    zod: 'Invalid',
+  },
+  {
+    name: 'resource that is not a container resource',
+    rule: 'CEL resource keys',
+    make: fleet((o) => (o.spec.miner.resources.requests.gpu = '1')),
+    path: 'spec.miner.resources.requests',
+    api: 'keys must be cpu, memory, ephemeral-storage',
+    zod: 'keys must be cpu, memory, ephemeral-storage',
+  },
+  {
+    name: 'cpu request above its limit',
+    rule: 'CEL requests <= limits',
+    make: fleet((o) => (o.spec.miner.resources = { requests: { cpu: '2' }, limits: { cpu: '1500m' } })),
+    path: 'spec.miner.resources.requests',
+    api: 'must not exceed spec.miner.resources.limits',
+    zod: 'must not exceed spec.miner.resources.limits',
+  },
+  {
+    name: 'cpu request .1E (exa) above a limit of 1',
+    rule: 'CEL requests <= limits (E is the exa suffix, not an exponent)',
+    make: fleet((o) => (o.spec.miner.resources = { requests: { cpu: '.1E' }, limits: { cpu: 1 } })),
+    path: 'spec.miner.resources.requests',
+    api: 'must not exceed spec.miner.resources.limits',
+    zod: 'must not exceed spec.miner.resources.limits',
+  },
+  {
+    name: 'image with upper case and a space',
+    rule: 'pattern image reference',
+    make: fleet((o) => (o.spec.miner.image = 'Example/Miner latest')),
+    path: 'spec.miner.image',
+    api: 'should match',
+    zod: 'must be an image reference',
+  },
+  {
+    name: 'image with a short digest',
+    rule: 'pattern image reference digest',
+    make: usbExternal((o) => (o.spec.miner.external.image = 'example/bfgminer@sha256:abcd')),
+    path: 'spec.miner.external.image',
+    api: 'should match',
+    zod: 'must be an image reference',
+  },
+  {
+    name: 'target host that is not an IPv6 address',
+    rule: 'CEL target host isIP',
+    make: netFleet((o) => (o.spec.device.network.targets[0].host = '1:2:3:4:5:6:7:8:9')),
+    path: 'spec.device.network.targets[0].host',
+    api: 'valid IPv6 address',
+    zod: 'valid IPv6 address',
+  },
+  {
+    name: 'node selector key that is not a qualified name',
+    rule: 'CEL map keys qualified names',
+    make: fleet((o) => (o.spec.placement.nodeSelector = { 'rack 7': 'a' })),
+    path: 'spec.placement.nodeSelector',
+    api: 'keys must be a qualified name',
+    zod: 'keys must be a qualified name',
+  },
+  {
+    name: 'toleration without key and operator Equal',
+    rule: 'CEL empty toleration key needs Exists',
+    make: fleet((o) => (o.spec.placement.tolerations = [{ value: 'x' }])),
+    path: 'spec.placement.tolerations[0].operator',
+    api: 'must be Exists when key is empty',
+    zod: 'must be Exists when key is empty',
+  },
+  {
+    name: 'toleration key that is not a qualified name',
+    rule: 'CEL toleration key qualified name',
+    make: fleet((o) => (o.spec.placement.tolerations = [{ key: 'no spaces', operator: 'Exists' }])),
+    path: 'spec.placement.tolerations[0].key',
+    api: 'qualified name',
+    zod: 'qualified name',
+  },
+  {
+    name: 'tolerationSeconds without NoExecute',
+    rule: 'CEL tolerationSeconds needs NoExecute',
+    make: fleet((o) => (o.spec.placement.tolerations = [{ key: 'k', operator: 'Exists', effect: 'NoSchedule', tolerationSeconds: 30 }])),
+    path: 'spec.placement.tolerations[0].effect',
+    api: 'must be NoExecute',
+    zod: 'must be NoExecute',
+  },
+  {
+    name: 'node affinity In without values',
+    rule: 'CEL In needs values',
+    make: fleet(
+      (o) =>
+        (o.spec.placement.affinity = {
+          nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'rack', operator: 'In' }] }] } },
+        }),
+    ),
+    path: 'spec.placement.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].values',
+    api: 'must be non-empty when operator is In',
+    zod: 'must be non-empty when operator is In',
+  },
+  {
+    name: 'node affinity Gt with a word',
+    rule: 'CEL Gt needs one integer',
+    make: fleet(
+      (o) =>
+        (o.spec.placement.affinity = {
+          nodeAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'cores', operator: 'Gt', values: ['many'] }] }] },
+          },
+        }),
+    ),
+    path: 'spec.placement.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].values',
+    api: 'single integer',
+    zod: 'single integer',
+  },
+  {
+    name: 'node affinity matchFields on a label',
+    rule: 'enum matchFields key',
+    make: fleet(
+      (o) =>
+        (o.spec.placement.affinity = {
+          nodeAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'rack', operator: 'In', values: ['a'] }] }] },
+          },
+        }),
+    ),
+    path: 'spec.placement.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields[0].key',
+    api: 'Unsupported value: "rack"',
+    zod: 'expected "metadata.name"',
+  },
+  {
+    name: 'pod affinity matchLabelKeys without labelSelector',
+    rule: 'CEL matchLabelKeys needs labelSelector',
+    make: fleet(
+      (o) =>
+        (o.spec.placement.affinity = {
+          podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', matchLabelKeys: ['app'] }] },
+        }),
+    ),
+    path: 'spec.placement.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector',
+    api: 'must not be set when labelSelector is not set',
+    zod: 'must not be set when labelSelector is not set',
+  },
+  {
+    name: 'feed URL with user info',
+    rule: 'pattern http URL',
+    make: fleet((o) => (o.spec.economics.feeds.LTC.price.http.url = 'https://user:pw@prices.example.com/ltc')),
+    path: 'spec.economics.feeds.LTC.price.http.url',
+    api: 'should match',
+    zod: 'no user info',
   },
   {
     name: 'typo in a spec field',

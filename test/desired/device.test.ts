@@ -68,6 +68,9 @@ describe('device access: cpu', () => {
     // only a limit given: the default request is left out so the API server sets request = limit
     expect(minerOf(d).resources).toEqual({ requests: { memory: '128Mi' }, limits: { cpu: '2500m', memory: '256Mi' } });
     expect(backendOf(render({ miner: { resources: { limits: { cpu: '500m' } } } })).threads).toBe(1);
+    // Capped at spec.miner.threads' maximum: the miner refuses more than 1024 threads (found by
+    // test/desired/render-property.test.ts with requests.cpu 1025).
+    expect(backendOf(render({ miner: { resources: { requests: { cpu: 1025 } } } })).threads).toBe(256);
   });
 
   it('lets spec.miner.resources override the defaults and never emits request > limit', () => {
@@ -102,7 +105,11 @@ describe('device access: gpu', () => {
   });
 
   it('omits runtimeClassName when not configured and keeps the device count out of user overrides', () => {
-    const d = render({ device: { kind: 'gpu', resourceName: 'amd.com/gpu' }, miner: { backend: 'gpu', resources: { limits: { 'amd.com/gpu': '8' } } } });
+    // The API refuses extended resources in spec.miner.resources (validators.ts resourceList); an
+    // object stored before that rule still gets the device count from spec.device.
+    const f = fleet({ device: { kind: 'gpu', resourceName: 'amd.com/gpu' }, miner: { backend: 'gpu' } });
+    f.spec.miner.resources = { limits: { 'amd.com/gpu': '8' } };
+    const d = desiredFleetObjects(inputs(f, [pool('primary')]));
     expect(podOf(d).runtimeClassName).toBeUndefined();
     expect(minerOf(d).resources!.limits!['amd.com/gpu']).toBe('1');
     expect(minerOf(d).resources!.requests!['amd.com/gpu']).toBe('1');

@@ -60,6 +60,7 @@ function toStructuralNode(node: JSONSchemaProps, path: string): JSONSchemaProps 
     out.anyOf = [{ type: 'integer' }, { type: 'string' }];
     if (n.pattern !== undefined) out.pattern = n.pattern;
     out['x-kubernetes-int-or-string'] = true;
+    if (n['x-kubernetes-validations'] !== undefined) out['x-kubernetes-validations'] = n['x-kubernetes-validations'];
     return out;
   }
 

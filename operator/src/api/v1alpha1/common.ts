@@ -1,33 +1,5 @@
 import { z } from 'zod';
-
-/** RFC 1123 subdomain: names of Secrets, MiningPools, MinerFleets. */
-export const DNS_SUBDOMAIN_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
-/** Keys of a Secret's data. */
-export const SECRET_KEY_PATTERN = '^[-._a-zA-Z0-9]+$';
-/** A resource quantity (`500m`, `2Gi`, `1`), as in core/v1. */
-export const QUANTITY_PATTERN = '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$';
-/** Extended resource names such as `nvidia.com/gpu` or `example.com/usb-asic`. */
-export const RESOURCE_NAME_PATTERN = '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$';
-
-/** A qualified name as label keys are: optional DNS-subdomain prefix and `/`, then a name of at most 63 characters. */
-export const LABEL_KEY_PATTERN = '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
-/** A label value: empty, or up to 63 alphanumerics with `-`, `_`, `.` inside. */
-export const LABEL_VALUE_PATTERN = '^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$';
-
-export const labelKey = (description: string) => z.string().min(1).max(317).regex(new RegExp(LABEL_KEY_PATTERN)).meta({ description });
-export const labelValue = (description: string) => z.string().max(63).regex(new RegExp(LABEL_VALUE_PATTERN)).meta({ description });
-
-export const dnsSubdomainName = (description: string) => z.string().min(1).max(253).regex(new RegExp(DNS_SUBDOMAIN_PATTERN)).meta({ description });
-
-export const secretKey = (description: string) => z.string().min(1).max(253).regex(new RegExp(SECRET_KEY_PATTERN)).meta({ description });
-
-/** An int-or-string resource quantity, as `resources.requests` values in core/v1. */
-export const QuantitySchema = z.union([z.int().min(0), z.string().max(64).regex(new RegExp(QUANTITY_PATTERN))]).meta({
-  description: 'A resource quantity, e.g. "500m", "2", "1Gi".',
-  'x-kubernetes-int-or-string': true,
-  pattern: QUANTITY_PATTERN,
-});
-export type Quantity = z.output<typeof QuantitySchema>;
+import { dnsSubdomainName, secretKey } from './validators.js';
 
 /** A key in a Secret in the same namespace. */
 export const SecretKeySelectorSchema = z

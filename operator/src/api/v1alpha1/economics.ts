@@ -1,15 +1,12 @@
 import { z } from 'zod';
 import { withCel } from './cel.js';
-import { dnsSubdomainName, secretKey } from './common.js';
+import { dnsSubdomainName, httpUrl, secretKey } from './validators.js';
 import { STALE_FEED_POLICIES } from './constants.js';
 import { JSON_FIELD_PATH_PATTERN } from './fieldpath.js';
 
-const HTTP_URL_PATTERN = '^https?://[^\\s/?#]+(/[^\\s]*)?$';
-const httpUrl = (description: string) => z.string().min(1).max(2048).regex(new RegExp(HTTP_URL_PATTERN)).meta({ description });
-
 export const HttpJsonFeedSchema = z
   .object({
-    url: httpUrl('http:// or https:// URL that returns a JSON document.'),
+    url: httpUrl('http:// or https:// URL that returns a JSON document.', 'spec.economics.feeds.<coin>.<feed>.http.url'),
     fieldPath: z
       .string()
       .min(1)
@@ -23,7 +20,10 @@ export type HttpJsonFeed = z.output<typeof HttpJsonFeedSchema>;
 
 export const LitecoindRpcFeedSchema = z
   .object({
-    url: httpUrl('JSON-RPC endpoint of a litecoind (or dogecoind) node, e.g. http://litecoind.mining:9332.'),
+    url: httpUrl(
+      'JSON-RPC endpoint of a litecoind (or dogecoind) node, e.g. http://litecoind.mining:9332.',
+      'spec.economics.feeds.<coin>.<feed>.litecoind.url',
+    ),
     credentialsSecretRef: z
       .object({
         name: dnsSubdomainName('Name of the Secret (same namespace) holding the RPC login.'),

@@ -1,6 +1,7 @@
 export * from './constants.js';
 export * from './cel.js';
 export * from './common.js';
+export * from './validators.js';
 export * from './fieldpath.js';
 export * from './miningpool.js';
 export * from './economics.js';

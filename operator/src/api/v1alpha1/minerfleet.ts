@@ -4,17 +4,34 @@ import { EXTERNAL_DEVICE_NAME_PATTERN } from '#miner/config';
 import { MODELS } from '#miner/external/models';
 import { withCel, type CrossFieldRule } from './cel.js';
 import { AffinitySchema } from './affinity.js';
-import { ConditionsSchema, dnsSubdomainName, labelKey, labelValue, QuantitySchema, RESOURCE_NAME_PATTERN, timestamp, uniqueItems } from './common.js';
+import { ConditionsSchema, timestamp, uniqueItems } from './common.js';
+import {
+  dnsSubdomainName,
+  extendedResourceName,
+  hostDevicePath,
+  imageReference,
+  isQualifiedName,
+  LABEL_KEY_MAX,
+  labelMap,
+  labelValue,
+  celPattern,
+  LABEL_KEY_PATTERN,
+  networkHost,
+  port,
+  REQUESTS_WITHIN_LIMITS_RULE,
+  requestsWithinLimits,
+  resourceList,
+} from './validators.js';
 import { CGMINER_API_PORT, DEVICE_KINDS, FAILOVER_STRATEGIES, MAX_FLEET_NAME_LENGTH, MAX_NETWORK_TARGETS, MINER_BACKENDS } from './constants.js';
 import { EconomicsSchema } from './economics.js';
 
 export const MAX_POOLS_PER_FLEET = 16;
 export const MAX_HOST_DEVICES = 64;
+/** Most hashing threads of one cpu miner pod (spec.miner.threads, and the default derived from its CPU). */
+export const MAX_MINER_THREADS = 256;
 
 /** Model ids of the supervisor's unit table (miner/src/external/models.ts): one list for both sides. */
 export const EXTERNAL_MODEL_IDS = MODELS.map((m) => m.id) as [string, ...string[]];
-/** A DNS name, an IPv4 address or a bracket-less IPv6 address. */
-export const DEVICE_HOST_PATTERN = '^([A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$';
 
 const modelField = (description: string) => z.enum(EXTERNAL_MODEL_IDS).optional().meta({ description });
 
@@ -26,8 +43,8 @@ export const NetworkTargetSchema = z
       .max(63)
       .regex(EXTERNAL_DEVICE_NAME_PATTERN)
       .meta({ description: 'Device name: the device label of its metrics and the last part of its pool worker name (lower case, digits, - and .).' }),
-    host: z.string().min(1).max(253).regex(new RegExp(DEVICE_HOST_PATTERN)).meta({ description: 'Host name or IP address of the device API.' }),
-    port: z.int().min(1).max(65535).default(CGMINER_API_PORT).meta({ description: 'cgminer API port of the device.' }),
+    host: networkHost('Host name or IP address of the device API.', 'spec.device.network.targets[*].host'),
+    port: port('cgminer API port of the device.').default(CGMINER_API_PORT),
     model: modelField('Model, for unit normalisation (some scrypt firmware reports MH/s under keys named GHS); detected from the device when absent.'),
   })
   .meta({ description: 'One networked ASIC the supervisor drives over the cgminer API.' });
@@ -78,35 +95,19 @@ export const DeviceSchema = withCel(
         description:
           'What the miners hash on: cpu, gpu (extended resource), usb (ASIC sticks on host device paths) or network (ASICs on the network, driven over the cgminer API).',
       }),
-      resourceName: z
-        .string()
-        .min(1)
-        .max(253)
-        .regex(new RegExp(RESOURCE_NAME_PATTERN))
-        .optional()
-        .meta({ description: 'Extended resource each pod requests perPod of, e.g. nvidia.com/gpu. Required for gpu; optional for usb (device plugin).' }),
+      resourceName: extendedResourceName(
+        'Extended resource each pod requests perPod of, e.g. nvidia.com/gpu. Required for gpu; optional for usb (device plugin).',
+        'spec.device.resourceName',
+      ).optional(),
       perPod: z.int().min(1).max(64).default(1).meta({ description: 'Devices per miner pod (GPUs requested, or USB sticks driven).' }),
       hostDevices: uniqueItems(
         z
-          .array(
-            z
-              .string()
-              .min(6)
-              .max(256)
-              .regex(/^\/dev\/[A-Za-z0-9._/-]+$/)
-              .meta({ description: 'A host device path, e.g. /dev/ttyACM0 or /dev/bus/usb/001/004.' }),
-          )
+          .array(hostDevicePath('A host device path, e.g. /dev/ttyACM0 or /dev/bus/usb/001/004.'))
           .max(MAX_HOST_DEVICES)
           .meta({ description: 'Host character devices (USB ASICs) mounted into the miner pods. Required for usb.', 'x-kubernetes-list-type': 'set' }),
         'spec.device.hostDevices',
       ).optional(),
-      runtimeClassName: z
-        .string()
-        .min(1)
-        .max(253)
-        .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/)
-        .optional()
-        .meta({ description: 'RuntimeClass for the miner pods, e.g. nvidia.' }),
+      runtimeClassName: dnsSubdomainName('RuntimeClass for the miner pods, e.g. nvidia.').optional(),
       network: NetworkDevicesSchema.optional(),
     })
     .meta({ description: 'The hashing device the miners use.' }),
@@ -173,11 +174,7 @@ export type Device = z.output<typeof DeviceSchema>;
 
 export const ExternalMinerSchema = z
   .object({
-    image: z
-      .string()
-      .min(1)
-      .max(512)
-      .meta({ description: 'Image of the external miner (cgminer, bfgminer, sgminer or a vendor build) that drives the device.' }),
+    image: imageReference('Image of the external miner (cgminer, bfgminer, sgminer or a vendor build) that drives the device.', 'spec.miner.external.image'),
     command: z
       .array(z.string().max(4096).meta({ description: 'An entrypoint word.' }))
       .max(32)
@@ -192,12 +189,7 @@ export const ExternalMinerSchema = z
           'Arguments of the external miner; they must enable its API on apiPort with privileged access from 127.0.0.1 (e.g. --api-listen --api-allow W:127.0.0.1).',
         'x-kubernetes-list-type': 'atomic',
       }),
-    apiPort: z
-      .int()
-      .min(1)
-      .max(65535)
-      .default(CGMINER_API_PORT)
-      .meta({ description: 'Port of its cgminer API inside the pod; the supervisor sidecar connects to 127.0.0.1 on it.' }),
+    apiPort: port('Port of its cgminer API inside the pod; the supervisor sidecar connects to 127.0.0.1 on it.').default(CGMINER_API_PORT),
     model: modelField('Model, for unit normalisation; detected from the miner when absent.'),
   })
   .meta({
@@ -206,26 +198,38 @@ export const ExternalMinerSchema = z
   });
 export type ExternalMiner = z.output<typeof ExternalMinerSchema>;
 
-const QuantityMapSchema = (description: string) => z.record(z.string().min(1).max(253), QuantitySchema).meta({ description });
+export const ResourcesSchema = withCel(
+  z
+    .object({
+      requests: resourceList('Minimum resources, e.g. cpu: "1", memory: 256Mi.', 'spec.miner.resources.requests').optional(),
+      limits: resourceList('Maximum resources, e.g. cpu: "2", memory: 512Mi.', 'spec.miner.resources.limits').optional(),
+    })
+    .meta({ description: 'Compute resources of the miner container (the device resource is added by the operator).' }),
+  [
+    {
+      rule: REQUESTS_WITHIN_LIMITS_RULE,
+      message: 'spec.miner.resources.requests must not exceed spec.miner.resources.limits for the same resource',
+      fieldPath: '.requests',
+      holds: requestsWithinLimits,
+    },
+  ],
+);
 
 export const MinerSchema = z
   .object({
-    image: z
-      .string()
-      .min(1)
-      .max(512)
-      .optional()
-      .meta({ description: 'Miner container image (also the supervisor of external miners); defaults to the image the operator was installed with.' }),
+    image: imageReference(
+      'Miner container image (also the supervisor of external miners); defaults to the image the operator was installed with.',
+      'spec.miner.image',
+    ).optional(),
     imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional().meta({ description: 'Image pull policy of the miner container.' }),
     backend: z.enum(MINER_BACKENDS).default('cpu').meta({ description: 'Hashing backend of the miner program; must match spec.device.kind.' }),
-    threads: z.int().min(1).max(256).optional().meta({ description: 'Hashing threads per pod (cpu backend); defaults to the CPUs the pod may use.' }),
-    resources: z
-      .object({
-        requests: QuantityMapSchema('Minimum resources, e.g. cpu: "1", memory: 256Mi.').optional(),
-        limits: QuantityMapSchema('Maximum resources, e.g. cpu: "2", memory: 512Mi.').optional(),
-      })
+    threads: z
+      .int()
+      .min(1)
+      .max(MAX_MINER_THREADS)
       .optional()
-      .meta({ description: 'Compute resources of the miner container (the device resource is added by the operator).' }),
+      .meta({ description: 'Hashing threads per pod (cpu backend); defaults to the CPUs the pod may use.' }),
+    resources: ResourcesSchema.optional(),
     logLevel: z.enum(['debug', 'info', 'warn', 'error']).optional().meta({ description: 'Log level of the miner program (default info).' }),
     external: ExternalMinerSchema.optional(),
   })
@@ -283,9 +287,9 @@ export const FailoverSchema = z
 export const TolerationSchema = withCel(
   z
     .object({
-      key: z.string().max(316).optional().meta({ description: 'Taint key; empty with operator Exists matches all taints.' }),
+      key: z.string().max(LABEL_KEY_MAX).optional().meta({ description: 'Taint key (a qualified name); empty with operator Exists matches all taints.' }),
       operator: z.enum(['Exists', 'Equal']).default('Equal').meta({ description: 'Exists or Equal.' }),
-      value: z.string().max(63).optional().meta({ description: 'Taint value to match (operator Equal).' }),
+      value: labelValue('Taint value to match (operator Equal).').optional(),
       effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional().meta({ description: 'Taint effect to match; empty matches all.' }),
       tolerationSeconds: z.int().min(0).optional().meta({ description: 'How long a NoExecute taint is tolerated.', format: 'int64' }),
     })
@@ -298,24 +302,34 @@ export const TolerationSchema = withCel(
       reason: 'FieldValueForbidden',
       holds: (t) => t.operator !== 'Exists' || t.value === undefined || t.value === '',
     },
+    {
+      rule: `!has(self.key) || self.key == '' || (self.key.matches(${celPattern(LABEL_KEY_PATTERN)}) && (!self.key.contains('/') || self.key.indexOf('/') <= 253))`,
+      message:
+        "spec.placement.tolerations[*].key must be empty or a qualified name (an optional DNS subdomain prefix and '/', then at most 63 alphanumerics, '-', '_' or '.')",
+      fieldPath: '.key',
+      holds: (t) => t.key === undefined || t.key === '' || isQualifiedName(t.key),
+    },
+    {
+      rule: "(has(self.key) && self.key != '') || self.operator == 'Exists'",
+      message: 'spec.placement.tolerations[*].operator must be Exists when key is empty (a toleration of every taint)',
+      fieldPath: '.operator',
+      holds: (t) => (t.key !== undefined && t.key !== '') || t.operator === 'Exists',
+    },
+    {
+      rule: "!has(self.tolerationSeconds) || (has(self.effect) && self.effect == 'NoExecute')",
+      message: 'spec.placement.tolerations[*].effect must be NoExecute when tolerationSeconds is set',
+      fieldPath: '.effect',
+      holds: (t) => t.tolerationSeconds === undefined || t.effect === 'NoExecute',
+    },
   ],
 );
 
 export const PlacementSchema = z
   .object({
-    nodeSelector: z
-      .record(labelKey('Node label key.'), labelValue('Label value.'))
-      .optional()
-      .meta({ description: 'Node labels the miner pods must match, e.g. minefleet.io/usb-asic: "true".' }),
+    nodeSelector: labelMap('Node labels the miner pods must match, e.g. minefleet.io/usb-asic: "true".', 'spec.placement.nodeSelector').optional(),
     tolerations: z.array(TolerationSchema).max(32).optional().meta({ description: 'Tolerations of the miner pods.', 'x-kubernetes-list-type': 'atomic' }),
     affinity: AffinitySchema.optional(),
-    priorityClassName: z
-      .string()
-      .min(1)
-      .max(253)
-      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/)
-      .optional()
-      .meta({ description: 'PriorityClass of the miner pods.' }),
+    priorityClassName: dnsSubdomainName('PriorityClass of the miner pods.').optional(),
   })
   .meta({ description: 'Where the miner pods run.' });
 

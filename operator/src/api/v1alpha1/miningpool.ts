@@ -1,14 +1,13 @@
 import { z } from 'zod';
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { withCel } from './cel.js';
-import { ConditionsSchema, dnsSubdomainName, secretKey, SecretKeySelectorSchema, timestamp, uniqueItems } from './common.js';
+import { ConditionsSchema, SecretKeySelectorSchema, timestamp, uniqueItems } from './common.js';
+import { celPattern, dnsSubdomainName, HOSTNAME_MAX, secretKey, serverName, STRATUM_URL_PATTERN, stratumHost } from './validators.js';
 import { CIRCUIT_STATES, COINS, WORKER_NAME_PLACEHOLDERS } from './constants.js';
 
 const PLACEHOLDER_ALTERNATION = WORKER_NAME_PLACEHOLDERS.join('|');
 /** Literal characters allowed in a worker name, plus `{{placeholder}}`. */
 export const WORKER_NAME_TEMPLATE_PATTERN = `^([A-Za-z0-9._-]|\\{\\{(${PLACEHOLDER_ALTERNATION})\\}\\})+$`;
-/** host:port after the scheme. */
-export const STRATUM_URL_PATTERN = '^stratum\\+(tcp|ssl)://[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?:[0-9]{1,5}$';
 
 /** An IPv4 CIDR, e.g. 203.0.113.0/24 (the URL pattern takes IPv4 literals only, so pools are reached over IPv4). */
 export const IPV4_CIDR_PATTERN = '^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$';
@@ -35,9 +34,9 @@ export const StratumUrlSchema = withCel(
       holds: isStratumScheme,
     },
     {
-      rule: `!(self.startsWith('stratum+tcp://') || self.startsWith('stratum+ssl://')) || self.matches('${STRATUM_URL_PATTERN.replaceAll('\\', '\\\\')}')`,
-      message: 'spec.url must be scheme://host:port with a DNS name or IPv4 address and a numeric port, e.g. stratum+tcp://pool.example.com:3333',
-      holds: (url) => !isStratumScheme(url) || new RegExp(STRATUM_URL_PATTERN).test(url),
+      rule: `!(self.startsWith('stratum+tcp://') || self.startsWith('stratum+ssl://')) || (self.matches(${celPattern(STRATUM_URL_PATTERN)}) && self.substring(14, self.lastIndexOf(':')).size() <= ${HOSTNAME_MAX})`,
+      message: `spec.url must be scheme://host:port with a host name (labels of at most 63 letters, digits and '-', at most ${HOSTNAME_MAX} characters) or an IPv4 address, and a port 1-65535, e.g. stratum+tcp://pool.example.com:3333`,
+      holds: (url) => !isStratumScheme(url) || (new RegExp(STRATUM_URL_PATTERN).test(url) && stratumHost(url).length <= HOSTNAME_MAX),
     },
   ],
 );
@@ -60,13 +59,7 @@ export const PoolTlsSchema = withCel(
       })
         .optional()
         .meta({ description: 'Secret with a PEM CA bundle to verify the pool certificate. Omit to use the system trust store.' }),
-      serverName: z
-        .string()
-        .min(1)
-        .max(253)
-        .regex(new RegExp('^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$'))
-        .optional()
-        .meta({ description: 'Server name (SNI) to send and to verify the certificate against; defaults to the URL host.' }),
+      serverName: serverName('Server name (SNI) to send and to verify the certificate against; defaults to the URL host.').optional(),
       insecureSkipVerify: z.boolean().optional().meta({
         description:
           'Connect without verifying the pool certificate (chain, expiry, host name); TLS >= 1.2 is still required. Probes and miners both honour it. Default false. The pool then gets TLSVerified=False (reason InsecureSkipVerify) and a Warning Event, and an operator run with requireTLS refuses the pool.',

@@ -7,7 +7,7 @@ import type {
   V1Volume,
   V1VolumeMount,
 } from '@kubernetes/client-node';
-import type { MinerFleet } from '../../../api/v1alpha1/index.js';
+import { MAX_MINER_THREADS, type MinerFleet } from '../../../api/v1alpha1/index.js';
 import { quantityString, quantityValue } from './quantity.js';
 
 /** UID/GID of the miner process: the conventional "nonroot" user of distroless images. */
@@ -34,7 +34,7 @@ type Quantities = Record<string, string>;
 
 /**
  * Hashing threads of a cpu miner. Explicit spec.miner.threads wins; otherwise the whole CPUs of
- * the CPU limit (or request) the user set; otherwise 1. Always written into the config: the
+ * the CPU limit (or request) the user set, at most MAX_MINER_THREADS; otherwise 1. Always written into the config: the
  * miner's own default ("all cores") counts the node's cores, not the pod's CPU limit, and would
  * oversubscribe a throttled container.
  */
@@ -42,7 +42,9 @@ export function cpuThreads(fleet: MinerFleet): number {
   const miner = fleet.spec.miner;
   if (miner.threads !== undefined) return miner.threads;
   const cpu = miner.resources?.limits?.cpu ?? miner.resources?.requests?.cpu;
-  if (cpu !== undefined) return Math.max(1, Math.floor(quantityValue(cpu)));
+  // Capped at what spec.miner.threads may say: a pod allowed 1000 CPUs still gets a config the
+  // miner accepts (it refuses more than 1024 threads).
+  if (cpu !== undefined) return Math.min(MAX_MINER_THREADS, Math.max(1, Math.floor(quantityValue(cpu))));
   return 1;
 }
 
