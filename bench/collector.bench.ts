@@ -14,7 +14,7 @@
 //    is measured alone; its cores are shown so a starved load generator is seen, not guessed).
 // Before/after in one run, on the same objects and machine state: COLLECTOR_BENCH_BEFORE_MAIN=
 // another build's dist/operator/src/main.js adds the 'before' variant (COLLECTOR_BENCH_VARIANTS
-// picks and orders them). COLLECTOR_BENCH_CPU_PROF=DIR writes a V8 CPU profile per variant there.
+// picks and orders them).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { labelValue } from '../operator/src/controllers/minerfleet/desired/names.js';
@@ -47,7 +47,6 @@ const INTERVAL_S = 15;
 const RSS_TARGET_MIB = 256;
 const NS = 'collector-bench';
 const BEFORE_MAIN = process.env.COLLECTOR_BENCH_BEFORE_MAIN;
-const CPU_PROF_DIR = process.env.COLLECTOR_BENCH_CPU_PROF;
 
 async function pool<T>(items: readonly T[], width: number, fn: (t: T) => Promise<unknown>): Promise<void> {
   let i = 0;
@@ -192,9 +191,7 @@ interface Measured {
  */
 async function measure(s: Setup, dir: string, fdbUri: string, variant: Variant, pods: number, loadgenPid: number): Promise<Measured> {
   let op: OperatorProcess | undefined;
-  const nodeOptions = [variant.nodeOptions, CPU_PROF_DIR ? `--cpu-prof --cpu-prof-dir=${CPU_PROF_DIR} --cpu-prof-name=${variant.name}.cpuprofile` : undefined]
-    .filter(Boolean)
-    .join(' ');
+  const nodeOptions = variant.nodeOptions;
   try {
     op = await startOperatorProcess(s.cp, {
       dir,
