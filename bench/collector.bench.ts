@@ -9,7 +9,12 @@
 //  - CPU seconds per cycle: utime+stime of the operator process (/proc/PID/stat) over the
 //    measured cycles / their number (everything the process does: collector, controllers, store);
 //  - documents/s into FerretDB: minefleet_store_written_documents_total over the same span;
-//  - peak RSS: VmHWM of the operator process, against the 256 MiB target.
+//  - peak RSS: VmHWM of the operator process, against the 256 MiB target;
+//  - the load generator's CPU over the same span (it runs in its own process, so the operator
+//    is measured alone; its cores are shown so a starved load generator is seen, not guessed).
+// Before/after in one run, on the same objects and machine state: COLLECTOR_BENCH_BEFORE_MAIN=
+// another build's dist/operator/src/main.js adds the 'before' variant (COLLECTOR_BENCH_VARIANTS
+// picks and orders them).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { labelValue } from '../operator/src/controllers/minerfleet/desired/names.js';
@@ -41,6 +46,7 @@ const CONCURRENCY = 32;
 const INTERVAL_S = 15;
 const RSS_TARGET_MIB = 256;
 const NS = 'collector-bench';
+const BEFORE_MAIN = process.env.COLLECTOR_BENCH_BEFORE_MAIN;
 
 async function pool<T>(items: readonly T[], width: number, fn: (t: T) => Promise<unknown>): Promise<void> {
   let i = 0;
@@ -152,6 +158,7 @@ interface Poll {
   queue: number;
   heapUsed: number;
   cpu: number;
+  loadgenCpu: number;
   at: number;
 }
 
@@ -164,6 +171,7 @@ interface Measured {
   scrapesPerS: number;
   cpuPerFullCycle: number;
   cpuCores: number;
+  loadgenCores: number;
   docsPerS: Record<string, number>;
   peakRssMib: number;
   minHeapUsedMib: number;
@@ -181,8 +189,9 @@ interface Measured {
  * window: until CYCLES cycles complete or WINDOW_CAP_S. On a machine where a cycle takes longer
  * than the window, the cycle time is also given as pods / scrape throughput.
  */
-async function measure(s: Setup, dir: string, fdbUri: string, variant: Variant, pods: number): Promise<Measured> {
+async function measure(s: Setup, dir: string, fdbUri: string, variant: Variant, pods: number, loadgenPid: number): Promise<Measured> {
   let op: OperatorProcess | undefined;
+  const nodeOptions = variant.nodeOptions;
   try {
     op = await startOperatorProcess(s.cp, {
       dir,
@@ -191,7 +200,8 @@ async function measure(s: Setup, dir: string, fdbUri: string, variant: Variant, 
       logLevel: 'warn',
       historyUri: fdbUri,
       extraArgs: [`--collector-interval=${INTERVAL_S}`, '--history-db=collector_bench', ...variant.args],
-      ...(variant.nodeOptions ? { nodeOptions: variant.nodeOptions } : {}),
+      ...(nodeOptions ? { nodeOptions } : {}),
+      ...(variant.main ? { main: variant.main } : {}),
     });
     const o = op;
     const poll = async (): Promise<Poll> => {
@@ -204,6 +214,7 @@ async function measure(s: Setup, dir: string, fdbUri: string, variant: Variant, 
         queue: metricValue(text, 'workqueue_depth', 'controller="minerfleet"'),
         heapUsed: metricValue(text, 'nodejs_heap_size_used_bytes'),
         cpu: cpuSeconds(o.proc.pid),
+        loadgenCpu: cpuSeconds(loadgenPid),
         at: Date.now(),
       };
     };
@@ -256,6 +267,7 @@ async function measure(s: Setup, dir: string, fdbUri: string, variant: Variant, 
       scrapesPerS: scrapes / windowS,
       cpuPerFullCycle: scrapes > 0 ? (cpu / scrapes) * pods : NaN,
       cpuCores: cpu / windowS,
+      loadgenCores: (end.loadgenCpu - begin.loadgenCpu) / windowS,
       docsPerS: Object.fromEntries(Object.keys(w1).map((k) => [k, (w1[k]! - w0[k]!) / windowS])),
       peakRssMib: procStatusMib(o.proc.pid, 'VmHWM'),
       minHeapUsedMib: minHeap / 2 ** 20,
@@ -312,6 +324,13 @@ function rowsOf(m: Measured, pods: number): BenchRow[] {
     },
     {
       bench: b,
+      metric: `${v} load generator CPU`,
+      value: m.loadgenCores,
+      unit: 'cores',
+      note: 'its own process, same window: what the load generator took of the 2 cores',
+    },
+    {
+      bench: b,
       metric: `${v} documents into FerretDB`,
       value: total,
       unit: 'docs/s',
@@ -350,12 +369,15 @@ interface Variant {
   name: string;
   args: string[];
   nodeOptions?: string;
+  /** another build's operator entry point */
+  main?: string;
 }
 
 /** Variants run one after the other against the same objects (env COLLECTOR_BENCH_VARIANTS=name,name). */
 const VARIANTS: Record<string, Variant> = {
   production: { name: 'production', args: [] },
   'heap-cap': { name: 'heap-cap', args: [], nodeOptions: `--max-old-space-size=${HEAP_CAP_MIB}` },
+  ...(BEFORE_MAIN ? { before: { name: 'before', args: [], main: BEFORE_MAIN } } : {}),
 };
 
 export async function run(): Promise<BenchRow[]> {
@@ -391,7 +413,7 @@ export async function run(): Promise<BenchRow[]> {
     for (const v of wanted) {
       const variant = VARIANTS[v];
       if (!variant) throw new Error(`unknown variant '${v}' (known: ${Object.keys(VARIANTS).join(', ')})`);
-      results.push(await measure(s, dir, fdb.uri, variant, pods));
+      results.push(await measure(s, dir, fdb.uri, variant, pods, lg.pid));
     }
     const rows: BenchRow[] = [
       { bench: 'collector', metric: 'setup: fleets created', value: s.createFleetsS, unit: 's', note: `${FLEETS} MinerFleets, ${CONCURRENCY} in flight` },
@@ -438,6 +460,31 @@ export async function run(): Promise<BenchRow[]> {
         note: 'what a managedFields/last-applied transform would keep',
       },
     );
+    // The operator's other caches (owned kinds, stripped of managedFields as their informers do):
+    // where the memory of 1,000 fleets goes besides the collector.
+    const owned: Array<[string, string]> = [
+      ['deployments', `/apis/apps/v1/namespaces/${NS}/deployments`],
+      ['configmaps', `/api/v1/namespaces/${NS}/configmaps`],
+      ['services', `/api/v1/namespaces/${NS}/services`],
+      ['serviceaccounts', `/api/v1/namespaces/${NS}/serviceaccounts`],
+      ['roles', `/apis/rbac.authorization.k8s.io/v1/namespaces/${NS}/roles`],
+      ['rolebindings', `/apis/rbac.authorization.k8s.io/v1/namespaces/${NS}/rolebindings`],
+      ['networkpolicies', `/apis/networking.k8s.io/v1/namespaces/${NS}/networkpolicies`],
+    ];
+    for (const [kind, url] of owned) {
+      const l = await rest.get<{ items: Array<{ metadata: Record<string, unknown> }> }>(url);
+      const bytes = l.items.reduce((a, o) => {
+        const { managedFields: _m, ...metadata } = o.metadata;
+        return a + JSON.stringify({ ...o, metadata }).length;
+      }, 0);
+      rows.push({
+        bench: 'collector',
+        metric: `owned cache: ${kind}, JSON size`,
+        value: bytes / 2 ** 20,
+        unit: 'MiB',
+        note: `${l.items.length} objects, without managedFields`,
+      });
+    }
     if (results.length === 2) {
       const [a, b] = results as [Measured, Measured];
       rows.push({
@@ -447,6 +494,21 @@ export async function run(): Promise<BenchRow[]> {
         unit: 'x',
         note: 'same objects, same run',
       });
+    }
+    const before = results.find((r) => r.variant === 'before');
+    const after = results.find((r) => r.variant === 'production');
+    if (before && after) {
+      const ratio = (metric: string, a: number, b: number, unit: string) =>
+        rows.push({
+          bench: 'collector',
+          metric: `production / before: ${metric}`,
+          value: a / b,
+          unit: 'x',
+          note: `${a.toFixed(2)} vs ${b.toFixed(2)} ${unit}`,
+        });
+      ratio('scrape throughput', after.scrapesPerS, before.scrapesPerS, 'pods/s');
+      ratio('CPU per cycle', after.cpuPerFullCycle, before.cpuPerFullCycle, 'CPU s');
+      ratio('peak RSS', after.peakRssMib, before.peakRssMib, 'MiB');
     }
     return rows;
   } finally {

@@ -130,6 +130,8 @@ export interface OperatorOptions {
   extraArgs?: string[];
   /** NODE_OPTIONS for the operator process (e.g. a heap limit, as a container's would be). */
   nodeOptions?: string;
+  /** Another build's operator entry point (a benchmark's before/after); default OPERATOR_MAIN. */
+  main?: string;
 }
 
 export async function startOperatorProcess(cp: ControlPlane, o: OperatorOptions): Promise<OperatorProcess> {
@@ -150,7 +152,7 @@ export async function startOperatorProcess(cp: ControlPlane, o: OperatorOptions)
     name: `operator-${identity}`,
     command: process.execPath,
     args: [
-      OPERATOR_MAIN,
+      o.main ?? OPERATOR_MAIN,
       ...election,
       `--metrics-port=${metricsPort}`,
       `--probe-port=${probePort}`,

@@ -8,12 +8,23 @@ import type { KubeRest } from '../runtime/rest.js';
 import { objectPath, type KubeObject, type ResourceType } from '../runtime/resource.js';
 import type { HistoryStore, ShareDoc } from '../store/index.js';
 import { statusWriteDue, DEFAULT_DEAD_BAND, type DeadBand, type FleetRate } from './deadband.js';
-import { counterDelta, firstBaseline, type CounterBaseline } from './deltas.js';
+import { counterDelta, firstBaseline, type CounterBaseline, type ScrapeDelta } from './deltas.js';
 import { parseMinerMetrics, splitShareKey, type DeviceReading, type ShareResult } from './exposition.js';
-import { boundedGet, forEachLimited } from './http.js';
+import { forEachLimited, ScrapeClient } from './http.js';
 import { scrapeTarget, type MinerPod } from './pods.js';
-import { advanceCursor, keepShare, parseSharesPage, restarted, shareDoc, type ShareCursor, type ShareHistoryMode } from './shares.js';
-import { WindowAccumulator } from './windows.js';
+import {
+  advanceCursor,
+  keepShare,
+  parseSharesPage,
+  restarted,
+  shareDoc,
+  sharesDue,
+  sharesSeen,
+  type SharesSeen,
+  type ShareCursor,
+  type ShareHistoryMode,
+} from './shares.js';
+import { WindowAccumulator, type DeviceInfo, type PodObservation } from './windows.js';
 
 export const COLLECTOR_FIELD_MANAGER = 'minefleet-collector';
 const MAX_METRICS_BYTES = 1 << 20;
@@ -71,7 +82,21 @@ interface PodState {
   cursor?: ShareCursor;
   /** A supervisor pod: one baseline per external device. */
   devices?: Map<string, CounterBaseline>;
+  /** The share counters as of the last complete /shares pull: unchanged counters mean no new records. */
+  sharesPulled?: SharesSeen;
 }
+
+/** Where one scrape's window samples belong. */
+interface SampleContext {
+  pod: MinerPod;
+  fleet: FleetView;
+  fk: string;
+  at: number;
+  retentionDays?: number;
+}
+
+/** The gauges of a window sample, as the scrape read them. */
+type SampleGauges = Pick<PodObservation, 'pool' | 'difficulty' | 'hashrate10s' | 'hashrate60s' | 'connectionState' | 'jobAgeSeconds'>;
 
 const DEVICE_KINDS = ['cpu', 'gpu', 'usb', 'network'] as const;
 const saveBaseline = (b: CounterBaseline): SavedBaseline => ({ ...b, shares: [...b.shares] });
@@ -96,6 +121,7 @@ export class Collector {
   private readonly pods = new Map<string, PodState>();
   private readonly fleets = new Map<string, FleetState>();
   private readonly windows: WindowAccumulator;
+  private readonly http = new ScrapeClient();
   private startedAt = Date.now();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -208,6 +234,7 @@ export class Collector {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
+    this.http.close();
     // Complete windows are written; open ones (and baselines, cursors) are saved for the next process.
     await this.flushWindows(Date.now(), false);
     await this.save().catch((err: unknown) => this.opts.logger.error({ err }, 'collector: could not save state'));
@@ -256,7 +283,7 @@ export class Collector {
       const retentionDays = history?.retentionDays;
       try {
         const at = Date.now();
-        const reading = parseMinerMetrics(await boundedGet(url, this.opts.timeoutMs, MAX_METRICS_BYTES, this.signal));
+        const reading = parseMinerMetrics(await this.http.get(url, this.opts.timeoutMs, MAX_METRICS_BYTES, this.signal));
         this.stats.scrapes++;
         this.m.scrapes.inc({ result: 'ok' });
         const prev = state.baseline ?? firstBaseline(reading, this.startedAt);
@@ -264,37 +291,27 @@ export class Collector {
         state.baseline = baseline;
         // Summed over the devices of a supervisor pod by the parser.
         hashrate.set(fk, (hashrate.get(fk) ?? 0) + reading.hashrate60s);
+        const ctx: SampleContext = { pod, fleet, fk, at, ...(retentionDays !== undefined ? { retentionDays } : {}) };
         if (reading.devices) {
           // A supervisor pod: every device its own history row, deltas per device (a device's
           // counters are its own: one restarting does not reset the others).
-          this.observeDevices(state, reading.devices, { pod, fleet, fk, at, ...(retentionDays !== undefined ? { retentionDays } : {}) });
+          this.observeDevices(state, reading.devices, ctx);
         } else if (delta) {
-          const fs = this.fleetState(fk);
-          for (const [k, n] of delta.shares) fs.pendingShares[splitShareKey(k).result as ShareResult] += n;
-          this.windows.add({
-            namespace: pod.metadata.namespace,
-            fleet: fleet.metadata.name,
-            pod: pod.metadata.name,
-            podUid: pod.metadata.uid,
-            ...(pod.spec.nodeName ? { node: pod.spec.nodeName } : {}),
-            at,
-            hashes: delta.hashes,
-            shares: delta.shares,
+          this.addSample(ctx, delta, {
             pool: reading.activePool,
             difficulty: reading.difficulty,
             hashrate10s: reading.hashrate10s,
             hashrate60s: reading.hashrate60s,
             connectionState: reading.connectionState,
             jobAgeSeconds: reading.jobAgeSeconds,
-            ...(retentionDays !== undefined ? { retentionDays } : {}),
           });
         }
         const mode: ShareHistoryMode = history?.enabled === false ? 'none' : (history?.shares ?? 'all');
         // A supervisor has no /shares: the cgminer API reports share counts per pool, never the
         // shares themselves (job, nonce), so there is no record to store; its counts are in the
         // per-device samples above.
-        if (this.opts.store && mode !== 'none' && !reading.devices)
-          await this.pullShares(
+        if (this.opts.store && mode !== 'none' && !reading.devices && sharesDue(state.cursor, state.sharesPulled, reading)) {
+          const complete = await this.pullShares(
             state,
             sharesUrl,
             mode,
@@ -307,6 +324,8 @@ export class Collector {
             },
             shareDocs,
           );
+          if (complete) state.sharesPulled = sharesSeen(reading);
+        }
       } catch (err) {
         const where = { fleet: fleet.metadata.name, namespace: pod.metadata.namespace, pod: pod.metadata.name };
         if (this.cancelled()) {
@@ -328,47 +347,56 @@ export class Collector {
     end();
   }
 
-  private observeDevices(
-    state: PodState,
-    devices: Map<string, DeviceReading>,
-    ctx: { pod: MinerPod; fleet: FleetView; fk: string; at: number; retentionDays?: number },
-  ): void {
-    const { pod, fleet, at } = ctx;
+  private observeDevices(state: PodState, devices: Map<string, DeviceReading>, ctx: SampleContext): void {
     const baselines = (state.devices ??= new Map<string, CounterBaseline>());
     for (const name of baselines.keys()) if (!devices.has(name)) baselines.delete(name);
-    const kind = DEVICE_KINDS.find((k) => k === fleet.spec.device?.kind) ?? 'network';
+    const kind = DEVICE_KINDS.find((k) => k === ctx.fleet.spec.device?.kind) ?? 'network';
     for (const [name, dr] of devices) {
       const prev = baselines.get(name) ?? firstBaseline(dr, this.startedAt);
-      const { delta, baseline } = counterDelta(prev, dr, at);
+      const { delta, baseline } = counterDelta(prev, dr, ctx.at);
       baselines.set(name, baseline);
       if (!delta) continue;
-      const fs = this.fleetState(ctx.fk);
-      for (const [k, n] of delta.shares) fs.pendingShares[splitShareKey(k).result as ShareResult] += n;
-      this.windows.add({
-        namespace: pod.metadata.namespace,
-        fleet: fleet.metadata.name,
-        pod: pod.metadata.name,
-        podUid: pod.metadata.uid,
-        ...(pod.spec.nodeName ? { node: pod.spec.nodeName } : {}),
-        at,
-        hashes: delta.hashes,
-        shares: delta.shares,
+      const device: DeviceInfo = {
+        name,
+        kind,
+        ...(dr.model ? { model: dr.model } : {}),
+        ...(dr.temperatureC !== undefined ? { temperatureC: dr.temperatureC } : {}),
+        ...(dr.powerW !== undefined ? { powerW: dr.powerW } : {}),
+      };
+      const gauges: SampleGauges = {
         pool: dr.activePool,
         difficulty: dr.difficulty,
         hashrate10s: dr.hashrate10s,
         hashrate60s: dr.hashrate60s,
         connectionState: dr.up ? 'up' : 'down',
         jobAgeSeconds: 0,
-        ...(ctx.retentionDays !== undefined ? { retentionDays: ctx.retentionDays } : {}),
-        device: {
-          name,
-          kind,
-          ...(dr.model ? { model: dr.model } : {}),
-          ...(dr.temperatureC !== undefined ? { temperatureC: dr.temperatureC } : {}),
-          ...(dr.powerW !== undefined ? { powerW: dr.powerW } : {}),
-        },
-      });
+      };
+      this.addSample(ctx, delta, gauges, device);
     }
+  }
+
+  /**
+   * One scrape's increments into the pod's (or device's) window sample, and its share counts
+   * into the fleet's pending status shares: the one place a miner pod and a supervisor's device
+   * sample are built.
+   */
+  private addSample(ctx: SampleContext, delta: ScrapeDelta, gauges: SampleGauges, device?: DeviceInfo): void {
+    const { pod, fleet } = ctx;
+    const fs = this.fleetState(ctx.fk);
+    for (const [k, n] of delta.shares) fs.pendingShares[splitShareKey(k).result as ShareResult] += n;
+    this.windows.add({
+      namespace: pod.metadata.namespace,
+      fleet: fleet.metadata.name,
+      pod: pod.metadata.name,
+      podUid: pod.metadata.uid,
+      ...(pod.spec.nodeName ? { node: pod.spec.nodeName } : {}),
+      at: ctx.at,
+      hashes: delta.hashes,
+      shares: delta.shares,
+      ...gauges,
+      ...(ctx.retentionDays !== undefined ? { retentionDays: ctx.retentionDays } : {}),
+      ...(device ? { device } : {}),
+    });
   }
 
   private fleetState(fk: string): FleetState {
@@ -377,13 +405,14 @@ export class Collector {
     return s;
   }
 
-  private async pullShares(state: PodState, url: string, mode: ShareHistoryMode, pod: Parameters<typeof shareDoc>[1], out: ShareDoc[]): Promise<void> {
+  /** Pulls the pod's new share records; true when the ring was read to its end (no page left). */
+  private async pullShares(state: PodState, url: string, mode: ShareHistoryMode, pod: Parameters<typeof shareDoc>[1], out: ShareDoc[]): Promise<boolean> {
     for (let i = 0; i < MAX_SHARE_PAGES_PER_CYCLE; i++) {
       let from = state.cursor?.seq ?? 0;
-      let page = parseSharesPage(await boundedGet(`${url}?after=${from}`, this.opts.timeoutMs, 4 * MAX_METRICS_BYTES, this.signal));
+      let page = parseSharesPage(await this.http.get(`${url}?after=${from}`, this.opts.timeoutMs, 4 * MAX_METRICS_BYTES, this.signal));
       if (restarted(state.cursor, page)) {
         from = 0;
-        page = parseSharesPage(await boundedGet(`${url}?after=0`, this.opts.timeoutMs, 4 * MAX_METRICS_BYTES, this.signal));
+        page = parseSharesPage(await this.http.get(`${url}?after=0`, this.opts.timeoutMs, 4 * MAX_METRICS_BYTES, this.signal));
       }
       const r = advanceCursor(from, page);
       if (r.lost > 0) {
@@ -396,8 +425,9 @@ export class Collector {
       for (const s of r.fresh) if (keepShare(mode, s)) out.push(shareDoc(s, pod));
       // The cursor moves once the records are handed over (the store never loses what it accepted).
       state.cursor = r.cursor;
-      if (!page.more) return;
+      if (!page.more) return true;
     }
+    return false;
   }
 
   private async flushWindows(now: number, all: boolean, fleets = this.fleetsByLabel()): Promise<void> {

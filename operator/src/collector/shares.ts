@@ -1,5 +1,6 @@
 import { SharesPageSchema, type SharesPage, type ShareRecord } from '../../../miner/src/metrics/share-ring.js';
 import type { ShareDoc } from '../store/index.js';
+import type { MinerReading } from './exposition.js';
 
 export type ShareHistoryMode = 'none' | 'rejected' | 'all';
 
@@ -28,6 +29,31 @@ export function parseSharesPage(text: string): SharesPage {
   const r = SharesPageSchema.safeParse(JSON.parse(text));
   if (!r.success) throw new Error(`bad /shares reply: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return r.data;
+}
+
+/** A miner process's share counters (minefleet_miner_shares_total summed) as one scrape saw them. */
+export interface SharesSeen {
+  total: number;
+  startTimeSeconds: number | undefined;
+}
+
+export function sharesSeen(r: Pick<MinerReading, 'shares' | 'startTimeSeconds'>): SharesSeen {
+  let total = 0;
+  for (const v of r.shares.values()) total += v;
+  return { total, startTimeSeconds: r.startTimeSeconds };
+}
+
+/**
+ * Whether a pod may hold share records the cursor has not read (pure). The miner pushes a record
+ * into its ring and counts it in minefleet_miner_shares_total in the same tick, so counters equal
+ * to those seen before the last complete pull, from the same process (start time), mean the ring
+ * holds nothing new: a steady pod costs one request a cycle, not two. No cursor or no complete
+ * pull yet: due.
+ */
+export function sharesDue(cursor: ShareCursor | undefined, lastPull: SharesSeen | undefined, now: Pick<MinerReading, 'shares' | 'startTimeSeconds'>): boolean {
+  if (!cursor || !lastPull) return true;
+  const seen = sharesSeen(now);
+  return seen.startTimeSeconds !== lastPull.startTimeSeconds || seen.total !== lastPull.total;
 }
 
 /** Which records the fleet keeps (spec.history.shares). */
