@@ -105,7 +105,7 @@ describe('a farm of emulated ASICs driven by a supervisor pod on the real node',
     // Fresh units with no pool: the supervisor configures them. A pool is dead for the device
     // after 2 s without a reply, as cgminer decides (it then moves to its next pool on its own).
     asics = await startEmulators(
-      ['--host', c.nodeIp, '--model', 'antminer-l3plus', '--hashrate', String(NOMINAL_HS), '--pool-dead-seconds', '2', '--log-level', 'warn'],
+      ['--host', c.nodeIp, '--model', 'antminer-l3plus', '--hashrate', String(NOMINAL_HS), '--pool-dead-seconds', '2'],
       DEVICES.length,
     );
     feed = http.createServer((req, res) => {
