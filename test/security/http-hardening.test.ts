@@ -1,17 +1,25 @@
 /**
  * The endpoint limits, driven over real sockets against each minefleet HTTP server: the miner's
- * (/metrics, /shares, /healthz, /readyz; the supervisor serves through the same startMetricsServer)
- * and the operator's probes + metrics. Each hostile client comes from its own loopback address
- * (127.0.0.2+) while a legitimate scraper on 127.0.0.1 must keep getting 200.
+ * (/metrics, /shares, /healthz, /readyz), the supervisor's (`miner supervise` itself, run in this
+ * process on a config file, driving an emulated ASIC that mines on a test pool: /metrics,
+ * /healthz, /readyz) and the operator's probes + metrics. Each hostile client comes from its own
+ * loopback address (127.0.0.2+) while a legitimate scraper on 127.0.0.1 must keep getting 200.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
+import { runEmulator } from '../../miner/src/external/emulator/command.js';
+import { runSupervise } from '../../miner/src/external/supervise.js';
 import { startMetricsServer } from '../../miner/src/metrics/server.js';
 import { ShareRing } from '../../miner/src/metrics/share-ring.js';
 import type { HttpLimits } from '../../miner/src/metrics/hardened-server.js';
 import { HealthServer } from '../../operator/src/runtime/health.js';
+import { startStratumPool, type StratumPool } from '../support/stratum/index.js';
+import { baseConfig, poolEntry, POOL_PASSWORD } from '../miner/helpers.js';
 
 interface Res {
   status: number;
@@ -78,6 +86,22 @@ interface Target {
   stop(): Promise<void>;
 }
 
+/** One emulated ASIC on one test pool, shared by the supervisor's cases (started on first use). */
+let farm: Promise<{ pool: StratumPool; asic: Awaited<ReturnType<typeof runEmulator>>; dir: string }> | undefined;
+const supervisorFarm = () =>
+  (farm ??= (async () => {
+    const pool = await startStratumPool({ difficulty: 0.002 });
+    const asic = await runEmulator(['--port', '0', '--count', '1', '--hashrate', '50', '--log-level', 'error']);
+    return { pool, asic, dir: mkdtempSync(join(tmpdir(), 'http-hardening-supervise-')) };
+  })());
+afterAll(async () => {
+  if (!farm) return;
+  const { pool, asic, dir } = await farm;
+  await asic.stop();
+  await pool.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
 const targets: Record<string, (limits: Partial<HttpLimits>) => Promise<Target>> = {
   miner: async (limits) => {
     const registry = new Registry();
@@ -93,6 +117,30 @@ const targets: Record<string, (limits: Partial<HttpLimits>) => Promise<Target>> 
           s.closeAllConnections();
         }),
     };
+  },
+  supervisor: async (limits) => {
+    const { pool, asic, dir } = await supervisorFarm();
+    const configPath = join(dir, 'miner.yaml');
+    const cfg = baseConfig([poolEntry('p1', pool.url)], 'p1', {
+      fleet: 'farm',
+      pod: 'sup-0',
+      logLevel: 'error',
+      external: { devices: [{ name: 'asic-0', host: '127.0.0.1', port: asic.ports[0]! }], pollIntervalSeconds: 1 },
+    });
+    writeFileSync(configPath, JSON.stringify(cfg));
+    const sup = await runSupervise(configPath, { POOL_USER: 'tester', POOL_PASS: POOL_PASSWORD }, 'test', { httpLimits: limits });
+    // Ready once the device answered its first poll; polled from an address of its own (rate limit).
+    const end = Date.now() + 20_000;
+    for (;;) {
+      const r = await request(sup.port, '/readyz', { localAddress: '127.0.0.7' }).catch(() => undefined);
+      if (r?.status === 200) {
+        expect(r.body).toBe('1/1 devices answering\n');
+        break;
+      }
+      if (Date.now() > end) throw new Error(`supervisor not ready within 20 s: ${r ? `${r.status} ${r.body}` : 'no answer'}`);
+      await new Promise((x) => setTimeout(x, 300));
+    }
+    return { port: sup.port, scrape: '/metrics', paths: ['/metrics', '/healthz', '/readyz'], stop: () => sup.stop() };
   },
   operator: async (limits) => {
     const hs = new HealthServer({ healthz: { ping: () => true }, readyz: { informers: () => true } }, new Registry(), limits);

@@ -12,6 +12,7 @@ import { createRuntimeSource, type RuntimeSource } from '../config/runtime-watch
 import type { MinerConfig } from '../config/schema.js';
 import { FileWatcher } from '../config/watch.js';
 import { createLogger } from '../log.js';
+import type { HttpLimits } from '../metrics/hardened-server.js';
 import { startMetricsServer } from '../metrics/server.js';
 import { wantedPool } from '../pools/selector.js';
 import { SupervisorMetrics } from './metrics.js';
@@ -47,7 +48,17 @@ export function wantedFor(cfg: MinerConfig, env: NodeJS.ProcessEnv, device: stri
   };
 }
 
-export async function runSupervise(configPath: string, env: NodeJS.ProcessEnv = process.env, version = '0.1.0'): Promise<{ stop: () => Promise<void> }> {
+export interface SuperviseOptions {
+  /** Endpoint limits of the metrics/probe server (default DEFAULT_HTTP_LIMITS, the miner's). */
+  httpLimits?: Partial<HttpLimits>;
+}
+
+export async function runSupervise(
+  configPath: string,
+  env: NodeJS.ProcessEnv = process.env,
+  version = '0.1.0',
+  opts: SuperviseOptions = {},
+): Promise<{ stop: () => Promise<void>; port: number }> {
   let cfg: MinerConfig;
   try {
     cfg = loadConfigFile(configPath, env);
@@ -77,15 +88,24 @@ export async function runSupervise(configPath: string, env: NodeJS.ProcessEnv = 
   };
   let supervisor = makeSupervisor(cfg);
 
-  const server = await startMetricsServer(cfg.metrics.host, cfg.metrics.port, metrics.registry, {
-    ready: () => {
-      const snaps = supervisor.snapshots();
-      const up = snaps.filter((s) => s.snapshot).length;
-      return up > 0
-        ? { ok: true, reason: `${up}/${snaps.length} devices answering` }
-        : { ok: false, reason: `no device answering (${snaps.length} configured)` };
+  // The same hardened server as the CPU miner's: methods, sizes, timeouts, connection caps and a
+  // per-client rate limit, so a hostile client on the pod network cannot starve the scrapes.
+  const server = await startMetricsServer(
+    cfg.metrics.host,
+    cfg.metrics.port,
+    metrics.registry,
+    {
+      ready: () => {
+        const snaps = supervisor.snapshots();
+        const up = snaps.filter((s) => s.snapshot).length;
+        return up > 0
+          ? { ok: true, reason: `${up}/${snaps.length} devices answering` }
+          : { ok: false, reason: `no device answering (${snaps.length} configured)` };
+      },
     },
-  });
+    undefined,
+    opts.httpLimits,
+  );
   log.info({ host: cfg.metrics.host, port: server.port, devices: cfg.external.devices.length }, 'metrics server listening');
   supervisor.start();
 
@@ -148,11 +168,15 @@ export async function runSupervise(configPath: string, env: NodeJS.ProcessEnv = 
   await watcher.start();
 
   return {
+    port: server.port,
     stop: async () => {
       watcher.stop();
       runtimeSource?.stop();
       await supervisor.stop();
-      await new Promise<void>((r) => server.close(() => r()));
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      });
       log.info('stopped');
     },
   };
