@@ -74,6 +74,9 @@ describe('resource quantities', () => {
     expect(quantityValue('1Gi')).toBe(2 ** 30);
     expect(quantityValue('2e3')).toBe(2000);
     expect(() => quantityValue('lots')).toThrow(/"lots" is not a resource quantity/);
+    // E alone is the exa suffix, not an empty exponent (test/api/property.test.ts found .1E written as 100e-3).
+    expect(quantityValue('.1E')).toBe(1e17);
+    expect(canonicalQuantity('.1E')).toBe('100P');
   });
 
   it('the Deployment carries user quantities in the stored spelling', () => {

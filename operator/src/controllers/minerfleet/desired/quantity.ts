@@ -34,7 +34,8 @@ function parse(q: string): Parsed {
   if (suffix !== '' && binary > 0) {
     exp1024 = binary;
     format = 'BinarySI';
-  } else if (/^[eE]/.test(suffix)) {
+  } else if (suffix.length > 1 && /^[eE]/.test(suffix)) {
+    // (`E` alone is the exa suffix; an exponent has digits after the e.)
     exp10 += Number(suffix.slice(1));
     format = 'DecimalExponent';
   } else {
