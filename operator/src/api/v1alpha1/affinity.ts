@@ -64,13 +64,27 @@ const nodeSelectorRequirement = (path: string) =>
   );
 
 /** matchFields: the only node field a selector may name is metadata.name, with exactly one value. */
-const NodeFieldSelectorRequirementSchema = z
-  .object({
-    key: z.enum(['metadata.name']).meta({ description: 'The node field: metadata.name.' }),
-    operator: z.enum(['In', 'NotIn']).meta({ description: 'In or NotIn.' }),
-    values: z.array(dnsSubdomainName('A node name.')).min(1).max(1).meta({ description: 'Exactly one node name.', 'x-kubernetes-list-type': 'atomic' }),
-  })
-  .meta({ description: 'A node field selector requirement (core/v1 NodeSelectorRequirement on node fields).' });
+// values stays optional in the schema, as in core/v1 (a client that omits it gets the CEL
+// message, not a missing-field error); the rule requires exactly one.
+const nodeFieldSelectorRequirement = (path: string) =>
+  withCel(
+    z
+      .object({
+        key: z.enum(['metadata.name']).meta({ description: 'The node field: metadata.name.' }),
+        operator: z.enum(['In', 'NotIn']).meta({ description: 'In or NotIn.' }),
+        values: z.array(dnsSubdomainName('A node name.')).max(1).optional().meta({ description: 'Exactly one node name.', 'x-kubernetes-list-type': 'atomic' }),
+      })
+      .meta({ description: 'A node field selector requirement (core/v1 NodeSelectorRequirement on node fields).' }),
+    [
+      {
+        rule: 'has(self.values) && size(self.values) == 1',
+        message: `${path}.values must hold exactly one node name`,
+        fieldPath: '.values',
+        reason: 'FieldValueRequired' as const,
+        holds: (r) => r.values?.length === 1,
+      },
+    ],
+  );
 
 const nodeSelectorTerm = (path: string) =>
   z
@@ -81,7 +95,7 @@ const nodeSelectorTerm = (path: string) =>
         .optional()
         .meta({ description: 'Requirements by node labels.', 'x-kubernetes-list-type': 'atomic' }),
       matchFields: z
-        .array(NodeFieldSelectorRequirementSchema)
+        .array(nodeFieldSelectorRequirement(`${path}.matchFields[*]`))
         .max(32)
         .optional()
         .meta({ description: 'Requirements by node fields.', 'x-kubernetes-list-type': 'atomic' }),
