@@ -231,9 +231,10 @@ describe('a farm of emulated ASICs driven by a supervisor pod on the real node',
     const f = await waitFor(
       async () => {
         const x = await fleet();
-        return x.status?.hashrate > 0 && x.status?.shares?.accepted > 0 ? x : undefined;
+        // The first windows cover the devices' ramp-up: wait for one at the devices' rate.
+        return x.status?.hashrate > DEVICES.length * NOMINAL_HS * 0.3 && x.status?.shares?.accepted > 0 ? x : undefined;
       },
-      { timeoutMs: 120_000, intervalMs: 1000, description: 'status.hashrate > 0 and status.shares.accepted > 0' },
+      { timeoutMs: 120_000, intervalMs: 1000, description: 'status.hashrate > 30 % of the nominal 6 x 150 H/s and status.shares.accepted > 0' },
     );
     figures.statusHashrate = f.status.hashrate;
     figures.statusShares = f.status.shares;
