@@ -45,6 +45,25 @@ describe('minefleet on a real node', () => {
       .filter((p) => p.status.phase === 'Running' && p.status.conditions?.some((x) => x.type === 'Ready' && x.status === 'True'))
       .map((p) => p.metadata.name);
 
+  /**
+   * A usb fleet's pods go before its device node: containerd creates a missing bind-mount source
+   * as a directory, so a crash-looping container restarted after the node is gone leaves a
+   * directory at the device path. (The Deployment is collected in the background: wait until no
+   * pod is left.) Then the namespace enforces `restricted` again.
+   */
+  const removeUsbFleet = async (name: string, dev: string): Promise<void> => {
+    await c.kubectl(['-n', NS, 'delete', 'mf', name, '--ignore-not-found', '--wait=true', '--timeout=60s']);
+    await waitFor(
+      async () => {
+        const left = await c.kubectl(['-n', NS, 'get', 'pods', '-l', `minefleet.io/fleet=${name}`, '-o', 'name']);
+        return left.stdout.trim() === '';
+      },
+      { timeoutMs: 60_000, intervalMs: 500, description: `the ${name} fleet pods gone` },
+    );
+    rmSync(dev, { force: true, recursive: true });
+    await ok(c.kubectl(['label', 'namespace', NS, `${PSA_ENFORCE}=restricted`, '--overwrite']));
+  };
+
   beforeAll(async () => {
     ltc = await startLitecoind();
     pool = await startStratumPool({ litecoind: ltc, difficulty: 0.001, host: c.nodeIp });
@@ -272,20 +291,7 @@ describe('minefleet on a real node', () => {
       expect(logs).toContain("'usb' backend not available");
       await ok(c.kubectl(['-n', NS, 'delete', 'mf', 'usb', '--wait=true', '--timeout=120s']));
     } finally {
-      // The pods go before the device node: containerd creates a missing bind-mount source as a
-      // directory, so a crash-looping container restarted after the node is gone leaves a
-      // directory at the device path.
-      // (The fleet's Deployment is collected in the background: wait until no pod is left.)
-      await c.kubectl(['-n', NS, 'delete', 'mf', 'usb', '--ignore-not-found', '--wait=true', '--timeout=60s']);
-      await waitFor(
-        async () => {
-          const left = await c.kubectl(['-n', NS, 'get', 'pods', '-l', 'minefleet.io/fleet=usb', '-o', 'name']);
-          return left.stdout.trim() === '';
-        },
-        { timeoutMs: 60_000, intervalMs: 500, description: 'the usb fleet pods gone' },
-      );
-      rmSync(dev, { force: true, recursive: true });
-      await ok(c.kubectl(['label', 'namespace', NS, `${PSA_ENFORCE}=restricted`, '--overwrite']));
+      await removeUsbFleet('usb', dev);
     }
   });
 
@@ -394,16 +400,7 @@ describe('minefleet on a real node', () => {
       expect(f.status!.devices).toBe(1);
       await ok(c.kubectl(['-n', NS, 'delete', 'mf', name, '--wait=true', '--timeout=120s']));
     } finally {
-      await c.kubectl(['-n', NS, 'delete', 'mf', name, '--ignore-not-found', '--wait=true', '--timeout=60s']);
-      await waitFor(
-        async () => {
-          const left = await c.kubectl(['-n', NS, 'get', 'pods', '-l', `minefleet.io/fleet=${name}`, '-o', 'name']);
-          return left.stdout.trim() === '';
-        },
-        { timeoutMs: 60_000, intervalMs: 500, description: 'the usb-ext pods gone' },
-      );
-      rmSync(dev, { force: true, recursive: true });
-      await ok(c.kubectl(['label', 'namespace', NS, `${PSA_ENFORCE}=restricted`, '--overwrite']));
+      await removeUsbFleet(name, dev);
     }
   });
 

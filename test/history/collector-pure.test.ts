@@ -3,18 +3,8 @@ import { counterDelta, firstBaseline } from '../../operator/src/collector/deltas
 import { statusWriteDue } from '../../operator/src/collector/deadband.js';
 import { ExpositionError, parseMinerMetrics, shareKey } from '../../operator/src/collector/exposition.js';
 import { WindowAccumulator, type PodObservation } from '../../operator/src/collector/windows.js';
-import { MinerMetrics } from '../../miner/src/metrics/metrics.js';
+import { minerText } from './miner-text.js';
 import { SampleDocSchema, RollupDocSchema } from '../../operator/src/store/index.js';
-
-async function minerText(setup: (m: MinerMetrics) => void): Promise<string> {
-  const m = new MinerMetrics(1);
-  try {
-    setup(m);
-    return await m.registry.metrics();
-  } finally {
-    m.stop();
-  }
-}
 
 describe('exposition parsing of the real miner metrics', () => {
   it('reads counters, gauges, the active pool and its state from MinerMetrics output', async () => {

@@ -4,17 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMinerMetrics, shareKey, wantedLines } from '../../operator/src/collector/exposition.js';
 import { boundedGet, ScrapeClient } from '../../operator/src/collector/http.js';
 import { sharesDue, sharesSeen } from '../../operator/src/collector/shares.js';
-import { MinerMetrics } from '../../miner/src/metrics/metrics.js';
-
-async function minerText(setup: (m: MinerMetrics) => void): Promise<string> {
-  const m = new MinerMetrics(1);
-  try {
-    setup(m);
-    return await m.registry.metrics();
-  } finally {
-    m.stop();
-  }
-}
+import { minerText } from './miner-text.js';
 
 describe('pre-filtering the exposition to the families the collector reads', () => {
   it("keeps every minefleet_miner_* family it reads and the start time, drops prom-client's defaults, and parses to the same reading", async () => {

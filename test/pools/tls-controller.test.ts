@@ -16,16 +16,15 @@ import { MINER_CONFIG_KEY } from '../../operator/src/controllers/minerfleet/desi
 import { setupMiningPoolController } from '../../operator/src/controllers/miningpool/controller.js';
 import type { TlsPolicy } from '../../operator/src/controllers/miningpool/tls-policy.js';
 import { Manager } from '../../operator/src/runtime/manager.js';
-import { isNotFound, KubeRest } from '../../operator/src/runtime/rest.js';
+import { KubeRest } from '../../operator/src/runtime/rest.js';
 import { MemoryAuditSink } from '../../operator/src/store/audit.js';
-import { REPO_ROOT, startControlPlane, type ControlPlane } from '../support/index.js';
+import { startControlPlane, type ControlPlane } from '../support/index.js';
+import { G, getOrUndefined, prepareNamespace, RIG_POOL_PASSWORD } from '../support/fleetRig.js';
 import { startStratumPool, type StratumPool } from '../support/stratum/index.js';
-import { createNamespace, SECRET_PASSWORD } from '../operator/fixtures.js';
 import { eventually } from '../operator/helpers.js';
 
 type Any = any;
 const NS = 'tls';
-const G = '/apis/minefleet.io/v1alpha1';
 const FLEET = 'farm';
 let cp: ControlPlane;
 let rest: KubeRest;
@@ -42,14 +41,7 @@ const log = pino(
 const stratum: StratumPool[] = [];
 let operator: { stop: () => Promise<void> } | undefined;
 
-const get = async (p: string): Promise<Any | undefined> => {
-  try {
-    return await rest.get<Any>(p);
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
-};
+const get = (p: string): Promise<Any | undefined> => getOrUndefined(rest, p);
 const mp = (name: string) => get(`${G}/namespaces/${NS}/miningpools/${name}`);
 const cond = (o: Any, type: string) => o?.status?.conditions?.find((c: Any) => c.type === type);
 const events = async (kind: string, name: string) =>
@@ -91,18 +83,7 @@ let plain: StratumPool;
 beforeAll(async () => {
   cp = await startControlPlane();
   rest = new KubeRest(cp.kubeConfig);
-  const r = await cp.kubectl(['apply', '-f', `${REPO_ROOT}/crds`]);
-  expect(r.code, r.stderr).toBe(0);
-  const w = await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/minerfleets.minefleet.io', 'crd/miningpools.minefleet.io']);
-  expect(w.code, w.stderr).toBe(0);
-  await createNamespace(rest, NS);
-  await rest.create(`/api/v1/namespaces/${NS}/serviceaccounts`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: NS } });
-  await rest.create(`/api/v1/namespaces/${NS}/secrets`, {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name: 'creds', namespace: NS },
-    stringData: { username: 'wallet-tls', password: SECRET_PASSWORD },
-  });
+  await prepareNamespace(cp, rest, NS);
   verified = await pool({ tls: { certificate: 'valid' } });
   expired = await pool({ tls: { certificate: 'expired' } });
   skip = await pool({ tls: { certificate: 'expired' } }); // nothing is verified: even an expired certificate connects
@@ -161,7 +142,7 @@ afterAll(async () => {
   await operator?.stop();
   for (const p of stratum) await p.stop();
   await cp?.stop();
-  expect(logLines.join('')).not.toContain(SECRET_PASSWORD);
+  expect(logLines.join('')).not.toContain(RIG_POOL_PASSWORD);
 });
 
 describe('TLS policy through the controllers', () => {
@@ -183,7 +164,7 @@ describe('TLS policy through the controllers', () => {
       );
       expect(cond(o, 'TLSVerified').status).toBe(tlsStatus);
       expect(cond(o, 'TLSVerified').message).not.toBe('');
-      expect(JSON.stringify(o.status)).not.toContain(SECRET_PASSWORD);
+      expect(JSON.stringify(o.status)).not.toContain(RIG_POOL_PASSWORD);
     }
     expect(cond(await mp('expired'), 'TLSVerified').message).toMatch(/certificate expired/);
     expect(cond(await mp('expired'), 'Available').reason).toBe('TLSFailed');
@@ -197,7 +178,7 @@ describe('TLS policy through the controllers', () => {
     expect(warned[0].count ?? 1).toBe(1);
     for (const name of ['verified', 'plain', 'expired'])
       expect((await events('MiningPool', name)).filter((e) => e.reason === 'InsecureSkipVerify')).toEqual([]);
-    expect(skip.logins.some((l) => l.password === SECRET_PASSWORD)).toBe(true);
+    expect(skip.logins.some((l) => l.password === RIG_POOL_PASSWORD)).toBe(true);
 
     // All three pools rendered; only the skip pool's entry skips verification; the verified one carries its CA file.
     const cfg = await eventually(async () => ((await poolNames()).length === 3 ? minerConfig() : undefined), 'three pools rendered', 30_000);
