@@ -17,6 +17,7 @@
 // picks and orders them).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { labelValue } from '../operator/src/controllers/minerfleet/desired/names.js';
 import { FLEET_LABEL } from '../operator/src/controllers/minerfleet/desired/metadata.js';
 import { METRICS_PORT_NAME } from '../operator/src/controllers/minerfleet/desired/workload.js';
@@ -26,6 +27,8 @@ import {
   freePort,
   makeTempDir,
   REPO_ROOT,
+  runTool,
+  binPath,
   sleep,
   spawnProcess,
   startControlPlane,
@@ -204,8 +207,19 @@ async function measure(s: Setup, dir: string, fdbUri: string, variant: Variant, 
       ...(variant.main ? { main: variant.main } : {}),
     });
     const o = op;
+    // One retry: a keep-alive socket the operator closes as the poll reuses it fails the fetch
+    // ("fetch failed", ECONNRESET) while the operator is fine; a second failure is real.
+    const metricsText = async (): Promise<string> => {
+      try {
+        return await o.metrics();
+      } catch (err) {
+        console.error(`[collector] ${variant.name}: /metrics poll failed (${String((err as Error).cause ?? err)}), retrying once`);
+        await sleep(500);
+        return o.metrics();
+      }
+    };
     const poll = async (): Promise<Poll> => {
-      const text = await o.metrics();
+      const text = await metricsText();
       return {
         text,
         count: metricValue(text, 'minefleet_collector_cycle_seconds_count'),
@@ -373,12 +387,28 @@ interface Variant {
   main?: string;
 }
 
-/** Variants run one after the other against the same objects (env COLLECTOR_BENCH_VARIANTS=name,name). */
-const VARIANTS: Record<string, Variant> = {
-  production: { name: 'production', args: [] },
-  'heap-cap': { name: 'heap-cap', args: [], nodeOptions: `--max-old-space-size=${HEAP_CAP_MIB}` },
-  ...(BEFORE_MAIN ? { before: { name: 'before', args: [], main: BEFORE_MAIN } } : {}),
-};
+/** NODE_OPTIONS as the chart's default values render it into the operator's Deployment. */
+async function chartNodeOptions(): Promise<string | undefined> {
+  const r = await runTool(binPath('helm'), ['template', 'bench', path.join(REPO_ROOT, 'helm', 'minefleet'), '--show-only', 'templates/deployment.yaml']);
+  if (r.code !== 0) throw new Error(`helm template: ${r.stderr}`);
+  const dep = parseYaml(r.stdout) as { spec: { template: { spec: { containers: Array<{ env?: Array<{ name: string; value?: string }> }> } } } };
+  return dep.spec.template.spec.containers[0]!.env?.find((e) => e.name === 'NODE_OPTIONS')?.value;
+}
+
+/**
+ * Variants run one after the other against the same objects (env COLLECTOR_BENCH_VARIANTS=name,name):
+ * production as the chart runs it (its NODE_OPTIONS), node-default without them (Node's heap
+ * sizing), heap-cap at COLLECTOR_BENCH_HEAP_CAP_MIB (or with COLLECTOR_BENCH_NODE_OPTIONS), before = another build as production.
+ */
+async function variants(): Promise<Record<string, Variant>> {
+  const chart = await chartNodeOptions();
+  return {
+    production: { name: 'production', args: [], ...(chart ? { nodeOptions: chart } : {}) },
+    'node-default': { name: 'node-default', args: [] },
+    'heap-cap': { name: 'heap-cap', args: [], nodeOptions: process.env.COLLECTOR_BENCH_NODE_OPTIONS ?? `--max-old-space-size=${HEAP_CAP_MIB}` },
+    ...(BEFORE_MAIN ? { before: { name: 'before', args: [], main: BEFORE_MAIN, ...(chart ? { nodeOptions: chart } : {}) } } : {}),
+  };
+}
 
 export async function run(): Promise<BenchRow[]> {
   requireBuild();
@@ -407,7 +437,8 @@ export async function run(): Promise<BenchRow[]> {
       `[collector] setup ${((Date.now() - setupStart) / 1000).toFixed(1)} s (fleets ${populated.createFleetsS.toFixed(1)} s, pods ${populated.createPodsS.toFixed(1)} s)`,
     );
     const s: Setup = { cp, rest, port, ...populated };
-    const wanted = (process.env.COLLECTOR_BENCH_VARIANTS ?? Object.keys(VARIANTS).join(',')).split(',');
+    const VARIANTS = await variants();
+    const wanted = (process.env.COLLECTOR_BENCH_VARIANTS ?? 'production,node-default').split(',');
     const results: Measured[] = [];
     const pods = FLEETS * PODS_PER_FLEET;
     for (const v of wanted) {

@@ -91,6 +91,7 @@ export const ChartValuesSchema = z.looseObject({
   podSecurityContext: obj,
   securityContext: obj,
   resources: obj,
+  maxOldSpaceMiB: z.int().min(0).max(65536),
   livenessProbe: obj,
   readinessProbe: obj,
   terminationGracePeriodSeconds: z.int().min(0),

@@ -261,6 +261,13 @@ describe('helm chart: lint and render', () => {
     expect(c.image).toBe(DEFAULT_IMAGE);
     expect(c.command).toEqual(['node', 'dist/operator/src/main.js']);
     expect(c.args).toEqual([`--miner-image=${DEFAULT_IMAGE}`]);
+    // V8's heap limit comes from maxOldSpaceMiB (what `npm run bench -- collector` measures the
+    // production variant with); 0 leaves Node's own default.
+    expect(c.env!.filter((e) => e.name === 'NODE_OPTIONS')).toEqual([{ name: 'NODE_OPTIONS', value: '--max-old-space-size=160' }]);
+    expect(operatorContainer(await render('minefleet-system', ['--set', 'maxOldSpaceMiB=512'])).env!.find((e) => e.name === 'NODE_OPTIONS')!.value).toBe(
+      '--max-old-space-size=512',
+    );
+    expect(operatorContainer(await render('minefleet-system', ['--set', 'maxOldSpaceMiB=0'])).env!.some((e) => e.name === 'NODE_OPTIONS')).toBe(false);
     // The miners' NetworkPolicies admit exactly this release's operator pods and the Prometheus selector.
     const npConfig = loadConfig(c.args!, containerEnv(c, 'minefleet-system'));
     expect(npConfig.operatorPodSelector).toEqual(dep.spec!.selector.matchLabels);

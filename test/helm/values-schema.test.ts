@@ -24,6 +24,7 @@ describe('chart values.schema.json', () => {
       ['image.pullPolicy=Sometimes', '/image/pullPolicy'],
       ['metrics.port=70000', '/metrics/port'],
       ['logLevel=loud', '/logLevel'],
+      ['maxOldSpaceMiB=-1', '/maxOldSpaceMiB'],
     ] as const) {
       const r = await runTool(binPath('helm'), ['template', 'x', CHART, '--set', set]);
       expect(r.code, set).not.toBe(0);

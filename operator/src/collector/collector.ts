@@ -29,6 +29,12 @@ import { WindowAccumulator, type DeviceInfo, type PodObservation } from './windo
 export const COLLECTOR_FIELD_MANAGER = 'minefleet-collector';
 const MAX_METRICS_BYTES = 1 << 20;
 const MAX_SHARE_PAGES_PER_CYCLE = 20;
+/**
+ * Shares are handed to the store in chunks of this many while the cycle runs, not all at its end:
+ * the first cycle over a farm empties every miner's ring (10,000 pods × a full ring is hundreds
+ * of thousands of records), which held at once would be the operator's memory peak.
+ */
+export const SHARE_HANDOVER_CHUNK = 2_000;
 
 /** What the collector keeps of a MinerFleet. */
 export interface FleetView extends KubeObject {
@@ -325,6 +331,7 @@ export class Collector {
             shareDocs,
           );
           if (complete) state.sharesPulled = sharesSeen(reading);
+          if (shareDocs.length >= SHARE_HANDOVER_CHUNK) await this.handOverShares(shareDocs);
         }
       } catch (err) {
         const where = { fleet: fleet.metadata.name, namespace: pod.metadata.namespace, pod: pod.metadata.name };
@@ -338,10 +345,7 @@ export class Collector {
       }
     });
     for (const uid of this.pods.keys()) if (!live.has(uid)) this.pods.delete(uid);
-    if (shareDocs.length > 0 && this.opts.store) {
-      await this.opts.store.writeShares(shareDocs);
-      this.m.samples.inc({ collection: 'shares' }, shareDocs.length);
-    }
+    await this.handOverShares(shareDocs);
     await this.flushWindows(now, false, fleets);
     await this.writeStatuses(fleets, hashrate, Date.now());
     end();
@@ -406,6 +410,14 @@ export class Collector {
   }
 
   /** Pulls the pod's new share records; true when the ring was read to its end (no page left). */
+  /** Moves what `pending` holds into the store (splice first: concurrent scrapes keep appending). */
+  private async handOverShares(pending: ShareDoc[]): Promise<void> {
+    if (pending.length === 0 || !this.opts.store) return;
+    const docs = pending.splice(0);
+    await this.opts.store.writeShares(docs);
+    this.m.samples.inc({ collection: 'shares' }, docs.length);
+  }
+
   private async pullShares(state: PodState, url: string, mode: ShareHistoryMode, pod: Parameters<typeof shareDoc>[1], out: ShareDoc[]): Promise<boolean> {
     for (let i = 0; i < MAX_SHARE_PAGES_PER_CYCLE; i++) {
       let from = state.cursor?.seq ?? 0;
