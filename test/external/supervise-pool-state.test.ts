@@ -1,0 +1,136 @@
+/**
+ * `miner supervise` pool gauges on real processes: two emulated ASICs (an Antminer L3+ and a
+ * Goldshell LT5, whose replies carry different quirks) mining on a litecoind-fed test pool. The
+ * supervisor's /metrics shows the pool's share difficulty per device (and follows a
+ * mining.set_difficulty), the connection state goes from authorized to disconnected when the
+ * pool stops and back when it returns, and the collector's parser reads it all per device.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseMinerMetrics } from '../../operator/src/collector/exposition.js';
+import { startLitecoind, type Litecoind } from '../support/index.js';
+import { startStratumPool, type StratumPool } from '../support/stratum/index.js';
+import { baseConfig, poolEntry, POOL_PASSWORD, waitFor } from '../miner/helpers.js';
+import { metricValue, startEmulators, startProc, type Proc } from './helpers.js';
+
+const DEVICES = ['l3', 'lt5'];
+
+describe('miner supervise: difficulty and connection state of each device', () => {
+  let ltc: Litecoind;
+  let pool: StratumPool;
+  let poolPort = 0;
+  let l3: Awaited<ReturnType<typeof startEmulators>>;
+  let lt5: Awaited<ReturnType<typeof startEmulators>>;
+  let sup: Proc;
+  let metricsPort = 0;
+  const dir = mkdtempSync(join(tmpdir(), 'supervise-pool-state-'));
+  const metrics = async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const state = (text: string, device: string) =>
+    ['authorized', 'connecting', 'disconnected', 'stopped'].filter(
+      (s) => metricValue(text, 'minefleet_miner_pool_connection_state', { device, pool: 'a', state: s }) === 1,
+    );
+
+  beforeAll(async () => {
+    ltc = await startLitecoind();
+    pool = await startStratumPool({ litecoind: ltc, difficulty: 0.002 });
+    poolPort = pool.port;
+    const dead = ['--hashrate', '200', '--pool-dead-seconds', '1'];
+    [l3, lt5] = await Promise.all([startEmulators(['--model', 'antminer-l3plus', ...dead], 1), startEmulators(['--model', 'goldshell-lt5', ...dead], 1)]);
+    const cfg = baseConfig([poolEntry('a', pool.url)], 'a', {
+      fleet: 'farm',
+      pod: 'sup-0',
+      external: {
+        devices: [
+          { name: 'l3', host: '127.0.0.1', port: l3.ports[0]! },
+          { name: 'lt5', host: '127.0.0.1', port: lt5.ports[0]! },
+        ],
+        pollIntervalSeconds: 1,
+        requestTimeoutMs: 5000,
+      },
+    });
+    const cfgPath = join(dir, 'miner.yaml');
+    writeFileSync(cfgPath, JSON.stringify(cfg));
+    sup = startProc(['supervise', '--config', cfgPath], { POOL_USER: 'tester', POOL_PASS: POOL_PASSWORD });
+    metricsPort = await waitFor('supervisor metrics server', () => {
+      if (!sup.alive()) throw new Error(`supervise exited: ${sup.stderr()}`);
+      return sup.logs.find((l) => l.msg === 'metrics server listening')?.port as number | undefined;
+    });
+  });
+  afterAll(async () => {
+    await sup?.stop();
+    await l3?.p.stop();
+    await lt5?.p.stop();
+    await pool?.stop();
+    await ltc?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("shows the pool's difficulty per device and follows mining.set_difficulty", async () => {
+    const text = await waitFor(
+      'both devices authorized at a with its difficulty',
+      async () => {
+        const t = await metrics();
+        return DEVICES.every((d) => metricValue(t, 'minefleet_miner_difficulty', { device: d, pool: 'a' }) === 0.002 && state(t, d).join() === 'authorized')
+          ? t
+          : null;
+      },
+      60_000,
+      100,
+    );
+    // One-hot over the CPU miner's states, 0 for the others (so `{state="authorized"} < 1` alerts work).
+    expect(metricValue(text, 'minefleet_miner_pool_connection_state', { device: 'l3', pool: 'a', state: 'subscribing' })).toBe(0);
+    expect(pool.authorizedWorkers().sort()).toEqual(['tester.farm.sup-0.l3', 'tester.farm.sup-0.lt5']);
+
+    pool.setDifficulty(0.004);
+    const t2 = await waitFor(
+      'the new difficulty on both devices',
+      async () => {
+        const t = await metrics();
+        return DEVICES.every((d) => metricValue(t, 'minefleet_miner_difficulty', { device: d, pool: 'a' }) === 0.004) ? t : null;
+      },
+      30_000,
+      100,
+    );
+    // What the collector stores per device and for the pod.
+    const r = parseMinerMetrics(t2);
+    for (const d of DEVICES) expect(r.devices!.get(d)).toMatchObject({ up: true, activePool: 'a', difficulty: 0.004, connectionState: 'authorized' });
+    expect(r).toMatchObject({ activePool: 'a', difficulty: 0.004, connectionState: 'authorized' });
+  });
+
+  it('the pool stops: disconnected (and a reconnect counted); it comes back: authorized again', async () => {
+    await pool.stop();
+    const t = await waitFor(
+      'both devices disconnected',
+      async () => {
+        const x = await metrics();
+        return DEVICES.every((d) => state(x, d).join() === 'disconnected') ? x : null;
+      },
+      30_000,
+      100,
+    );
+    for (const d of DEVICES) {
+      expect(metricValue(t, 'minefleet_miner_pool_connection_state', { device: d, pool: 'a', state: 'authorized' })).toBe(0);
+      expect(metricValue(t, 'minefleet_miner_active_pool', { device: d, pool: 'a' })).toBe(0);
+      // cgminer keeps the last difficulty the pool set.
+      expect(metricValue(t, 'minefleet_miner_difficulty', { device: d, pool: 'a' })).toBe(0.004);
+      expect(metricValue(t, 'minefleet_miner_reconnects_total', { device: d, pool: 'a', reason: 'get_failures' })).toBeGreaterThanOrEqual(1);
+    }
+    const r = parseMinerMetrics(t);
+    for (const d of DEVICES) expect(r.devices!.get(d)!.connectionState).toBe('disconnected');
+    expect(r.connectionState).toBe('disconnected');
+
+    pool = await startStratumPool({ litecoind: ltc, difficulty: 0.002, port: poolPort });
+    await waitFor(
+      'both devices authorized again at the new difficulty',
+      async () => {
+        const x = await metrics();
+        return DEVICES.every((d) => state(x, d).join() === 'authorized' && metricValue(x, 'minefleet_miner_difficulty', { device: d, pool: 'a' }) === 0.002);
+      },
+      60_000,
+      100,
+    );
+    expect(sup.stdout()).not.toContain(POOL_PASSWORD);
+  });
+});
