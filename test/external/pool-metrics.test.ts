@@ -23,10 +23,12 @@ const URL_B = 'stratum+tcp://127.0.0.1:3334';
 type PoolRec = Record<string, unknown>;
 const poolRec = (o: PoolRec): PoolRec => ({ POOL: 0, URL: URL_A, User: 'u.w', Status: 'Alive', Priority: 0, Accepted: 0, Rejected: 0, Stale: 0, ...o });
 
-function snap(pools: PoolRec[]): DeviceSnapshot {
+function snap(pools: PoolRec[], summary: Record<string, unknown> = {}): DeviceSnapshot {
   return buildSnapshot({
     model: L3,
-    summary: parseReply(`{${OK(11, 'Summary')},"SUMMARY":[{"Elapsed":100,"GHS 5s":0.0002,"Accepted":0,"Hardware Errors":0}]}`),
+    summary: parseReply(
+      `{${OK(11, 'Summary')},"SUMMARY":[${JSON.stringify({ Elapsed: 100, 'GHS 5s': 0.0002, Accepted: 0, 'Hardware Errors': 0, ...summary })}]}`,
+    ),
     pools: parseReply(`{${OK(7, `${pools.length} Pool(s)`)},"POOLS":${JSON.stringify(pools)}}`),
     devs: parseReply(`{${OK(9, '1 ASC(s)')},"DEVS":[{"ASC":0,"Enabled":"Y","Status":"Alive"}]}`),
   });
@@ -162,6 +164,19 @@ describe('supervisor pool gauges', () => {
     expect(metricValue(t, 'minefleet_miner_device_up', { device: 'd' })).toBe(0);
   });
 
+  it('"Found Blocks" growth is blocks_found_total on the pool in use (a first sight of an older device is only a baseline)', async () => {
+    const m = new SupervisorMetrics(0);
+    const onA = [poolRec({ 'Stratum Active': true })];
+    m.record('d', snap(onA, { 'Found Blocks': 4 }), namer, ['a'], 1000);
+    let t = await m.registry.metrics();
+    expect(metricValue(t, 'minefleet_miner_blocks_found_total', { device: 'd' })).toBeUndefined();
+    m.record('d', snap(onA, { 'Found Blocks': 6, Elapsed: 101 }), namer, ['a'], 2000);
+    m.record('d', snap([poolRec({ Status: 'Dead', 'Stratum Active': false })], { 'Found Blocks': 7, Elapsed: 102 }), namer, ['a'], 3000);
+    t = await m.registry.metrics();
+    expect(t).toContain('minefleet_miner_blocks_found_total{device="d",pool="a"} 2');
+    expect(t).toContain('minefleet_miner_blocks_found_total{device="d",pool="none"} 1');
+  });
+
   it('a device that reports no difficulty, no Stratum Active and no Get Failures gets no such series (never a made-up 0)', async () => {
     const m = new SupervisorMetrics(0);
     m.record('old-fw', snap([poolRec({})]), namer, ['a'], 1000);
@@ -169,6 +184,7 @@ describe('supervisor pool gauges', () => {
     expect(t).not.toMatch(/^minefleet_miner_difficulty\{/m);
     expect(t).not.toMatch(/^minefleet_miner_pool_connection_state\{/m);
     expect(t).not.toMatch(/^minefleet_miner_reconnects_total\{/m);
+    expect(t).not.toMatch(/^minefleet_miner_blocks_found_total\{/m);
     const r = parseMinerMetrics(t);
     expect(r.devices!.get('old-fw')).toMatchObject({ difficulty: 0, connectionState: undefined, up: true });
   });

@@ -4,11 +4,19 @@
  * supervisor's /metrics shows the pool's share difficulty per device (and follows a
  * mining.set_difficulty), the connection state goes from authorized to disconnected when the
  * pool stops and back when it returns, and the collector's parser reads it all per device.
+ * Then, in process: a device that leaves the fleet's pool by itself is a local fallback.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AsicApiServer } from '../../miner/src/external/emulator/api-server.js';
+import { EmulatedAsic } from '../../miner/src/external/emulator/asic.js';
+import { SupervisorMetrics } from '../../miner/src/external/metrics.js';
+import { modelById } from '../../miner/src/external/models.js';
+import type { WantedState } from '../../miner/src/external/plan.js';
+import { Supervisor } from '../../miner/src/external/supervisor.js';
+import { createLogger } from '../../miner/src/log.js';
 import { parseMinerMetrics } from '../../operator/src/collector/exposition.js';
 import { startLitecoind, type Litecoind } from '../support/index.js';
 import { startStratumPool, type StratumPool } from '../support/stratum/index.js';
@@ -93,6 +101,8 @@ describe('miner supervise: difficulty and connection state of each device', () =
       30_000,
       100,
     );
+    // Every share on regtest is a block candidate too (its target is far above the share's).
+    for (const d of DEVICES) expect(metricValue(t2, 'minefleet_miner_blocks_found_total', { device: d, pool: 'a' })).toBeGreaterThan(0);
     // What the collector stores per device and for the pod.
     const r = parseMinerMetrics(t2);
     for (const d of DEVICES) expect(r.devices!.get(d)).toMatchObject({ up: true, activePool: 'a', difficulty: 0.004, connectionState: 'authorized' });
@@ -132,5 +142,73 @@ describe('miner supervise: difficulty and connection state of each device', () =
       100,
     );
     expect(sup.stdout()).not.toContain(POOL_PASSWORD);
+  });
+});
+
+describe('Supervisor: a device that falls over by itself is a local fallback', () => {
+  const log = createLogger('error', { component: 'supervisor-fallback-test' });
+  let a: StratumPool;
+  let b: StratumPool;
+  let asic: EmulatedAsic;
+  let api: AsicApiServer;
+  let supervisor: Supervisor;
+  afterAll(async () => {
+    await supervisor?.stop();
+    await api?.stop();
+    await asic?.stop();
+    await a?.stop();
+    await b?.stop();
+  });
+
+  it('counts pool_fallbacks_total{reason="device"} and sets local_fallback until the fleet decides the same pool', async () => {
+    [a, b] = await Promise.all([startStratumPool({ difficulty: 0.002 }), startStratumPool({ difficulty: 0.002 })]);
+    const model = modelById('antminer-l7')!;
+    asic = new EmulatedAsic({ model, hashrate: 200, ambientCelsius: 25, poolDeadMs: 1000, log });
+    api = new AsicApiServer(asic, { host: '127.0.0.1', port: 0, quirks: model.quirks, allowPrivileged: true });
+    const port = await api.start();
+    const metrics = new SupervisorMetrics();
+    let active = 'a';
+    const want = (): WantedState => ({
+      pools: [
+        { name: 'a', url: a.url, user: 'farm.l7', password: 'x' },
+        { name: 'b', url: b.url, user: 'farm.l7', password: 'x' },
+      ],
+      activePool: active,
+      suspended: false,
+    });
+    supervisor = new Supervisor({
+      devices: [{ name: 'l7', host: '127.0.0.1', port }],
+      pollIntervalMs: 200,
+      requestTimeoutMs: 5000,
+      log,
+      metrics,
+      wanted: want,
+    });
+    supervisor.start();
+    const text = () => metrics.registry.metrics();
+    await waitFor('on a, no fallback', async () => {
+      const t = await text();
+      return (
+        metricValue(t, 'minefleet_miner_active_pool', { device: 'l7', pool: 'a' }) === 1 &&
+        metricValue(t, 'minefleet_miner_local_fallback', { device: 'l7' }) === 0
+      );
+    });
+    await a.stop();
+    const t = await waitFor(
+      'the device on b by itself',
+      async () => {
+        const x = await text();
+        return metricValue(x, 'minefleet_miner_local_fallback', { device: 'l7' }) === 1 ? x : null;
+      },
+      30_000,
+      50,
+    );
+    expect(metricValue(t, 'minefleet_miner_active_pool', { device: 'l7', pool: 'b' })).toBe(1);
+    expect(metricValue(t, 'minefleet_miner_pool_fallbacks_total', { device: 'l7', from: 'a', to: 'b', reason: 'device' })).toBe(1);
+    expect(metricValue(t, 'minefleet_miner_pool_switches_total', { device: 'l7', from: 'a', to: 'b', cause: 'device' })).toBe(1);
+    // The fleet decides b too: no longer a local fallback.
+    active = 'b';
+    supervisor.kickAll();
+    await waitFor('fallback over', async () => metricValue(await text(), 'minefleet_miner_local_fallback', { device: 'l7' }) === 0, 10_000, 50);
   });
 });

@@ -12,6 +12,15 @@
  * plus `device`. A device that does not report a field gets no series for it (never a made-up
  * 0), and a device that stops answering loses its pool gauges (what it does now is unknown;
  * minefleet_miner_device_up says so).
+ *
+ * CPU-miner metrics a supervisor does not export, and why:
+ * - thread_hashrate, threads: a device has no hashing threads of ours (its hash boards are
+ *   minefleet_miner_device_chain_hashrate_hashes_per_second).
+ * - job_age_seconds: the cgminer API says when the last share went out ("Last Share Time"),
+ *   not when the job being hashed arrived; "Getworks" counts differently across forks.
+ * - bad_messages_total: the device parses its Stratum traffic; the API does not report drops.
+ * Windows differ: 5s/60s/av (what devices report) instead of 10s/60s/15m; the collector reads
+ * 5s as the short window.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { CONNECTION_STATES } from '../stratum/client.js';
@@ -43,6 +52,24 @@ export class SupervisorMetrics {
     name: 'minefleet_miner_active_pool',
     help: "1 for the pool the device mines on, 0 for the fleet's other pools",
     labelNames: ['device', 'pool'],
+    registers: this.r,
+  });
+  readonly blocks = new Counter({
+    name: 'minefleet_miner_blocks_found_total',
+    help: 'Block candidates found by the device (growth of its summary "Found Blocks"), by the pool it mined on when seen',
+    labelNames: ['device', 'pool'],
+    registers: this.r,
+  });
+  readonly fallbacks = new Counter({
+    name: 'minefleet_miner_pool_fallbacks_total',
+    help: "The device's own falls to another pool (it left the pool the fleet wants without being told), reason device",
+    labelNames: ['device', 'from', 'to', 'reason'],
+    registers: this.r,
+  });
+  readonly localFallback = new Gauge({
+    name: 'minefleet_miner_local_fallback',
+    help: 'Per device: 1 while it mines on another pool than the fleet asks for',
+    labelNames: ['device'],
     registers: this.r,
   });
   readonly difficulty = new Gauge({
@@ -201,7 +228,24 @@ export class SupervisorMetrics {
     for (const f of snap.fans) this.fan.set({ device, fan: f.fan }, f.rpm);
     for (const c of snap.chains) this.chainRate.set({ device, chain: c.chain }, c.rate);
     this.grow(`${device}|hw`, snap.hardwareErrors, (d) => this.hwErrors.inc({ device }, d), mode);
+    if (snap.foundBlocks !== undefined)
+      this.grow(`${device}|blocks`, snap.foundBlocks, (d) => this.blocks.inc({ device, pool: activeName || 'none' }, d), mode);
     if (snap.powerWatts !== undefined) this.power.set({ device }, snap.powerWatts);
+  }
+
+  /** The device stopped answering: it counts as not hashing (a stale rate would stay in fleet totals and history). */
+  down(device: string, model: string): void {
+    this.up.set({ device, model }, 0);
+    const series = this.poolSeries.get(device);
+    if (series) {
+      for (const pool of series.difficulty) this.difficulty.remove({ device, pool });
+      if (series.connection !== undefined) this.removeConnection(device, series.connection);
+      this.poolSeries.delete(device);
+    }
+    for (const window of ['5s', '60s', 'av']) this.hashrate.set({ device, window }, 0);
+    this.samples.delete(device);
+    const seen = this.seen.get(device);
+    if (seen) seen.at = Date.now(); // the rate integration (devices without a counter) skips the silence
   }
 
   /**
@@ -242,20 +286,5 @@ export class SupervisorMetrics {
 
   private removeConnection(device: string, pool: string): void {
     for (const state of CONNECTION_STATES) this.connectionState.remove({ device, pool, state });
-  }
-
-  /** The device stopped answering: it counts as not hashing (a stale rate would stay in fleet totals and history). */
-  down(device: string, model: string): void {
-    this.up.set({ device, model }, 0);
-    const series = this.poolSeries.get(device);
-    if (series) {
-      for (const pool of series.difficulty) this.difficulty.remove({ device, pool });
-      if (series.connection !== undefined) this.removeConnection(device, series.connection);
-      this.poolSeries.delete(device);
-    }
-    for (const window of ['5s', '60s', 'av']) this.hashrate.set({ device, window }, 0);
-    this.samples.delete(device);
-    const seen = this.seen.get(device);
-    if (seen) seen.at = Date.now(); // the rate integration (devices without a counter) skips the silence
   }
 }

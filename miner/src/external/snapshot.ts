@@ -53,6 +53,8 @@ export interface DeviceSnapshot {
   rejected: number;
   stale: number;
   hardwareErrors: number;
+  /** summary "Found Blocks": block candidates found since the device (re)started. */
+  foundBlocks?: number;
   pools: DevicePool[];
   units: DeviceUnit[];
   temperatures: Array<{ sensor: string; celsius: number }>;
@@ -168,6 +170,7 @@ export function buildSnapshot(input: { model: ModelInfo; summary: CgReply; pools
   const s = input.summary.SUMMARY?.[0] ?? {};
   const totalHashes = totalHashesFrom(s, input.model);
   const elapsed = maybeNum(s.Elapsed);
+  const foundBlocks = maybeNum(s['Found Blocks']);
   return {
     model: input.model,
     rate5s: rateFrom(s, '5s', input.model) ?? 0,
@@ -178,6 +181,7 @@ export function buildSnapshot(input: { model: ModelInfo; summary: CgReply; pools
     rejected: num(s.Rejected),
     stale: num(s.Stale),
     hardwareErrors: num(s['Hardware Errors']),
+    ...(foundBlocks !== undefined && foundBlocks >= 0 ? { foundBlocks } : {}),
     pools: parsePools(input.pools),
     units: parseUnits(input.devs),
     ...parseSensors(input.stats, input.model),

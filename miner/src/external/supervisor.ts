@@ -149,11 +149,13 @@ export class Supervisor {
           if (d.lastActivePool) {
             const cause = want && activeName === want.activePool ? 'runtime' : 'device';
             this.opts.metrics.poolSwitches.inc({ device: name, from: d.lastActivePool, to: activeName || 'none', cause });
+            if (cause === 'device') this.opts.metrics.fallbacks.inc({ device: name, from: d.lastActivePool, to: activeName || 'none', reason: 'device' });
             log.info({ from: d.lastActivePool, to: activeName || 'none', cause }, 'device changed pool');
           }
           d.lastActivePool = activeName;
         }
         if (!want) return;
+        this.opts.metrics.localFallback.set({ device: name }, activeName && activeName !== want.activePool ? 1 : 0);
         const actions = planActions(want, snap.pools, snap.units);
         if (actions.length === 0) return;
         for (const a of actions) await this.apply(d, a, log);

@@ -12,6 +12,7 @@ import { createKernel, type KernelName } from '../../hash/select.js';
 import type { HashKernel } from '../../hash/kernel.js';
 import { parsePoolUrl, StratumClient } from '../../stratum/client.js';
 import { nonceHex } from '../../work/header.js';
+import { leBytesToBigInt } from '../../work/target.js';
 import type { Job, WorkUnit } from '../../work/job.js';
 import type { ModelInfo } from '../models.js';
 import { initialThermal, stepThermal, FAN_MAX_RPM, type ThermalParams, type ThermalState } from './thermal.js';
@@ -248,7 +249,7 @@ export class EmulatedAsic {
 
   /** A restart clears counters and reconnects, as a firmware restart does. */
   restart(): void {
-    this.accepted = this.rejected = this.stale = this.hardwareErrors = this.totalHashes = 0;
+    this.accepted = this.rejected = this.stale = this.hardwareErrors = this.totalHashes = this.foundBlocks = 0;
     this.startedAt = Date.now(); // Elapsed starts again too: how a supervisor tells a restart from a quiet device
     for (const p of this.pools)
       Object.assign(p, { accepted: 0, rejected: 0, stale: 0, dead: false, difficultyAccepted: 0, difficultyRejected: 0, difficultyStale: 0, getFailures: 0 });
@@ -399,6 +400,8 @@ export class EmulatedAsic {
     const pool = this.activePool();
     const diff = work.difficulty;
     for (const nonce of res.found) {
+      // A share whose hash also meets the network target is a block candidate (cgminer's "Found Blocks").
+      if (leBytesToBigInt(this.kernel.hashRange(work.header, nonce, 1)) <= work.blockTarget) this.foundBlocks++;
       const sub = { jobId: work.jobId, extranonce2: work.extranonce2, ntime: work.ntime, nonce: nonceHex(nonce) };
       if (pool) pool.lastShareDifficulty = diff;
       void client.submit(sub).then((o) => {
