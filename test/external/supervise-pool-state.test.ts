@@ -3,12 +3,16 @@
  * Goldshell LT5, whose replies carry different quirks) mining on a litecoind-fed test pool. The
  * supervisor's /metrics shows the pool's share difficulty per device (and follows a
  * mining.set_difficulty), the connection state goes from authorized to disconnected when the
- * pool stops and back when it returns, and the collector's parser reads it all per device.
+ * pool stops and back when it returns, the collector's parser reads it all per device, and the
+ * operator's collector stores it in each device's samples (FerretDB).
  * Then, in process: a device that leaves the fleet's pool by itself is a local fallback.
  */
+import { KubeConfig } from '@kubernetes/client-node';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AsicApiServer } from '../../miner/src/external/emulator/api-server.js';
 import { EmulatedAsic } from '../../miner/src/external/emulator/asic.js';
@@ -17,8 +21,15 @@ import { modelById } from '../../miner/src/external/models.js';
 import type { WantedState } from '../../miner/src/external/plan.js';
 import { Supervisor } from '../../miner/src/external/supervisor.js';
 import { createLogger } from '../../miner/src/log.js';
+import { Collector, type FleetView } from '../../operator/src/collector/collector.js';
 import { parseMinerMetrics } from '../../operator/src/collector/exposition.js';
-import { startLitecoind, type Litecoind } from '../support/index.js';
+import { Pods, type MinerPod } from '../../operator/src/collector/pods.js';
+import { MinerFleets } from '../../operator/src/controllers/minerfleet/controller.js';
+import { Informer } from '../../operator/src/runtime/informer.js';
+import { KubeRest } from '../../operator/src/runtime/rest.js';
+import type { SampleDoc } from '../../operator/src/store/index.js';
+import { freePort, startFerretDB, startLitecoind, type Litecoind } from '../support/index.js';
+import { openStore, tempDir, uniqueDbName } from '../store/helpers.js';
 import { startStratumPool, type StratumPool } from '../support/stratum/index.js';
 import { baseConfig, poolEntry, POOL_PASSWORD, waitFor } from '../miner/helpers.js';
 import { metricValue, startEmulators, startProc, type Proc } from './helpers.js';
@@ -102,7 +113,15 @@ describe('miner supervise: difficulty and connection state of each device', () =
       100,
     );
     // Every share on regtest is a block candidate too (its target is far above the share's).
-    for (const d of DEVICES) expect(metricValue(t2, 'minefleet_miner_blocks_found_total', { device: d, pool: 'a' })).toBeGreaterThan(0);
+    await waitFor(
+      'blocks found by both devices',
+      async () => {
+        const t = await metrics();
+        return DEVICES.every((d) => (metricValue(t, 'minefleet_miner_blocks_found_total', { device: d, pool: 'a' }) ?? 0) > 0);
+      },
+      60_000,
+      100,
+    );
     // What the collector stores per device and for the pod.
     const r = parseMinerMetrics(t2);
     for (const d of DEVICES) expect(r.devices!.get(d)).toMatchObject({ up: true, activePool: 'a', difficulty: 0.004, connectionState: 'authorized' });
@@ -142,6 +161,73 @@ describe('miner supervise: difficulty and connection state of each device', () =
       100,
     );
     expect(sup.stdout()).not.toContain(POOL_PASSWORD);
+  });
+
+  it("the operator's collector stores each device's difficulty and connection state in its samples (FerretDB)", async () => {
+    const fdb = process.env.MONGODB_URI ? undefined : await startFerretDB();
+    const spill = tempDir('pool-state');
+    const { store } = await openStore({ uri: process.env.MONGODB_URI ?? fdb!.uri, dbName: uniqueDbName('poolstate'), buffer: { spillDir: spill.dir } });
+    try {
+      // The collector's informers are never started (no API server here): their caches hold the
+      // supervisor pod and its fleet; the status write fails and is retried, which is all it does.
+      const kc = new KubeConfig();
+      kc.loadFromOptions({
+        clusters: [{ name: 'c', server: `https://127.0.0.1:${await freePort()}`, skipTLSVerify: true }],
+        users: [{ name: 'u', token: 'none' }],
+        contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+        currentContext: 'x',
+      });
+      const rest = new KubeRest(kc);
+      const pods = new Informer<MinerPod>(rest, kc, Pods);
+      const fleets = new Informer<FleetView>(rest, kc, MinerFleets);
+      fleets.store.upsert({
+        apiVersion: 'minefleet.io/v1alpha1',
+        kind: 'MinerFleet',
+        metadata: { name: 'farm', namespace: 'mining', uid: 'f-1', resourceVersion: '1' },
+        spec: { device: { kind: 'network' } },
+      });
+      pods.store.upsert({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'sup-0', namespace: 'mining', uid: 'p-1', resourceVersion: '1', labels: { 'minefleet.io/fleet': 'farm' } },
+        spec: { metricsPort: metricsPort },
+        status: { podIP: '127.0.0.1', ready: true },
+      });
+      const collector = new Collector({
+        rest,
+        pods,
+        fleets,
+        fleetResource: MinerFleets,
+        store,
+        registry: new Registry(),
+        logger: pino({ level: 'silent' }),
+        intervalMs: 200,
+        windowSeconds: 1,
+        concurrency: 2,
+        timeoutMs: 2_000,
+        defaultMetricsPort: 9100,
+        isLeader: () => true,
+      });
+      const rows = async () =>
+        (await store.database().collection(store.names.samples).find({ namespace: 'mining', fleet: 'farm' }).toArray()) as unknown as SampleDoc[];
+      const got = await waitFor(
+        'a sample of each device at difficulty 0.002, authorized',
+        async () => {
+          await collector.cycle();
+          await store.flush(10_000);
+          const rs = await rows();
+          return DEVICES.every((d) => rs.some((r) => r.deviceName === d && r.difficulty === 0.002 && r.connectionState === 'authorized')) ? rs : null;
+        },
+        30_000,
+        300,
+      );
+      expect(got.every((r) => r.pool === 'a' && r.device?.kind === 'network')).toBe(true);
+      await collector.stop();
+    } finally {
+      await store.close({ flushTimeoutMs: 0 });
+      await fdb?.stop();
+      spill.remove();
+    }
   });
 });
 
