@@ -187,6 +187,7 @@ describe('supervisor pool gauges', () => {
     expect(t).not.toMatch(/^minefleet_miner_blocks_found_total\{/m);
     const r = parseMinerMetrics(t);
     expect(r.devices!.get('old-fw')).toMatchObject({ difficulty: 0, connectionState: undefined, up: true });
+    expect(r.devices!.get('old-fw')!.jobAgeSeconds).toBeUndefined();
   });
 });
 
@@ -227,7 +228,7 @@ describe('collector: pool gauges of a supervisor', () => {
     expect(parseMinerMetrics(await m2.registry.metrics()).connectionState).toBe('disconnected');
   });
 
-  it("each device's window sample keeps its own difficulty and connection state", () => {
+  it("each device's window sample keeps its own difficulty and connection state, and a job age only when there is one", () => {
     const acc = new WindowAccumulator(60, 0);
     const T = Date.UTC(2026, 11, 1, 10, 0, 0);
     const base = {
@@ -243,11 +244,13 @@ describe('collector: pool gauges of a supervisor', () => {
       jobAgeSeconds: 0,
     };
     acc.add({ ...base, pool: 'a', difficulty: 0.002, connectionState: 'authorized', device: { name: 'asic-0' } });
-    acc.add({ ...base, pool: 'a', difficulty: 0.004, connectionState: 'disconnected', device: { name: 'asic-1' } });
+    acc.add({ ...base, pool: 'a', difficulty: 0.004, connectionState: 'disconnected', jobAgeSeconds: undefined, device: { name: 'asic-1' } });
     const { samples } = acc.close(T + 61_000);
-    expect(samples.map((s) => [s.deviceName, s.difficulty, s.connectionState])).toEqual([
-      ['asic-0', 0.002, 'authorized'],
-      ['asic-1', 0.004, 'disconnected'],
+    expect(samples.map((s) => [s.deviceName, s.difficulty, s.connectionState, s.jobAgeSeconds])).toEqual([
+      ['asic-0', 0.002, 'authorized', 0],
+      ['asic-1', 0.004, 'disconnected', undefined],
     ]);
+    // No job age reported: no field at all (not a made-up 0).
+    expect(samples[1]).not.toHaveProperty('jobAgeSeconds');
   });
 });

@@ -371,7 +371,7 @@ export class Collector {
         // The device's own pool connection state when it reports one (the CPU miner's states);
         // 'down' while its API does not answer, 'up' when it answers but says nothing about pools.
         connectionState: dr.up ? (dr.connectionState ?? 'up') : 'down',
-        jobAgeSeconds: dr.jobAgeSeconds,
+        jobAgeSeconds: dr.jobAgeSeconds, // none from a cgminer device: the sample then has none
       };
       this.addSample(ctx, delta, gauges, device);
     }

@@ -28,7 +28,9 @@ export interface MinerReading {
 }
 
 /** One external device's series, in the same shape as a miner's (so the same delta rules apply). */
-export interface DeviceReading extends Omit<MinerReading, 'devices'> {
+export interface DeviceReading extends Omit<MinerReading, 'devices' | 'jobAgeSeconds'> {
+  /** Only when the device's exporter has a job age (cgminer's API reports none): no made-up 0 in history. */
+  jobAgeSeconds?: number;
   model?: string;
   up: boolean;
   /** Hottest sensor the device reports. */
@@ -163,7 +165,10 @@ export function parseMinerMetrics(text: string): MinerReading {
     const name = m.labels?.device;
     if (name === undefined) return undefined;
     let d = devices.get(name);
-    if (!d) devices.set(name, (d = { ...emptyReading(), up: false }));
+    if (!d) {
+      const { jobAgeSeconds: _unknownUntilExported, ...base } = emptyReading();
+      devices.set(name, (d = { ...base, up: false }));
+    }
     return d;
   };
 
