@@ -145,6 +145,7 @@ export class Supervisor {
         this.opts.metrics.record(name, snap, namer, want?.pools.map((p) => p.name) ?? []);
         const act = snap.pools.find((p) => p.active);
         const activeName = act ? namer(act.url, act.user) : '';
+        if (want) this.opts.metrics.localFallback.set({ device: name }, activeName && activeName !== want.activePool ? 1 : 0);
         if (activeName !== d.lastActivePool) {
           if (d.lastActivePool) {
             const cause = want && activeName === want.activePool ? 'runtime' : 'device';
@@ -155,7 +156,6 @@ export class Supervisor {
           d.lastActivePool = activeName;
         }
         if (!want) return;
-        this.opts.metrics.localFallback.set({ device: name }, activeName && activeName !== want.activePool ? 1 : 0);
         const actions = planActions(want, snap.pools, snap.units);
         if (actions.length === 0) return;
         for (const a of actions) await this.apply(d, a, log);
