@@ -13,7 +13,7 @@ import { AsicApiServer } from '../../miner/src/external/emulator/api-server.js';
 import { EmulatedAsic } from '../../miner/src/external/emulator/asic.js';
 import { modelById } from '../../miner/src/external/models.js';
 import { parseReply } from '../../miner/src/external/reply.js';
-import { buildSnapshot, parseSensors } from '../../miner/src/external/snapshot.js';
+import { buildSnapshot, parsePools, parseSensors } from '../../miner/src/external/snapshot.js';
 import { createLogger } from '../../miner/src/log.js';
 import { startStratumPool, type StratumPool } from '../support/stratum/index.js';
 import { waitFor } from '../miner/helpers.js';
@@ -103,6 +103,12 @@ describe('emulate-asic', () => {
     expect(snap.rate5s).toBeLessThan(2000);
     expect(snap.pools.find((p) => p.active)!.url).toBe(a.url);
     expect(snap.pools[0]!.accepted).toBeGreaterThan(0);
+    // The pool's difficulty as cgminer reports it (its mining.set_difficulty), and the share fields.
+    expect(snap.pools[0]!.difficulty).toBe(0.002);
+    const p0 = (await e.client.pools()).POOLS![0]!;
+    expect(p0).toMatchObject({ 'Stratum Difficulty': 0.002, 'Last Share Difficulty': 0.002, 'Has Stratum': true, 'Get Failures': 0 });
+    expect(p0['Last Share Time']).toBeGreaterThan(Date.now() / 1000 - 120);
+    expect(p0['Difficulty Accepted']).toBeCloseTo(0.002 * (p0.Accepted as number));
     expect(snap.units).toHaveLength(4);
     expect(snap.temperatures.length).toBeGreaterThanOrEqual(4);
     expect(snap.fans.length).toBe(2);
@@ -180,6 +186,22 @@ describe('emulate-asic', () => {
     const pools = (await e.client.pools()).POOLS!;
     expect(pools[0]!.Status).toBe('Dead');
     expect(pools[1]!['Stratum Active']).toBe(true);
+    // The same in the plain format: the dead pool keeps its last difficulty and counts the
+    // interrupted connection; the one in use has the difficulty its pool set.
+    const text = await rawPlain(e.port, 'pools');
+    expect(text).toMatch(/\|POOL=0,URL=[^|]*,Status=Dead,[^|]*,Get Failures=1,[^|]*,Stratum Active=false,[^|]*,Stratum Difficulty=0\.002\|/);
+    const plain = parsePools(parseReply(text));
+    expect(plain.map((p) => [p.status, p.active, p.difficulty, p.getFailures])).toEqual([
+      ['Dead', false, 0.002, 1],
+      ['Alive', true, 0.002, 0],
+    ]);
+    // A switchpool to the dead pool does not bring it back: cgminer skips unusable pools.
+    await e.client.switchPool(0);
+    const after = (await e.client.pools()).POOLS!;
+    expect(after.map((p) => [p.Priority, p.Status, p['Stratum Active']])).toEqual([
+      [0, 'Dead', false],
+      [1, 'Alive', true],
+    ]);
   });
 
   it('overheats in a hot room: the fan runs up, the firmware throttles and makes hardware errors', async () => {

@@ -7,8 +7,24 @@
  * this process did (all of it happened while we watched); an older device's counts date from
  * before (a previous supervisor already exported them, or nobody was watching): they only set the
  * baseline, so a supervisor restart never counts the same shares twice.
+ *
+ * Pool gauges (difficulty, connection state) use the CPU miner's names, labels and encoding
+ * plus `device`. A device that does not report a field gets no series for it (never a made-up
+ * 0), and a device that stops answering loses its pool gauges (what it does now is unknown;
+ * minefleet_miner_device_up says so).
+ *
+ * CPU-miner metrics a supervisor does not export, and why:
+ * - thread_hashrate, threads: a device has no hashing threads of ours (its hash boards are
+ *   minefleet_miner_device_chain_hashrate_hashes_per_second).
+ * - job_age_seconds: the cgminer API says when the last share went out ("Last Share Time"),
+ *   not when the job being hashed arrived; "Getworks" counts differently across forks.
+ * - bad_messages_total: the device parses its Stratum traffic; the API does not report drops.
+ * Windows differ: 5s/60s/av (what devices report) instead of 10s/60s/15m; the collector reads
+ * 5s as the short window.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { CONNECTION_STATES } from '../stratum/client.js';
+import { devicePoolState } from './pool-state.js';
 import type { DeviceSnapshot } from './snapshot.js';
 
 export class SupervisorMetrics {
@@ -36,6 +52,42 @@ export class SupervisorMetrics {
     name: 'minefleet_miner_active_pool',
     help: "1 for the pool the device mines on, 0 for the fleet's other pools",
     labelNames: ['device', 'pool'],
+    registers: this.r,
+  });
+  readonly blocks = new Counter({
+    name: 'minefleet_miner_blocks_found_total',
+    help: 'Block candidates found by the device (growth of its summary "Found Blocks"), by the pool it mined on when seen',
+    labelNames: ['device', 'pool'],
+    registers: this.r,
+  });
+  readonly fallbacks = new Counter({
+    name: 'minefleet_miner_pool_fallbacks_total',
+    help: "The device's own falls to another pool (it left the pool the fleet wants without being told), reason device",
+    labelNames: ['device', 'from', 'to', 'reason'],
+    registers: this.r,
+  });
+  readonly localFallback = new Gauge({
+    name: 'minefleet_miner_local_fallback',
+    help: 'Per device: 1 while it mines on another pool than the fleet asks for',
+    labelNames: ['device'],
+    registers: this.r,
+  });
+  readonly difficulty = new Gauge({
+    name: 'minefleet_miner_difficulty',
+    help: 'Current Stratum share difficulty (scrypt convention) per device and pool, as the device reports it ("Stratum Difficulty", else "Work Difficulty", else "Last Share Difficulty")',
+    labelNames: ['device', 'pool'],
+    registers: this.r,
+  });
+  readonly connectionState = new Gauge({
+    name: 'minefleet_miner_pool_connection_state',
+    help: "1 for the current connection state of the device's pool (from its pools Status and Stratum Active: authorized, connecting, disconnected, stopped)",
+    labelNames: ['device', 'pool', 'state'],
+    registers: this.r,
+  });
+  readonly reconnects = new Counter({
+    name: 'minefleet_miner_reconnects_total',
+    help: 'Connection re-establishments by reason; for a device: the growth of its pools "Get Failures" (interrupted connections), reason get_failures',
+    labelNames: ['device', 'pool', 'reason'],
     registers: this.r,
   });
   readonly poolSwitches = new Counter({
@@ -117,6 +169,8 @@ export class SupervisorMetrics {
   /** Per device: its Elapsed and the time of the last poll (restart detection, rate integration). */
   private seen = new Map<string, { elapsed: number | undefined; at: number }>();
   private readonly startedAt: number;
+  /** Per device: the pool label sets of its difficulty and connection-state series now exported. */
+  private poolSeries = new Map<string, { difficulty: Set<string>; connection: string | undefined }>();
 
   constructor(now = Date.now()) {
     this.startedAt = now;
@@ -167,21 +221,70 @@ export class SupervisorMetrics {
     const active = snap.pools.find((p) => p.active);
     const activeName = active ? poolName(active.url, active.user) : '';
     for (const name of new Set([...fleetPools, ...(activeName ? [activeName] : [])])) this.activePool.set({ device, pool: name }, name === activeName ? 1 : 0);
+    this.recordPools(device, snap, poolName, activeName, mode);
     const hashing = snap.units.filter((u) => u.kind !== 'GPU');
     this.suspended.set({ device }, hashing.length > 0 && hashing.every((u) => !u.enabled) ? 1 : 0);
     for (const t of snap.temperatures) this.temperature.set({ device, sensor: t.sensor }, t.celsius);
     for (const f of snap.fans) this.fan.set({ device, fan: f.fan }, f.rpm);
     for (const c of snap.chains) this.chainRate.set({ device, chain: c.chain }, c.rate);
     this.grow(`${device}|hw`, snap.hardwareErrors, (d) => this.hwErrors.inc({ device }, d), mode);
+    if (snap.foundBlocks !== undefined)
+      this.grow(`${device}|blocks`, snap.foundBlocks, (d) => this.blocks.inc({ device, pool: activeName || 'none' }, d), mode);
     if (snap.powerWatts !== undefined) this.power.set({ device }, snap.powerWatts);
   }
 
   /** The device stopped answering: it counts as not hashing (a stale rate would stay in fleet totals and history). */
   down(device: string, model: string): void {
     this.up.set({ device, model }, 0);
+    const series = this.poolSeries.get(device);
+    if (series) {
+      for (const pool of series.difficulty) this.difficulty.remove({ device, pool });
+      if (series.connection !== undefined) this.removeConnection(device, series.connection);
+      this.poolSeries.delete(device);
+    }
     for (const window of ['5s', '60s', 'av']) this.hashrate.set({ device, window }, 0);
     this.samples.delete(device);
     const seen = this.seen.get(device);
     if (seen) seen.at = Date.now(); // the rate integration (devices without a counter) skips the silence
+  }
+
+  /**
+   * Difficulty per pool (fleet pools and the one in use; strays not in use would all be 'other'),
+   * the connection state of the current pool (one-hot over the CPU miner's states, so
+   * `{state="authorized"} < 1` alerts work), and reconnects from "Get Failures". Series of pools
+   * the device no longer reports go.
+   */
+  private recordPools(
+    device: string,
+    snap: DeviceSnapshot,
+    poolName: (url: string, user: string) => string,
+    activeName: string,
+    mode: 'normal' | 'baseline' | 'reset',
+  ): void {
+    const series = this.poolSeries.get(device) ?? { difficulty: new Set<string>(), connection: undefined };
+    this.poolSeries.set(device, series);
+    const difficulty = new Map<string, number>();
+    for (const p of snap.pools) {
+      const pool = poolName(p.url, p.user);
+      if (p.difficulty !== undefined && (pool !== 'other' || p.active)) difficulty.set(pool, p.difficulty);
+      if (p.getFailures !== undefined)
+        this.grow(`${device}|${p.url}|${p.user}|gf`, p.getFailures, (d) => this.reconnects.inc({ device, pool, reason: 'get_failures' }, d), mode);
+    }
+    // The pool in use wins a name shared by several device pools ('other').
+    const inUse = snap.pools.find((p) => p.active && p.difficulty !== undefined);
+    if (activeName && inUse?.difficulty !== undefined) difficulty.set(activeName, inUse.difficulty);
+    for (const pool of series.difficulty) if (!difficulty.has(pool)) this.difficulty.remove({ device, pool });
+    for (const [pool, v] of difficulty) this.difficulty.set({ device, pool }, v);
+    series.difficulty = new Set(difficulty.keys());
+
+    const st = devicePoolState(snap.pools);
+    const pool = st ? poolName(st.pool.url, st.pool.user) : undefined;
+    if (series.connection !== undefined && series.connection !== pool) this.removeConnection(device, series.connection);
+    if (st && pool !== undefined) for (const s of CONNECTION_STATES) this.connectionState.set({ device, pool, state: s }, s === st.state ? 1 : 0);
+    series.connection = pool;
+  }
+
+  private removeConnection(device: string, pool: string): void {
+    for (const state of CONNECTION_STATES) this.connectionState.remove({ device, pool, state });
   }
 }

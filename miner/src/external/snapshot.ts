@@ -16,6 +16,17 @@ export interface DevicePool {
   accepted: number;
   rejected: number;
   stale: number;
+  /**
+   * Share difficulty on this pool as the device reports it (scrypt convention, the number the
+   * pool sent in mining.set_difficulty): "Stratum Difficulty", else "Work Difficulty", else
+   * "Last Share Difficulty", the first that is a positive number; undefined when none is (a
+   * device that never reports it, or a pool it has not mined on yet).
+   */
+  difficulty?: number;
+  /** True when the reply has a "Stratum Active" field at all (else `active` says nothing). */
+  reportsActive?: boolean;
+  /** "Get Failures": cgminer counts each interrupted stratum connection (and failed getwork). */
+  getFailures?: number;
 }
 
 export interface DeviceUnit {
@@ -42,6 +53,8 @@ export interface DeviceSnapshot {
   rejected: number;
   stale: number;
   hardwareErrors: number;
+  /** summary "Found Blocks": block candidates found since the device (re)started. */
+  foundBlocks?: number;
   pools: DevicePool[];
   units: DeviceUnit[];
   temperatures: Array<{ sensor: string; celsius: number }>;
@@ -66,6 +79,11 @@ function str(v: unknown): string {
   return v === undefined || v === null ? '' : JSON.stringify(v);
 }
 
+function positive(v: unknown): number | undefined {
+  const n = maybeNum(v);
+  return n !== undefined && n > 0 ? n : undefined;
+}
+
 function truthy(v: unknown): boolean {
   return v === true || v === 'true' || v === 'Y' || v === 'y' || v === 1;
 }
@@ -85,17 +103,24 @@ export function resolveModel(configured: string | undefined, stats: CgReply | un
 }
 
 export function parsePools(reply: CgReply): DevicePool[] {
-  return (reply.POOLS ?? []).map((p) => ({
-    id: num(p.POOL),
-    url: str(p.URL),
-    user: str(p.User),
-    status: str(p.Status),
-    priority: num(p.Priority),
-    active: truthy(p['Stratum Active']),
-    accepted: num(p.Accepted),
-    rejected: num(p.Rejected),
-    stale: num(p.Stale),
-  }));
+  return (reply.POOLS ?? []).map((p) => {
+    const difficulty = positive(p['Stratum Difficulty']) ?? positive(p['Work Difficulty']) ?? positive(p['Last Share Difficulty']);
+    const getFailures = maybeNum(p['Get Failures']);
+    return {
+      id: num(p.POOL),
+      url: str(p.URL),
+      user: str(p.User),
+      status: str(p.Status),
+      priority: num(p.Priority),
+      active: truthy(p['Stratum Active']),
+      accepted: num(p.Accepted),
+      rejected: num(p.Rejected),
+      stale: num(p.Stale),
+      ...(difficulty !== undefined ? { difficulty } : {}),
+      ...(p['Stratum Active'] !== undefined ? { reportsActive: true } : {}),
+      ...(getFailures !== undefined && getFailures >= 0 ? { getFailures } : {}),
+    };
+  });
 }
 
 export function parseUnits(reply: CgReply): DeviceUnit[] {
@@ -145,6 +170,7 @@ export function buildSnapshot(input: { model: ModelInfo; summary: CgReply; pools
   const s = input.summary.SUMMARY?.[0] ?? {};
   const totalHashes = totalHashesFrom(s, input.model);
   const elapsed = maybeNum(s.Elapsed);
+  const foundBlocks = maybeNum(s['Found Blocks']);
   return {
     model: input.model,
     rate5s: rateFrom(s, '5s', input.model) ?? 0,
@@ -155,6 +181,7 @@ export function buildSnapshot(input: { model: ModelInfo; summary: CgReply; pools
     rejected: num(s.Rejected),
     stale: num(s.Stale),
     hardwareErrors: num(s['Hardware Errors']),
+    ...(foundBlocks !== undefined && foundBlocks >= 0 ? { foundBlocks } : {}),
     pools: parsePools(input.pools),
     units: parseUnits(input.devs),
     ...parseSensors(input.stats, input.model),

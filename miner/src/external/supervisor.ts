@@ -145,10 +145,12 @@ export class Supervisor {
         this.opts.metrics.record(name, snap, namer, want?.pools.map((p) => p.name) ?? []);
         const act = snap.pools.find((p) => p.active);
         const activeName = act ? namer(act.url, act.user) : '';
+        if (want) this.opts.metrics.localFallback.set({ device: name }, activeName && activeName !== want.activePool ? 1 : 0);
         if (activeName !== d.lastActivePool) {
           if (d.lastActivePool) {
             const cause = want && activeName === want.activePool ? 'runtime' : 'device';
             this.opts.metrics.poolSwitches.inc({ device: name, from: d.lastActivePool, to: activeName || 'none', cause });
+            if (cause === 'device') this.opts.metrics.fallbacks.inc({ device: name, from: d.lastActivePool, to: activeName || 'none', reason: 'device' });
             log.info({ from: d.lastActivePool, to: activeName || 'none', cause }, 'device changed pool');
           }
           d.lastActivePool = activeName;

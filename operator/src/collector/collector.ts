@@ -372,8 +372,10 @@ export class Collector {
         difficulty: dr.difficulty,
         hashrate10s: dr.hashrate10s,
         hashrate60s: dr.hashrate60s,
-        connectionState: dr.up ? 'up' : 'down',
-        jobAgeSeconds: 0,
+        // The device's own pool connection state when it reports one (the CPU miner's states);
+        // 'down' while its API does not answer, 'up' when it answers but says nothing about pools.
+        connectionState: dr.up ? (dr.connectionState ?? 'up') : 'down',
+        jobAgeSeconds: dr.jobAgeSeconds, // none from a cgminer device: the sample then has none
       };
       this.addSample(ctx, delta, gauges, device);
     }

@@ -1,5 +1,8 @@
 import type { MinerReading } from './exposition.js';
 
+/** What the delta rules read of a reading (a miner's or one device's). */
+type Counters = Pick<MinerReading, 'hashesTotal' | 'shares' | 'startTimeSeconds'>;
+
 /** The counters of one pod's previous scrape: what the next scrape's deltas count from. */
 export interface CounterBaseline {
   hashesTotal: number;
@@ -24,7 +27,7 @@ export interface ScrapeDelta {
  * the restart (what was counted between the last scrape and the crash is unknowable and is not
  * invented). The first scrape of a pod only sets the baseline: it returns undefined.
  */
-export function counterDelta(prev: CounterBaseline | undefined, cur: MinerReading, at: number): { delta: ScrapeDelta | undefined; baseline: CounterBaseline } {
+export function counterDelta(prev: CounterBaseline | undefined, cur: Counters, at: number): { delta: ScrapeDelta | undefined; baseline: CounterBaseline } {
   const baseline: CounterBaseline = { hashesTotal: cur.hashesTotal, shares: cur.shares, startTimeSeconds: cur.startTimeSeconds, at };
   if (!prev) return { delta: undefined, baseline };
   let reset = prev.startTimeSeconds !== undefined && cur.startTimeSeconds !== undefined && prev.startTimeSeconds !== cur.startTimeSeconds;
@@ -52,7 +55,7 @@ export const START_TIME_RESOLUTION_MS = 1000;
  * The start time is exposed rounded to the second, hence the tolerance: without it a miner
  * started just after the collector lost everything it counted before its first scrape.
  */
-export function firstBaseline(cur: MinerReading, historyStartMs: number): CounterBaseline | undefined {
+export function firstBaseline(cur: Counters, historyStartMs: number): CounterBaseline | undefined {
   if (cur.startTimeSeconds === undefined) return undefined;
   const startedMs = cur.startTimeSeconds * 1000;
   if (startedMs < historyStartMs - START_TIME_RESOLUTION_MS) return undefined;

@@ -28,7 +28,9 @@ export interface MinerReading {
 }
 
 /** One external device's series, in the same shape as a miner's (so the same delta rules apply). */
-export interface DeviceReading extends Omit<MinerReading, 'devices'> {
+export interface DeviceReading extends Omit<MinerReading, 'devices' | 'jobAgeSeconds'> {
+  /** Only when the device's exporter has a job age (cgminer's API reports none): no made-up 0 in history. */
+  jobAgeSeconds?: number;
   model?: string;
   up: boolean;
   /** Hottest sensor the device reports. */
@@ -133,6 +135,13 @@ export function wantedLines(text: string): string {
   return out;
 }
 
+/** How far a connection state is from mining (unknown states count as the worst). */
+const STATE_ORDER = ['authorized', 'authorizing', 'subscribing', 'connecting', 'disconnected', 'stopped'];
+function stateRank(s: string): number {
+  const i = STATE_ORDER.indexOf(s);
+  return i < 0 ? STATE_ORDER.length : i;
+}
+
 /** Parses a miner's (or supervisor's) exposition text; throws ExpositionError naming what is missing or malformed. */
 export function parseMinerMetrics(text: string): MinerReading {
   let families: ReturnType<typeof parsePrometheusTextFormat>;
@@ -156,7 +165,10 @@ export function parseMinerMetrics(text: string): MinerReading {
     const name = m.labels?.device;
     if (name === undefined) return undefined;
     let d = devices.get(name);
-    if (!d) devices.set(name, (d = { ...emptyReading(), up: false }));
+    if (!d) {
+      const { jobAgeSeconds: _unknownUntilExported, ...base } = emptyReading();
+      devices.set(name, (d = { ...base, up: false }));
+    }
     return d;
   };
 
@@ -205,15 +217,48 @@ export function parseMinerMetrics(text: string): MinerReading {
   }
   // A supervisor's pool is the one most of its devices mine on.
   if (supervisor) reading.activePool = [...poolVotes].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]?.[0];
-  for (const m of samples('minefleet_miner_difficulty')) {
-    if (reading.activePool === undefined || m.labels?.pool === reading.activePool) reading.difficulty = num(m.value, 'difficulty');
-  }
+  // Pool gauges: a miner's are about its active pool; a device's about the pool it mines on,
+  // else the one it tries (the pool of its one connection-state series).
+  const tries = new Map<DeviceReading, string>();
+  const poolOf = (d: DeviceReading | undefined) => (d ? (d.activePool ?? tries.get(d)) : reading.activePool);
+  const onPool = (d: DeviceReading | undefined, m: Sample) => {
+    const pool = poolOf(d);
+    return pool === undefined || m.labels?.pool === pool;
+  };
+  const stateVotes = new Map<string, number>();
   for (const m of samples('minefleet_miner_pool_connection_state')) {
-    if (num(m.value, 'connection_state') === 1 && (reading.activePool === undefined || m.labels?.pool === reading.activePool))
-      reading.connectionState = m.labels?.state;
+    if (num(m.value, 'connection_state') !== 1 || m.labels?.state === undefined) continue;
+    const d = dev(m);
+    if (!onPool(d, m)) continue;
+    if (d) {
+      d.connectionState = m.labels.state;
+      if (d.activePool === undefined && m.labels.pool !== undefined) tries.set(d, m.labels.pool);
+      stateVotes.set(m.labels.state, (stateVotes.get(m.labels.state) ?? 0) + 1);
+    } else reading.connectionState = m.labels.state;
   }
-  const age = family('minefleet_miner_job_age_seconds')?.metrics[0];
-  if (age) reading.jobAgeSeconds = num(age.value, 'job_age_seconds');
+  // A supervisor's state is the one most of its devices are in; a tie goes to the worse one
+  // (the further from authorized), so a half-broken pod does not look healthy.
+  if (supervisor) reading.connectionState = [...stateVotes].sort((a, b) => b[1] - a[1] || stateRank(b[0]) - stateRank(a[0]))[0]?.[0];
+  for (const m of samples('minefleet_miner_difficulty')) {
+    const v = num(m.value, 'difficulty');
+    const d = dev(m);
+    if (!onPool(d, m)) continue;
+    if (!d) reading.difficulty = v;
+    else {
+      d.difficulty = v;
+      // The pod's: the highest among its devices on the pod's pool (vardiff raises each device
+      // on its own; the highest is the pool's current word for the fastest of them).
+      if (m.labels?.pool === reading.activePool) reading.difficulty = Math.max(reading.difficulty, v);
+    }
+  }
+  for (const m of samples('minefleet_miner_job_age_seconds')) {
+    const v = num(m.value, 'job_age_seconds');
+    const d = dev(m);
+    if (d) {
+      d.jobAgeSeconds = v;
+      reading.jobAgeSeconds = Math.max(reading.jobAgeSeconds, v); // the pod's oldest job
+    } else reading.jobAgeSeconds = v;
+  }
   for (const m of samples('minefleet_miner_device_up')) {
     const d = dev(m);
     if (!d) continue;

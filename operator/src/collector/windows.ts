@@ -17,7 +17,8 @@ export interface PodObservation {
   hashrate10s: number;
   hashrate60s: number;
   connectionState: string | undefined;
-  jobAgeSeconds: number;
+  /** Undefined when the exporter has none (a supervised device): the sample then has none either. */
+  jobAgeSeconds: number | undefined;
   retentionDays?: number;
   /** Set for one external device of a supervisor pod: its sample is its own row. */
   device?: DeviceInfo;
@@ -46,7 +47,7 @@ interface PodAcc {
   hashrate10s: number;
   hashrate60s: number;
   connectionState: string | undefined;
-  jobAgeSeconds: number;
+  jobAgeSeconds: number | undefined;
   retentionDays?: number;
   device?: DeviceInfo;
 }
@@ -97,7 +98,7 @@ export class WindowAccumulator {
         hashrate10s: 0,
         hashrate60s: 0,
         connectionState: undefined,
-        jobAgeSeconds: 0,
+        jobAgeSeconds: undefined,
       };
       pods.set(key, acc);
     }
@@ -164,7 +165,7 @@ export class WindowAccumulator {
           ...(acc.reasons.size > 0 ? { reasons: Object.fromEntries(acc.reasons) } : {}),
           difficulty: acc.difficulty,
           ...(acc.connectionState ? { connectionState: acc.connectionState } : {}),
-          jobAgeSeconds: acc.jobAgeSeconds,
+          ...(acc.jobAgeSeconds !== undefined ? { jobAgeSeconds: acc.jobAgeSeconds } : {}),
           ...(acc.retentionDays !== undefined ? { retentionDays: acc.retentionDays } : {}),
           ...(acc.device ? { device: sampleDevice(acc.device) } : {}),
         };

@@ -187,6 +187,9 @@ export class AsicApiServer {
             Stale: a.stale,
             // In the firmware's units like every rate key: shifted firmware's "MH" are kH.
             'Total MH': a.totalHashes / m.rateFactor.MHS,
+            'Difficulty Accepted': a.pools.reduce((s, p) => s + p.difficultyAccepted, 0),
+            'Difficulty Rejected': a.pools.reduce((s, p) => s + p.difficultyRejected, 0),
+            'Difficulty Stale': a.pools.reduce((s, p) => s + p.difficultyStale, 0),
             'Work Utility': a.accepted === 0 ? Number.NaN : (a.accepted * 60) / elapsed,
             'Device Rejected%': a.accepted + a.rejected === 0 ? Number.POSITIVE_INFINITY : (100 * a.rejected) / (a.accepted + a.rejected),
           },
@@ -209,10 +212,19 @@ export class AsicApiServer {
             Accepted: p.accepted,
             Rejected: p.rejected,
             Stale: p.stale,
+            'Get Failures': p.getFailures,
             User: p.user, // cgminer never echoes the password either
             'Last Share Time': p.lastShareTime,
+            'Difficulty Accepted': p.difficultyAccepted,
+            'Difficulty Rejected': p.difficultyRejected,
+            'Difficulty Stale': p.difficultyStale,
+            'Last Share Difficulty': p.lastShareDifficulty,
+            'Work Difficulty': act?.id === p.id ? p.difficulty : 0,
+            'Has Stratum': true,
             'Stratum Active': act?.id === p.id,
             'Stratum URL': act?.id === p.id ? p.url.replace(/^stratum\+tcp:\/\//, '') : '',
+            // cgminer keeps the last difficulty the pool set, also after the connection is gone.
+            'Stratum Difficulty': p.difficulty,
           })),
           'POOL',
         );

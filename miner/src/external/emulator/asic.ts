@@ -12,6 +12,7 @@ import { createKernel, type KernelName } from '../../hash/select.js';
 import type { HashKernel } from '../../hash/kernel.js';
 import { parsePoolUrl, StratumClient } from '../../stratum/client.js';
 import { nonceHex } from '../../work/header.js';
+import { leBytesToBigInt } from '../../work/target.js';
 import type { Job, WorkUnit } from '../../work/job.js';
 import type { ModelInfo } from '../models.js';
 import { initialThermal, stepThermal, FAN_MAX_RPM, type ThermalParams, type ThermalState } from './thermal.js';
@@ -29,6 +30,16 @@ export interface EmuPool {
   stale: number;
   getworks: number;
   lastShareTime: number;
+  /** The pool's share difficulty (its mining.set_difficulty), kept after a disconnect as cgminer does; 0 before the first. */
+  difficulty: number;
+  /** Difficulty of the last share submitted to the pool (0 before the first). */
+  lastShareDifficulty: number;
+  /** Sums of the difficulties of accepted / rejected / stale shares (cgminer's "Difficulty Accepted" ...). */
+  difficultyAccepted: number;
+  difficultyRejected: number;
+  difficultyStale: number;
+  /** Connections that were up and were interrupted (cgminer's "Get Failures"). */
+  getFailures: number;
 }
 
 export interface EmuUnit {
@@ -150,6 +161,12 @@ export class EmulatedAsic {
       stale: 0,
       getworks: 0,
       lastShareTime: 0,
+      difficulty: 0,
+      lastShareDifficulty: 0,
+      difficultyAccepted: 0,
+      difficultyRejected: 0,
+      difficultyStale: 0,
+      getFailures: 0,
     };
     this.pools.push(pool);
     this.selectPool();
@@ -162,11 +179,14 @@ export class EmulatedAsic {
     return p;
   }
 
-  /** cgminer: the pool goes to the top of the priority list and is enabled. */
+  /**
+   * cgminer: the pool goes to the top of the priority list and is enabled. A Dead pool stays
+   * Dead (cgminer's failover skips unusable pools) until the probe finds it answering again, so
+   * the device reports Dead rather than a pool it cannot reach as the one in use.
+   */
   switchPool(id: number): EmuPool {
     const p = this.pool(id);
     p.enabled = true;
-    p.dead = false;
     const rest = this.pools.filter((x) => x !== p).sort((a, b) => a.priority - b.priority);
     [p, ...rest].forEach((x, i) => (x.priority = i));
     this.selectPool();
@@ -229,9 +249,10 @@ export class EmulatedAsic {
 
   /** A restart clears counters and reconnects, as a firmware restart does. */
   restart(): void {
-    this.accepted = this.rejected = this.stale = this.hardwareErrors = this.totalHashes = 0;
+    this.accepted = this.rejected = this.stale = this.hardwareErrors = this.totalHashes = this.foundBlocks = 0;
     this.startedAt = Date.now(); // Elapsed starts again too: how a supervisor tells a restart from a quiet device
-    for (const p of this.pools) Object.assign(p, { accepted: 0, rejected: 0, stale: 0, dead: false });
+    for (const p of this.pools)
+      Object.assign(p, { accepted: 0, rejected: 0, stale: 0, dead: false, difficultyAccepted: 0, difficultyRejected: 0, difficultyStale: 0, getFailures: 0 });
     this.ring = [];
     const c = this.client;
     this.client = null;
@@ -279,17 +300,26 @@ export class EmulatedAsic {
     this.client = client;
     this.clientPoolId = pool.id;
     this.downSince = Date.now();
+    let wasUp = false;
     client.on('state', (s) => {
       if (client !== this.client) return;
-      if (s === 'authorized') this.downSince = null;
-      else {
+      if (s === 'authorized') {
+        this.downSince = null;
+        wasUp = true;
+      } else {
+        if (wasUp) pool.getFailures++; // cgminer: "Stratum connection to pool N interrupted"
+        wasUp = false;
         this.downSince ??= Date.now();
         this.work = null;
       }
     });
+    client.on('difficulty', (d: number) => {
+      if (client === this.client) pool.difficulty = d;
+    });
     client.on('job', (job) => {
       if (client !== this.client) return;
       pool.getworks++;
+      pool.difficulty = job.session.difficulty;
       this.setJob(job);
     });
     client.start();
@@ -368,21 +398,32 @@ export class EmulatedAsic {
     }
     if (this.nonce - work.nonceStart >= work.nonceCount) this.work = null;
     const pool = this.activePool();
+    const diff = work.difficulty;
     for (const nonce of res.found) {
+      // A share whose hash also meets the network target is a block candidate (cgminer's "Found Blocks").
+      if (leBytesToBigInt(this.kernel.hashRange(work.header, nonce, 1)) <= work.blockTarget) this.foundBlocks++;
       const sub = { jobId: work.jobId, extranonce2: work.extranonce2, ntime: work.ntime, nonce: nonceHex(nonce) };
+      if (pool) pool.lastShareDifficulty = diff;
       void client.submit(sub).then((o) => {
         if (o.result === 'accepted') {
           this.accepted++;
           if (pool) {
             pool.accepted++;
+            pool.difficultyAccepted += diff;
             pool.lastShareTime = Math.floor(Date.now() / 1000);
           }
         } else if (o.result === 'stale') {
           this.stale++;
-          if (pool) pool.stale++;
+          if (pool) {
+            pool.stale++;
+            pool.difficultyStale += diff;
+          }
         } else {
           this.rejected++;
-          if (pool) pool.rejected++;
+          if (pool) {
+            pool.rejected++;
+            pool.difficultyRejected += diff;
+          }
         }
       });
     }
