@@ -86,7 +86,7 @@ describe('network fleet: the supervisor Deployment', () => {
     const a = desiredFleetObjects(inputs(network(), pools));
     const b = desiredFleetObjects(inputs(network(), pools, 'backup'));
     const moved = network();
-    moved.spec.device.network!.targets[1]!.host = '10.0.0.6';
+    moved.spec.device.network!.targets![1]!.host = '10.0.0.6';
     const c = desiredFleetObjects(inputs(moved, pools));
     const sum = (d: DesiredFleetObjects) => d.deployment.spec!.template.metadata!.annotations!['minefleet.io/config-checksum'];
     expect(sum(b)).toBe(sum(a));
