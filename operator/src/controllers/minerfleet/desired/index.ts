@@ -183,7 +183,16 @@ export function desiredFleetObjects(inputs: DesiredInputs): DesiredFleetObjects 
     }),
     service: metricsService(fleet, names, metricsPort),
     ...(fleet.spec.networkPolicy.enabled
-      ? { networkPolicy: minerNetworkPolicy(fleet, names, ordered, metricsPort, inputs.operator.networkPolicy ?? DEFAULT_NETWORK_POLICY_SETTINGS) }
+      ? {
+          networkPolicy: minerNetworkPolicy(
+            fleet,
+            names,
+            ordered,
+            metricsPort,
+            inputs.operator.networkPolicy ?? DEFAULT_NETWORK_POLICY_SETTINGS,
+            inputs.networkTargets,
+          ),
+        }
       : {}),
   };
 }
