@@ -9,6 +9,7 @@ import { HistoryStore, NOOP_AUDIT_SINK, StoreAuditSink, redactUri, storeReadines
 import { leadershipAuditRecord } from '../store/leadership-audit.js';
 import { Collector, type FleetView } from './collector.js';
 import { MINER_POD_SELECTOR, minerPodTransform, Pods, type MinerPod } from './pods.js';
+import { trimUserObject } from '../runtime/transform.js';
 
 export interface History {
   store: HistoryStore | undefined;
@@ -67,7 +68,7 @@ export async function setupHistory(mgr: Manager, config: OperatorConfig, log: Lo
   });
   // The fleet cache is shared with the MinerFleet controller (one cache per type): the collector
   // reads only the FleetView fields of the full objects.
-  const fleets = mgr.informer<FleetView>(MinerFleets);
+  const fleets = mgr.informer<FleetView>(MinerFleets, { transform: trimUserObject });
   let stateFile: string | undefined = path.join(config.historySpillDir, 'collector-state.json');
   try {
     await mkdir(config.historySpillDir, { recursive: true });

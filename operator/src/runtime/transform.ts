@@ -10,3 +10,18 @@ export function stripManagedFields<T extends KubeObject>(o: T): T {
   const { managedFields: _m, ...metadata } = o.metadata;
   return { ...o, metadata };
 }
+
+export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * For the kinds users `kubectl apply` (MinerFleet, MiningPool): besides managedFields, the
+ * client-side-apply annotation, a second copy of the whole spec that nothing here reads. At
+ * 1,000 fleets the two are most of what the fleet cache would hold.
+ */
+export function trimUserObject<T extends KubeObject>(o: T): T {
+  const annotations = o.metadata.annotations;
+  if (!annotations || !(LAST_APPLIED_ANNOTATION in annotations)) return stripManagedFields(o);
+  const { [LAST_APPLIED_ANNOTATION]: _a, ...kept } = annotations;
+  const { managedFields: _m, ...metadata } = o.metadata;
+  return { ...o, metadata: { ...metadata, annotations: kept } };
+}

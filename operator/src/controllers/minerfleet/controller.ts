@@ -33,7 +33,7 @@ import { isSubset } from '../../runtime/semantic.js';
 import { withAppliedHash } from '../../runtime/applied-hash.js';
 import { EventRecorder } from '../../runtime/events.js';
 import { BY_OWNER_UID, byOwnerUid } from '../../runtime/cache.js';
-import { stripManagedFields } from '../../runtime/transform.js';
+import { stripManagedFields, trimUserObject } from '../../runtime/transform.js';
 import {
   desiredFleetObjects,
   desiredReplicas,
@@ -627,8 +627,9 @@ export function setupMinerFleetController(
 ): { controller: Controller; reconciler: MinerFleetReconciler; recorder: EventRecorder; feeds: FeedRegistry } {
   const fleets = mgr.informer<FleetObj>(MinerFleets, {
     indexers: { [FLEETS_BY_POOL]: fleetPoolKeys, [FLEETS_BY_TARGETS_CONFIGMAP]: fleetTargetsConfigMapKeys },
+    transform: trimUserObject,
   });
-  const pools = mgr.informer<PoolObj>(MiningPools, { indexers: { [POOLS_BY_SECRET]: poolSecretKeys } });
+  const pools = mgr.informer<PoolObj>(MiningPools, { indexers: { [POOLS_BY_SECRET]: poolSecretKeys }, transform: trimUserObject });
   const secrets = mgr.informer<SecretKeys & Obj>(Secrets, { transform: secretsCacheTransform });
   const owned = new Map<ResourceType, Informer<Obj>>();
   for (const rt of new Set(OWNED.map((o) => o.rt))) {

@@ -1,5 +1,5 @@
 import type { KubeObject } from '../../runtime/resource.js';
-import { stripManagedFields } from '../../runtime/transform.js';
+import { LAST_APPLIED_ANNOTATION, stripManagedFields } from '../../runtime/transform.js';
 
 /** The part of a Secret the operator caches: which keys exist (values are never kept). */
 export interface SecretKeys {
@@ -8,7 +8,7 @@ export interface SecretKeys {
 }
 
 /** `kubectl apply` keeps the whole applied object, data included, in this annotation. */
-const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+const LAST_APPLIED = LAST_APPLIED_ANNOTATION;
 
 /** Keeps only the keys of a Secret's data so the cache never holds credential values. */
 export function secretKeysOnly<

@@ -28,6 +28,7 @@ import { probePool, type ProbeResult, type ProbeTarget } from './probe.js';
 import { circuitFromStatus, computePoolStatus, LATENCY_WINDOW, samePoolStatus } from './status.js';
 import { DEFAULT_TLS_POLICY, tlsCondition, tlsPolicyViolation, type TlsPolicy } from './tls-policy.js';
 import { findCondition, setCondition } from '../minerfleet/conditions.js';
+import { trimUserObject } from '../../runtime/transform.js';
 
 export const CONTROLLER_NAME = 'miningpool';
 export const FIELD_MANAGER = 'minefleet-operator';
@@ -270,7 +271,7 @@ export function setupMiningPoolController(
   opts: MiningPoolControllerOptions,
   log: Logger,
 ): { controller: Controller; reconciler: MiningPoolReconciler } {
-  const pools = mgr.informer<PoolObj>(MiningPools);
+  const pools = mgr.informer<PoolObj>(MiningPools, { transform: trimUserObject });
   const recorder = new EventRecorder(mgr.rest, 'minefleet-operator', log, mgr.leadershipSignal);
   const metrics = new PoolMetrics(mgr.metrics.registry);
   const reconciler = new MiningPoolReconciler(mgr.rest, pools, recorder, metrics, opts);
