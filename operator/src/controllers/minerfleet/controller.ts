@@ -272,10 +272,12 @@ export class MinerFleetReconciler implements Reconciler {
       selectActivePool(typedFleet, refs.usable) ??
       refs.usable[0]!.metadata.name!;
     // Economics decides before the Deployment is computed: suspended means 0 replicas.
+    // Network fleets run one supervisor per targetsPerPod devices: that many "miners" (pods) while on.
     const econ: EconomicsOutcome | undefined = this.economics?.decide(
       { ...fleet, spec },
       refs.usable.find((p) => p.metadata.name === activePool),
       log,
+      podLayout(typedFleet) === 'supervisor' ? desiredReplicas(typedFleet, false, networkTargets) : undefined,
     );
     const suspended = econ?.suspended ?? false;
     const deviceAssignments = this.deviceAssignments(typedFleet, networkTargets, podNames, published, suspended);
