@@ -118,13 +118,15 @@ describe('CRDs on a real API server', () => {
       'minerfleet.minefleet.io/gpu-fleet',
       'minerfleet.minefleet.io/usb-asic-fleet',
       'minerfleet.minefleet.io/asic-rack',
+      'configmap/asic-farm-targets',
+      'minerfleet.minefleet.io/asic-farm',
     ]) {
       expect(out).toContain(name);
     }
     // Applying again changes nothing: the samples are stable under defaulting (generation stays 1).
     await kubectlOk(['apply', '-n', NS, '-f', join(root, 'k8s/samples')]);
     const list = JSON.parse(await kubectlOk(['-n', NS, 'get', 'mf,mp', '-o', 'json'])) as Obj;
-    expect(list.items).toHaveLength(6);
+    expect(list.items).toHaveLength(7);
     for (const item of list.items as Obj[]) expect(item.metadata.generation, item.metadata.name).toBe(1);
   });
 
@@ -171,9 +173,16 @@ describe('CRDs on a real API server', () => {
           { name: 'l3-02', host: '10.20.0.12', port: 4028, model: 'antminer-l3plus' },
           { name: 'lt5-01', host: '10.20.0.21', port: 4028, model: 'goldshell-lt5' },
         ],
+        targetsPerPod: 1000,
         pollIntervalSeconds: 5,
         requestTimeoutMs: 3000,
       },
+    });
+    expect((await getJson('mf/asic-farm')).spec.device.network).toEqual({
+      targetsFrom: { configMapRef: { name: 'asic-farm-targets', key: 'targets.yaml' } },
+      targetsPerPod: 3,
+      pollIntervalSeconds: 5,
+      requestTimeoutMs: 3000,
     });
     const ext = validFleet('usb-external');
     ext.spec = {
@@ -203,7 +212,7 @@ describe('CRDs on a real API server', () => {
         compared++;
       }
     }
-    expect(compared).toBe(6);
+    expect(compared).toBe(7);
   });
 
   it(`rejects all ${BAD_INPUTS.length} bad inputs with a message naming the field`, async () => {
@@ -384,8 +393,12 @@ describe('CRDs on a real API server', () => {
     const feed = await explain('minerfleet.spec.economics.feeds.LTC.price');
     expect(feed).toContain('Set exactly one of value or http');
     const net = await explain('minerfleet.spec.device.network');
-    expect(net).toContain('one supervisor pod applies the pool decision');
-    for (const field of ['targets', 'pollIntervalSeconds', 'requestTimeoutMs']) expect(net).toContain(field);
+    expect(net).toContain('supervisor pods apply the pool decision');
+    for (const field of ['targets', 'targetsFrom', 'targetsPerPod', 'pollIntervalSeconds', 'requestTimeoutMs']) expect(net).toContain(field);
+    const perPod = await explain('minerfleet.spec.device.network.targetsPerPod');
+    expect(perPod).toContain('ceil(targets / targetsPerPod) supervisor pods');
+    const from = await explain('minerfleet.spec.device.network.targetsFrom.configMapRef');
+    expect(from).toContain('YAML or JSON list of targets');
     const external = await explain('minerfleet.spec.miner.external');
     expect(external).toContain('supervisor as a sidecar');
     expect(external).toContain('apiPort');

@@ -736,6 +736,60 @@ export const BAD_INPUTS: BadInput[] = [
     zod: '>=100',
   },
   {
+    name: 'network fleet with neither targets nor targetsFrom',
+    rule: 'CEL network exactly one of targets/targetsFrom',
+    make: netFleet((o) => delete o.spec.device.network.targets),
+    path: 'spec.device.network',
+    api: 'must set exactly one of targets (inline) and targetsFrom',
+    zod: 'must set exactly one of targets (inline) and targetsFrom',
+  },
+  {
+    name: 'network fleet with both targets and targetsFrom',
+    rule: 'CEL network exactly one of targets/targetsFrom',
+    make: netFleet((o) => (o.spec.device.network.targetsFrom = { configMapRef: { name: 'rack-1' } })),
+    path: 'spec.device.network',
+    api: 'must set exactly one of targets (inline) and targetsFrom',
+    zod: 'must set exactly one of targets (inline) and targetsFrom',
+  },
+  {
+    name: 'targetsFrom without a ConfigMap name',
+    rule: 'required',
+    make: netFleet((o) => {
+      delete o.spec.device.network.targets;
+      o.spec.device.network.targetsFrom = { configMapRef: { key: 'targets.yaml' } };
+    }),
+    path: 'spec.device.network.targetsFrom.configMapRef.name',
+    api: 'Required value',
+    zod: 'expected string',
+  },
+  {
+    name: 'targetsFrom key with a slash',
+    rule: 'pattern',
+    make: netFleet((o) => {
+      delete o.spec.device.network.targets;
+      o.spec.device.network.targetsFrom = { configMapRef: { name: 'rack-1', key: 'farm/targets.yaml' } };
+    }),
+    path: 'spec.device.network.targetsFrom.configMapRef.key',
+    api: 'should match',
+    zod: 'must be a ConfigMap key',
+  },
+  {
+    name: 'targetsPerPod 0',
+    rule: 'minimum',
+    make: netFleet((o) => (o.spec.device.network.targetsPerPod = 0)),
+    path: 'spec.device.network.targetsPerPod',
+    api: 'greater than or equal to 1',
+    zod: '>=1',
+  },
+  {
+    name: 'targetsPerPod 1001',
+    rule: 'maximum',
+    make: netFleet((o) => (o.spec.device.network.targetsPerPod = 1001)),
+    path: 'spec.device.network.targetsPerPod',
+    api: 'less than or equal to 1000',
+    zod: '<=1000',
+  },
+  {
     name: 'two supervisors for one network fleet',
     rule: 'CEL network replicas <= 1',
     make: netFleet((o) => (o.spec.replicas = 2)),

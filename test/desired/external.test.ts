@@ -86,7 +86,7 @@ describe('network fleet: the supervisor Deployment', () => {
     const a = desiredFleetObjects(inputs(network(), pools));
     const b = desiredFleetObjects(inputs(network(), pools, 'backup'));
     const moved = network();
-    moved.spec.device.network!.targets[1]!.host = '10.0.0.6';
+    moved.spec.device.network!.targets![1]!.host = '10.0.0.6';
     const c = desiredFleetObjects(inputs(moved, pools));
     const sum = (d: DesiredFleetObjects) => d.deployment.spec!.template.metadata!.annotations!['minefleet.io/config-checksum'];
     expect(sum(b)).toBe(sum(a));
@@ -129,6 +129,43 @@ describe('network fleet: the supervisor Deployment', () => {
       reason: 'Paused',
       message: expect.stringContaining('disables every device'),
     });
+  });
+});
+
+describe('network fleet with targetsFrom and targetsPerPod', () => {
+  const farm = (perPod: number, replicas = 1) =>
+    fleet({
+      replicas,
+      device: { kind: 'network', network: { targetsFrom: { configMapRef: { name: 'rack-1' } }, targetsPerPod: perPod } },
+      miner: { backend: 'network' },
+      pools: [{ name: 'primary', priority: 0 }],
+    });
+  const resolved = Array.from({ length: 5 }, (_, i) => ({ name: `asic-${i}`, host: `10.0.1.${i + 1}`, port: 4028 + (i % 2) }));
+
+  it('renders the resolved targets into the config and the NetworkPolicy, ceil(N/k) pods, the assignment in runtime.json', () => {
+    const d = desiredFleetObjects(
+      inputs(farm(3), [pool('primary')], 'primary', {
+        networkTargets: resolved,
+        deviceAssignments: { 'p-b': ['asic-3', 'asic-4'], 'p-a': ['asic-0', 'asic-1', 'asic-2'] },
+      }),
+    );
+    expect(configOf(d).external!.devices.map((x) => x.name)).toEqual(resolved.map((t) => t.name));
+    expect(d.deployment.spec!.replicas).toBe(2);
+    expect(runtimeOf(d).deviceAssignments).toEqual({ 'p-a': ['asic-0', 'asic-1', 'asic-2'], 'p-b': ['asic-3', 'asic-4'] });
+    expect(Object.keys(runtimeOf(d).deviceAssignments as object)).toEqual(['p-a', 'p-b']); // sorted: stable bytes
+    const egress = JSON.stringify(d.networkPolicy!.spec!.egress);
+    for (const t of resolved) expect(egress).toContain(`"cidr":"${t.host}/32"`);
+    expect(egress).toContain('"port":4029');
+    // Off, one per pod, all in one.
+    expect(desiredFleetObjects(inputs(farm(3, 0), [pool('primary')], 'primary', { networkTargets: resolved })).deployment.spec!.replicas).toBe(0);
+    expect(desiredFleetObjects(inputs(farm(1), [pool('primary')], 'primary', { networkTargets: resolved })).deployment.spec!.replicas).toBe(5);
+    const one = desiredFleetObjects(inputs(farm(1000), [pool('primary')], 'primary', { networkTargets: resolved }));
+    expect(one.deployment.spec!.replicas).toBe(1);
+    expect(runtimeOf(one).deviceAssignments).toBeUndefined();
+  });
+
+  it('refuses to render a targetsFrom fleet whose list is not resolved', () => {
+    expect(() => desiredFleetObjects(inputs(farm(3), [pool('primary')], 'primary'))).toThrow(/no targets to render/);
   });
 });
 

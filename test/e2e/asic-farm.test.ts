@@ -12,9 +12,10 @@
  * every stored document are searched for the pool password, the litecoind RPC password and the
  * history store URI's password.
  *
- * One supervisor pod drives all six devices: a network fleet is one Deployment whose config lists
- * every target, and the CRD refuses spec.replicas > 1 for it (two pods would fight over the same
- * devices); the last case shows that refusal.
+ * One supervisor pod drives all six devices (spec.device.network.targetsPerPod defaults to 1000).
+ * spec.replicas is the fleet's on/off switch and the CRD refuses more than 1: the pod count follows
+ * targetsPerPod instead, each pod with its own devices (asic-shard.test.ts); the last case shows
+ * that refusal.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';

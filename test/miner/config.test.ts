@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfigText, renderWorkerName, resolveCredentials } from '../../miner/src/config/load.js';
-import { parseRuntimeState, RuntimeStateSchema } from '../../miner/src/config/runtime.js';
+import { devicesForPod, parseRuntimeState, RuntimeStateSchema } from '../../miner/src/config/runtime.js';
 import { MinerConfigSchema } from '../../miner/src/config/schema.js';
 import { nextPool, wantedPool } from '../../miner/src/pools/selector.js';
 
@@ -76,6 +76,16 @@ describe('miner config', () => {
 });
 
 describe('runtime state and pool choice', () => {
+  it('deviceAssignments: absent = every device, present = exactly the pod’s list (none when not named)', () => {
+    const st = parseRuntimeState(JSON.stringify({ activePool: 'a', revision: 4, deviceAssignments: { 'sup-0': ['asic-0', 'asic-1'], 'sup-1': [] } }));
+    expect(devicesForPod(st, 'sup-0')).toEqual(new Set(['asic-0', 'asic-1']));
+    expect(devicesForPod(st, 'sup-1')).toEqual(new Set());
+    expect(devicesForPod(st, 'sup-9')).toEqual(new Set());
+    expect(devicesForPod(st, undefined)).toEqual(new Set());
+    expect(devicesForPod(parseRuntimeState('{"activePool":"a","revision":1}'), 'sup-0')).toBeNull();
+    expect(() => parseRuntimeState('{"activePool":"a","revision":1,"deviceAssignments":{"sup-0":"asic-0"}}')).toThrow(/deviceAssignments\.sup-0/);
+  });
+
   it('parses runtime.json and names bad fields', () => {
     expect(parseRuntimeState('{"activePool":"b","revision":3}')).toEqual({ activePool: 'b', revision: 3 });
     expect(() => parseRuntimeState('{')).toThrow(/not valid JSON/);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { setupMinerFleetController } from '../../operator/src/controllers/minerfleet/controller.js';
 import { CONFIG_CHECKSUM_ANNOTATION } from '../../operator/src/controllers/minerfleet/desired/index.js';
 import { Manager } from '../../operator/src/runtime/manager.js';
@@ -516,6 +517,145 @@ describe('MinerFleet controller', () => {
       return r && r.suspended === undefined && r.revision === after.revision + 1 ? r : undefined;
     }, 'runtime ConfigMap resumed');
     expect(resumed.activePool).toBe('primary');
+  });
+
+  it('network fleet with targetsFrom and targetsPerPod: ConfigMap targets rendered, ceil(N/k) supervisors with disjoint devices, edits followed, bad lists reported while the last good one runs', async () => {
+    const name = 'asic-farm';
+    const cmPath = `/api/v1/namespaces/${NS}/configmaps`;
+    const targets = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `asic-${i}`, host: `10.9.0.${10 + i}`, port: 4028 }));
+    const yamlList = (ts: Array<Record<string, unknown>>) => ts.map((t) => `- ${JSON.stringify(t)}`).join('\n');
+    const podsOf = async () =>
+      ((await rest.get<Any>(`/api/v1/namespaces/${NS}/pods?labelSelector=${encodeURIComponent(`minefleet.io/fleet=${name}`)}`)).items as Any[])
+        .filter((p) => !p.metadata.deletionTimestamp)
+        .map((p) => p.metadata.name as string)
+        .sort();
+    const rendered = async () => {
+      const c = await cmap(`${name}-config`);
+      return c ? (parseYaml(c.data['miner.yaml']).external.devices as Any[]).map((d) => d.name as string) : undefined;
+    };
+    /** The published assignment once it names exactly the live pods and covers `n` targets, k per pod at most. */
+    const sharded = (n: number, k: number) =>
+      eventually(
+        async () => {
+          const [r, pods] = [(await runtimeOf(name)) as Any, await podsOf()];
+          const a = r?.deviceAssignments as Record<string, string[]> | undefined;
+          if (!a || pods.length !== Math.ceil(n / k) || JSON.stringify(Object.keys(a).sort()) !== JSON.stringify(pods)) return undefined;
+          const all = Object.values(a).flat();
+          return all.length === n ? { a, all, pods } : undefined;
+        },
+        `${Math.ceil(n / k)} supervisor pods sharing ${n} devices`,
+        90_000,
+      );
+
+    // The fleet comes first: its ConfigMap is missing, so nothing runs and the condition says why.
+    await rest.create(`${G}/namespaces/${NS}/minerfleets`, {
+      apiVersion: 'minefleet.io/v1alpha1',
+      kind: 'MinerFleet',
+      metadata: { name, namespace: NS },
+      spec: {
+        device: { kind: 'network', network: { targetsFrom: { configMapRef: { name: 'farm-targets' } }, targetsPerPod: 3 } },
+        miner: { backend: 'network' },
+        pools: [{ name: 'primary', priority: 0 }],
+      },
+    });
+    const waiting = await eventually(async () => {
+      const f = await reconciled(name);
+      return cond(f, 'DeviceTargetsResolved')?.reason === 'MissingConfigMap' ? f : undefined;
+    }, 'DeviceTargetsResolved=False MissingConfigMap');
+    expect(cond(waiting, 'DeviceTargetsResolved')).toMatchObject({
+      status: 'False',
+      message: `ConfigMap "farm-targets" (spec.device.network.targetsFrom) not found in namespace "${NS}"; no supervisor is started until it is fixed`,
+    });
+    expect(cond(waiting, 'Degraded')).toMatchObject({ status: 'True', reason: 'MissingConfigMap' });
+    expect(await dep(name)).toBeUndefined();
+
+    // The ConfigMap appears (the watch brings the fleet back): 5 targets, 3 per pod -> 2 pods.
+    await rest.create(cmPath, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'farm-targets', namespace: NS },
+      data: { 'targets.yaml': yamlList(targets(5)) },
+    });
+    expect(await eventually(async () => ((await rendered())?.length === 5 ? rendered() : undefined), 'config with the 5 ConfigMap targets')).toEqual(
+      targets(5).map((t) => t.name),
+    );
+    expect((await eventually(() => dep(name), `${name} deployment`)).spec.replicas).toBe(2);
+    const two = await sharded(5, 3);
+    expect(new Set(two.all).size).toBe(5); // disjoint and complete
+    expect(
+      Object.values(two.a)
+        .map((l) => l.length)
+        .sort(),
+    ).toEqual([2, 3]);
+    const ok = await eventually(async () => {
+      const f = await reconciled(name);
+      return cond(f, 'DeviceTargetsResolved')?.status === 'True' && f.status.devices === 5 ? f : undefined;
+    }, 'DeviceTargetsResolved=True, 5 devices');
+    expect(cond(ok, 'DeviceTargetsResolved').message).toBe('5 targets from ConfigMap "farm-targets" key "targets.yaml" (spec.device.network.targetsFrom)');
+    expect(cond(ok, 'Degraded')?.status).toBe('False');
+
+    // An edit of the ConfigMap re-renders: 7 targets -> 3 pods, again disjoint and complete.
+    await rest.mergePatch(`${cmPath}/farm-targets`, { data: { 'targets.yaml': yamlList(targets(7)) } });
+    expect(await eventually(async () => ((await rendered())?.length === 7 ? rendered() : undefined), 'config with 7 targets')).toEqual(
+      targets(7).map((t) => t.name),
+    );
+    const three = await sharded(7, 3);
+    expect(new Set(three.all).size).toBe(7);
+    for (const list of Object.values(three.a)) expect(list.length).toBeLessThanOrEqual(3);
+    expect((await dep(name)).spec.replicas).toBe(3);
+
+    // A bad edit (a repeated name) is reported, naming the ConfigMap, the key and the entry; the
+    // rendered config, the Deployment and the assignment stay as they were.
+    const goodConfig = (await cmap(`${name}-config`)).data['miner.yaml'];
+    const goodTemplate = JSON.stringify((await dep(name)).spec.template);
+    const dupList = [...targets(7), { name: 'asic-1', host: '10.9.0.99' }];
+    await rest.mergePatch(`${cmPath}/farm-targets`, { data: { 'targets.yaml': yamlList(dupList) } });
+    const bad = await eventually(async () => {
+      const f = await get(fleetPath(name));
+      return cond(f, 'DeviceTargetsResolved')?.reason === 'InvalidDeviceTargets' ? f : undefined;
+    }, 'DeviceTargetsResolved=False InvalidDeviceTargets');
+    expect(cond(bad, 'DeviceTargetsResolved').message).toBe(
+      `ConfigMap "farm-targets" key "targets.yaml" (spec.device.network.targetsFrom) in namespace "${NS}" is invalid: [7].name: Duplicate value: targets[*].name "asic-1" repeats; the supervisors keep the last good list (7 targets)`,
+    );
+    expect(cond(bad, 'Degraded')).toMatchObject({ status: 'True', reason: 'InvalidDeviceTargets' });
+    expect(bad.status.devices).toBe(7);
+    expect((await cmap(`${name}-config`)).data['miner.yaml']).toBe(goodConfig);
+    expect((await dep(name)).spec.replicas).toBe(3);
+    expect(JSON.stringify((await dep(name)).spec.template)).toBe(goodTemplate);
+    expect(((await runtimeOf(name)) as Any).deviceAssignments, `pods now: ${(await podsOf()).join(', ')}`).toEqual(three.a);
+
+    // The ConfigMap deleted: reported too, and still nothing torn down.
+    await rest.delete(`${cmPath}/farm-targets`);
+    await eventually(async () => cond(await get(fleetPath(name)), 'DeviceTargetsResolved')?.reason === 'MissingConfigMap', 'MissingConfigMap after delete');
+    expect((await cmap(`${name}-config`)).data['miner.yaml']).toBe(goodConfig);
+    expect((await dep(name)).spec.replicas).toBe(3);
+
+    // Fixed again with 4 targets, and targetsPerPod raised to 4: one supervisor, no map (it drives all).
+    await rest.create(cmPath, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'farm-targets', namespace: NS },
+      data: { 'targets.yaml': yamlList(targets(4)) },
+    });
+    await rest.mergePatch(fleetPath(name), { spec: { device: { network: { targetsPerPod: 4 } } } });
+    await eventually(
+      async () => {
+        const [r, pods, d] = [(await runtimeOf(name)) as Any, await podsOf(), await dep(name)];
+        return d?.spec.replicas === 1 && pods.length === 1 && r && r.deviceAssignments === undefined;
+      },
+      'one supervisor pod for 4 targets, driving all (no map)',
+      90_000,
+    );
+    expect(await rendered()).toEqual(targets(4).map((t) => t.name));
+    const single = await eventually(async () => {
+      const f = await reconciled(name);
+      return cond(f, 'DeviceTargetsResolved')?.status === 'True' && f.status.devices === 4 ? f : undefined;
+    }, 'resolved again, 4 devices');
+    expect(cond(single, 'Degraded')?.status).toBe('False');
+
+    // spec.replicas 0 switches every supervisor off.
+    await rest.mergePatch(fleetPath(name), { spec: { replicas: 0 } });
+    await eventually(async () => (await dep(name))?.spec.replicas === 0, 'no supervisor pods with replicas 0');
   });
 
   it('usb fleet with spec.miner.external: the external miner gets the device, the supervisor sidecar the credentials', async () => {

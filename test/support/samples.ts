@@ -31,7 +31,7 @@ export interface LocalPools {
 
 export interface LocalSampleOptions {
   pools: LocalPools;
-  /** Fleets to keep by sample name (cpu-fleet, gpu-fleet, usb-asic-fleet); default all (never asic-rack, whose ASICs are not local). */
+  /** Fleets to keep by sample name (cpu-fleet, gpu-fleet, usb-asic-fleet); default all (never asic-rack or asic-farm, whose ASICs are not local). */
   fleets?: string[];
   /** cpu-fleet replicas (default 2: one hashing thread each fits the node's 2 CPUs with the rest). */
   cpuReplicas?: number;
@@ -89,7 +89,7 @@ export function localSamples(opts: LocalSampleOptions): SampleObject[] {
       if (keep && !keep.includes(name)) continue;
       // Its targets are a rack's LAN addresses: nothing local answers there, and the tests' network
       // stays in 127.0.0.0/8 (test/external/farm-operator.test.ts runs a network fleet on emulators).
-      if (name === 'asic-rack') continue;
+      if (name === 'asic-rack' || name === 'asic-farm') continue;
       const spec = o.spec ?? need('spec');
       const miner = (spec.miner as Record<string, unknown> | undefined) ?? need('spec.miner');
       miner.resources = SMALL;

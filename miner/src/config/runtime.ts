@@ -19,6 +19,12 @@ export const RuntimeStateSchema = z
     // scaled away (networked ASICs, `device.kind: network`): `miner supervise` disables every
     // hashing unit of its devices and re-enables them when the flag is false or absent.
     suspended: z.boolean().optional().meta({ description: 'Economic suspension: external devices stop hashing while true' }),
+    // Network fleets with several supervisor pods (spec.device.network.targetsPerPod): which pod
+    // drives which device, disjoint, so two supervisors never fight over one ASIC.
+    deviceAssignments: z
+      .record(z.string().min(1).max(253), z.array(z.string().min(1).max(63)).max(10000))
+      .optional()
+      .meta({ description: 'pod name -> names of the devices it drives; absent: every pod drives all, present without a pod: that pod drives none' }),
   })
   .strict();
 
@@ -27,6 +33,15 @@ export type RuntimeState = z.output<typeof RuntimeStateSchema>;
 /** The pool the fleet wants this pod on. */
 export function poolForPod(state: RuntimeState, pod: string | undefined): string {
   return (pod !== undefined ? state.assignments?.[pod] : undefined) ?? state.activePool;
+}
+
+/**
+ * The devices this supervisor pod drives: all (null) when the map is absent (one supervisor, or an
+ * operator that does not shard), else exactly its list (none when the map does not name it yet).
+ */
+export function devicesForPod(state: Pick<RuntimeState, 'deviceAssignments'>, pod: string | undefined): Set<string> | null {
+  if (!state.deviceAssignments) return null;
+  return new Set((pod !== undefined ? state.deviceAssignments[pod] : undefined) ?? []);
 }
 
 /** Name of the runtime ConfigMap for a fleet. */

@@ -233,6 +233,34 @@ export class SupervisorMetrics {
     if (snap.powerWatts !== undefined) this.power.set({ device }, snap.powerWatts);
   }
 
+  /**
+   * The device is no longer driven here (another supervisor pod took it over): every series with
+   * its `device` label goes, and so do the counter baselines, so the pod that drives it now is
+   * the only one exporting it. Generic over the registry, so a metric added later is covered.
+   */
+  async forget(device: string): Promise<void> {
+    for (const k of [...this.last.keys()]) if (k.startsWith(`${device}|`)) this.last.delete(k);
+    this.samples.delete(device);
+    this.seen.delete(device);
+    for (const m of this.registry.getMetricsAsArray()) {
+      const metric = m as unknown as {
+        get(): Promise<{ values: Array<{ labels: Record<string, string | number> }> }>;
+        remove(labels: Record<string, string | number>): void;
+      };
+      const { values } = await metric.get();
+      for (const v of values) {
+        if (v.labels.device !== device) continue;
+        // Histogram buckets and summary quantiles carry a label of their own; remove takes the series' labels.
+        const { le: _le, quantile: _q, ...labels } = v.labels;
+        try {
+          metric.remove(labels);
+        } catch {
+          /* already removed with an earlier bucket of the same series */
+        }
+      }
+    }
+  }
+
   /** The device stopped answering: it counts as not hashing (a stale rate would stay in fleet totals and history). */
   down(device: string, model: string): void {
     this.up.set({ device, model }, 0);

@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { ConfigError, checkAllCredentials, loadConfigFile, loadConfigText, resolveCredentials } from '../config/load.js';
-import { poolForPod } from '../config/runtime.js';
+import { devicesForPod, poolForPod } from '../config/runtime.js';
 import { createRuntimeSource, type RuntimeSource } from '../config/runtime-watch.js';
 import type { MinerConfig } from '../config/schema.js';
 import { FileWatcher } from '../config/watch.js';
@@ -73,11 +73,22 @@ export async function runSupervise(
   let runtimePool: string | undefined;
   let suspended = false;
   let runtimeRevision = -1;
+  /**
+   * This pod's share of the devices (runtime.json deviceAssignments): null = all of them (one
+   * supervisor for the fleet), else exactly the named ones, so two pods never drive one device.
+   */
+  let assigned: Set<string> | null = null;
+  // With a live channel, nothing is driven before its first state says which devices are ours: a
+  // new pod of a sharded fleet must not touch its neighbours' devices even for a moment. The
+  // operator writes that state before it creates the pods, so this costs one read.
+  let runtimeSeen = !cfg.runtime;
+  if (cfg.runtime) assigned = new Set();
+  const ownDevices = (c: MinerConfig) => c.external!.devices.filter((d) => assigned === null || assigned.has(d.name));
 
   const makeSupervisor = (c: MinerConfig) => {
     const ext = c.external!;
     return new Supervisor({
-      devices: ext.devices,
+      devices: ownDevices(c),
       pollIntervalMs: ext.pollIntervalSeconds * 1000,
       requestTimeoutMs: ext.requestTimeoutMs,
       maxReplyBytes: ext.maxReplyBytes,
@@ -98,6 +109,13 @@ export async function runSupervise(
       ready: () => {
         const snaps = supervisor.snapshots();
         const up = snaps.filter((s) => s.snapshot).length;
+        if (snaps.length === 0)
+          return {
+            ok: false,
+            reason: runtimeSeen
+              ? `no device assigned to this pod yet (${cfg.external!.devices.length} in the fleet)`
+              : "waiting for the fleet's runtime state (which devices this pod drives)",
+          };
         return up > 0
           ? { ok: true, reason: `${up}/${snaps.length} devices answering` }
           : { ok: false, reason: `no device answering (${snaps.length} configured)` };
@@ -131,6 +149,16 @@ export async function runSupervise(
           log.error({ activePool: pool }, `runtime activePool '${pool}' is not one of the configured pools; ignored`);
         } else runtimePool = pool;
         suspended = state.suspended ?? false;
+        runtimeSeen = true;
+        const nextAssigned = devicesForPod(state, cfg.pod);
+        if (JSON.stringify(nextAssigned && [...nextAssigned].sort()) !== JSON.stringify(assigned && [...assigned].sort())) {
+          assigned = nextAssigned;
+          supervisor.setDevices(ownDevices(cfg));
+          log.info(
+            { devices: supervisor.deviceNames().length, of: cfg.external!.devices.length, sharded: assigned !== null },
+            'devices assigned to this supervisor changed',
+          );
+        }
         log.info({ activePool: pool, suspended, revision: state.revision }, 'runtime state received; applying to devices');
         supervisor.kickAll();
       },

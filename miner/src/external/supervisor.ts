@@ -43,6 +43,8 @@ class Device {
   sensors = true;
   lastActivePool = '';
   lastError = '';
+  /** No longer this supervisor's (setDevices): its running pass ends, no new one starts. */
+  retired = false;
 
   constructor(
     readonly target: DeviceTarget,
@@ -75,8 +77,40 @@ export class Supervisor {
     for (const d of this.devices) this.kick(d, withSensors);
   }
 
+  /** Names of the devices driven now. */
+  deviceNames(): string[] {
+    return this.devices.map((d) => d.target.name);
+  }
+
+  /**
+   * Drive exactly these devices from now on (the pod's share of a sharded fleet changed). Devices
+   * that stay keep their state; a new one is polled at once; one that leaves is no longer sent any
+   * command once its current pass ends, and its metrics series go (the pod that takes it over
+   * exports them), so a fleet total never counts a device twice.
+   */
+  setDevices(targets: DeviceTarget[]): void {
+    const key = (t: DeviceTarget) => JSON.stringify([t.name, t.host, t.port, t.model ?? '']);
+    const current = new Map(this.devices.map((d) => [key(d.target), d]));
+    const next: Device[] = [];
+    for (const t of targets) next.push(current.get(key(t)) ?? new Device(t, this.opts.requestTimeoutMs, this.opts.maxReplyBytes));
+    const kept = new Set(next);
+    for (const d of this.devices) {
+      if (kept.has(d)) continue;
+      d.retired = true;
+      const name = d.target.name;
+      void (d.running ?? Promise.resolve()).then(() => {
+        // The same name may have come back (moved back, or a changed endpoint): keep its series then.
+        if (!this.devices.some((x) => x.target.name === name)) void this.opts.metrics.forget(name);
+      });
+      this.opts.log.info({ device: name }, 'device no longer assigned to this supervisor; stopped driving it');
+    }
+    const added = next.filter((d) => !this.devices.includes(d));
+    this.devices = next;
+    if (this.timer) for (const d of added) this.kick(d, true);
+  }
+
   private kick(d: Device, withSensors: boolean): void {
-    if (this.stopped) return;
+    if (this.stopped || d.retired) return;
     if (d.running) {
       d.again = true; // one more pass right after the current one: no change is lost
       return;
@@ -135,7 +169,7 @@ export class Supervisor {
     const name = d.target.name;
     const log = this.opts.log.child({ device: name });
     try {
-      for (let round = 0; round < MAX_ROUNDS && !this.stopped; round++) {
+      for (let round = 0; round < MAX_ROUNDS && !this.stopped && !d.retired; round++) {
         const want = this.opts.wanted(name);
         const snap = await this.read(d, sensors && round === 0);
         d.snapshot = snap;
@@ -155,10 +189,13 @@ export class Supervisor {
           }
           d.lastActivePool = activeName;
         }
-        if (!want) return;
+        if (!want || d.retired) return;
         const actions = planActions(want, snap.pools, snap.units);
         if (actions.length === 0) return;
-        for (const a of actions) await this.apply(d, a, log);
+        for (const a of actions) {
+          if (d.retired) return; // another pod owns it now: send it nothing more
+          await this.apply(d, a, log);
+        }
       }
       log.warn({ rounds: MAX_ROUNDS }, 'device did not reach the wanted state within the round limit; retrying next poll');
     } catch (e) {

@@ -51,6 +51,8 @@ export const MinerFleetConditionType = {
   Profitable: 'Profitable',
   Suspended: 'Suspended',
   Degraded: 'Degraded',
+  /** Network fleets with spec.device.network.targetsFrom: whether the ConfigMap's list was read and is valid. */
+  DeviceTargetsResolved: 'DeviceTargetsResolved',
 } as const;
 
 /** Placeholders a workerNameTemplate may use (the miner substitutes them). */
@@ -62,7 +64,12 @@ export const WORKER_NAME_PLACEHOLDERS = ['fleet', 'pod', 'namespace'] as const;
  */
 export const MAX_FLEET_NAME_LENGTH = 45;
 
-/** Networked ASICs one network fleet (and its one supervisor pod) may list. */
+/** Networked ASICs one network fleet may list inline (and the most one supervisor pod drives). */
 export const MAX_NETWORK_TARGETS = 1000;
+/**
+ * Networked ASICs a targetsFrom ConfigMap may list: a ConfigMap holds 1 MiB, about 60 bytes a
+ * target; spread over ceil(N / targetsPerPod) supervisor pods.
+ */
+export const MAX_NETWORK_TARGETS_FROM_CONFIGMAP = 10000;
 /** The cgminer API's conventional port. */
 export const CGMINER_API_PORT = 4028;

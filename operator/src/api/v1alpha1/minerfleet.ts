@@ -22,7 +22,15 @@ import {
   requestsWithinLimits,
   resourceList,
 } from './validators.js';
-import { CGMINER_API_PORT, DEVICE_KINDS, FAILOVER_STRATEGIES, MAX_FLEET_NAME_LENGTH, MAX_NETWORK_TARGETS, MINER_BACKENDS } from './constants.js';
+import {
+  CGMINER_API_PORT,
+  DEVICE_KINDS,
+  FAILOVER_STRATEGIES,
+  MAX_FLEET_NAME_LENGTH,
+  MAX_NETWORK_TARGETS,
+  MAX_NETWORK_TARGETS_FROM_CONFIGMAP,
+  MINER_BACKENDS,
+} from './constants.js';
 import { EconomicsSchema } from './economics.js';
 
 export const MAX_POOLS_PER_FLEET = 16;
@@ -50,42 +58,92 @@ export const NetworkTargetSchema = z
   .meta({ description: 'One networked ASIC the supervisor drives over the cgminer API.' });
 export type NetworkTarget = z.output<typeof NetworkTargetSchema>;
 
-export const NetworkDevicesSchema = z
+/**
+ * A list of targets: names unique (the device label of their metrics, their worker name). `where`
+ * names the list in messages (the spec field, or the ConfigMap it was read from).
+ */
+export function networkTargetList(max: number, where: string) {
+  return z
+    .array(NetworkTargetSchema)
+    .min(1)
+    .max(max)
+    .superRefine((targets, ctx) => {
+      const seen = new Set<string>();
+      targets.forEach((t, i) => {
+        if (seen.has(t.name)) ctx.addIssue({ code: 'custom', message: `Duplicate value: ${where}[*].name "${t.name}" repeats`, path: [i, 'name'] });
+        seen.add(t.name);
+      });
+    });
+}
+
+/** The key of spec.device.network.targetsFrom.configMapRef when none is given. */
+export const DEFAULT_TARGETS_KEY = 'targets.yaml';
+
+export const TargetsFromSchema = z
   .object({
-    targets: z
-      .array(NetworkTargetSchema)
-      .min(1)
-      .max(MAX_NETWORK_TARGETS)
-      .superRefine((targets, ctx) => {
-        const seen = new Set<string>();
-        targets.forEach((t, i) => {
-          if (seen.has(t.name))
-            ctx.addIssue({ code: 'custom', message: `Duplicate value: spec.device.network.targets[*].name "${t.name}" repeats`, path: [i, 'name'] });
-          seen.add(t.name);
-        });
+    configMapRef: z
+      .object({
+        name: dnsSubdomainName('Name of a ConfigMap in the fleet namespace.'),
+        key: z
+          .string()
+          .min(1)
+          .max(253)
+          .regex(/^[-._a-zA-Z0-9]+$/, { error: "must be a ConfigMap key (letters, digits, '-', '_' and '.')" })
+          .default(DEFAULT_TARGETS_KEY)
+          .meta({ description: `Key of the ConfigMap holding the list (default ${DEFAULT_TARGETS_KEY}).` }),
       })
       .meta({
-        description: 'The ASICs of the fleet, each by its cgminer API endpoint.',
-        'x-kubernetes-list-type': 'map',
-        'x-kubernetes-list-map-keys': ['name'],
+        description: `ConfigMap whose key holds a YAML or JSON list of targets (the same objects as spec.device.network.targets, at most ${MAX_NETWORK_TARGETS_FROM_CONFIGMAP}). An edit applies to the running fleet; a missing or invalid list is reported in the DeviceTargetsResolved condition and the last good list keeps running.`,
       }),
-    pollIntervalSeconds: z
-      .int()
-      .min(1)
-      .max(3600)
-      .default(5)
-      .meta({ description: 'Seconds between two polls of a device (a changed pool decision or suspension is applied at once).' }),
-    requestTimeoutMs: z
-      .int()
-      .min(100)
-      .max(60000)
-      .default(3000)
-      .meta({ description: 'Milliseconds a device API request may take; a device that hangs costs only its own requests.' }),
   })
-  .meta({
-    description:
-      'Networked ASICs (device.kind network): one supervisor pod applies the pool decision, credentials and suspension to every target and exports their metrics.',
-  });
+  .meta({ description: 'Where the list of targets comes from when it is too long for the fleet object (hundreds of devices).' });
+export type TargetsFrom = z.output<typeof TargetsFromSchema>;
+
+export const NetworkDevicesSchema = withCel(
+  z
+    .object({
+      targets: networkTargetList(MAX_NETWORK_TARGETS, 'spec.device.network.targets')
+        .optional()
+        .meta({
+          description: 'The ASICs of the fleet, each by its cgminer API endpoint (or targetsFrom).',
+          'x-kubernetes-list-type': 'map',
+          'x-kubernetes-list-map-keys': ['name'],
+        }),
+      targetsFrom: TargetsFromSchema.optional(),
+      targetsPerPod: z
+        .int()
+        .min(1)
+        .max(MAX_NETWORK_TARGETS)
+        .default(MAX_NETWORK_TARGETS)
+        .meta({
+          description: `Most targets one supervisor pod drives: the fleet runs ceil(targets / targetsPerPod) supervisor pods, each driving its own devices (never two on one device). The default ${MAX_NETWORK_TARGETS} (the longest inline list) keeps one pod.`,
+        }),
+      pollIntervalSeconds: z
+        .int()
+        .min(1)
+        .max(3600)
+        .default(5)
+        .meta({ description: 'Seconds between two polls of a device (a changed pool decision or suspension is applied at once).' }),
+      requestTimeoutMs: z
+        .int()
+        .min(100)
+        .max(60000)
+        .default(3000)
+        .meta({ description: 'Milliseconds a device API request may take; a device that hangs costs only its own requests.' }),
+    })
+    .meta({
+      description:
+        'Networked ASICs (device.kind network): supervisor pods apply the pool decision, credentials and suspension to the targets (each pod to its share, targetsPerPod at most) and export their metrics.',
+    }),
+  [
+    {
+      rule: 'has(self.targets) != has(self.targetsFrom)',
+      message: 'spec.device.network must set exactly one of targets (inline) and targetsFrom (a ConfigMap)',
+      reason: 'FieldValueInvalid',
+      holds: (n) => (n.targets !== undefined) !== (n.targetsFrom !== undefined),
+    },
+  ],
+);
 export type NetworkDevices = z.output<typeof NetworkDevicesSchema>;
 
 export const DeviceSchema = withCel(
@@ -361,7 +419,10 @@ export const FleetNetworkPolicySchema = z
 export const MinerFleetSpecSchema = withCel(
   z
     .object({
-      replicas: z.int().min(0).max(10000).default(1).meta({ description: 'Number of miner pods (kubectl scale changes it).' }),
+      replicas: z.int().min(0).max(10000).default(1).meta({
+        description:
+          'Number of miner pods (kubectl scale changes it). Network fleets: 0 or 1, off or on; they run ceil(targets / device.network.targetsPerPod) supervisor pods.',
+      }),
       device: DeviceSchema.prefault({}),
       miner: MinerSchema.prefault({}),
       pools: FleetPoolsSchema,
@@ -399,7 +460,8 @@ export const MinerFleetSpecSchema = withCel(
     },
     {
       rule: "self.device.kind != 'network' || self.replicas <= 1",
-      message: 'spec.replicas must be 0 or 1 when spec.device.kind is network (one supervisor pod drives every target; two would fight over the devices)',
+      message:
+        'spec.replicas must be 0 or 1 when spec.device.kind is network (it switches the supervisors off or on; their number follows the targets: ceil(targets / spec.device.network.targetsPerPod), each pod driving its own devices)',
       fieldPath: '.replicas',
       holds: (s) => s.device.kind !== 'network' || s.replicas <= 1,
     },
@@ -472,11 +534,10 @@ export const MinerFleetStatusSchema = z
       .boolean()
       .optional()
       .meta({ description: 'True while the fleet is scaled to 0 (network fleets: its devices disabled) because mining does not pay.' }),
-    devices: z
-      .int()
-      .min(0)
-      .optional()
-      .meta({ description: 'External devices the supervisors drive: the network targets, or one per pod with spec.miner.external.' }),
+    devices: z.int().min(0).optional().meta({
+      description:
+        'External devices the supervisors drive: the network targets (inline or from targetsFrom, spread over the supervisor pods), or one per pod with spec.miner.external.',
+    }),
     suspendedSince: timestamp('When the fleet was last suspended or resumed.').optional(),
     conditions: ConditionsSchema.optional(),
     observedGeneration: z.int().min(0).optional().meta({ description: 'metadata.generation this status was computed from.', format: 'int64' }),

@@ -36,7 +36,10 @@ import { BY_OWNER_UID, byOwnerUid } from '../../runtime/cache.js';
 import { stripManagedFields, trimUserObject } from '../../runtime/transform.js';
 import {
   desiredFleetObjects,
+  desiredReplicas,
   fleetNames,
+  MINER_CONFIG_KEY,
+  podLayout,
   fleetSelector,
   RUNTIME_KEY,
   missingReferences,
@@ -48,7 +51,9 @@ import {
   type NetworkPolicySettings,
 } from './desired/index.js';
 import { ApiServerEndpoints } from './apiserver.js';
-import { FLEETS_BY_POOL, fleetPoolKeys, POOLS_BY_SECRET, poolSecretKeys } from './indexes.js';
+import { FLEETS_BY_POOL, FLEETS_BY_TARGETS_CONFIGMAP, fleetPoolKeys, fleetTargetsConfigMapKeys, POOLS_BY_SECRET, poolSecretKeys } from './indexes.js';
+import { renderedTargets, resolveNetworkTargets, targetsToRender, type TargetsResolution } from './targets.js';
+import { assignDevices } from './device-assignment.js';
 import { secretsCacheTransform, type SecretKeys } from './secrets.js';
 import { computeStatus, replicaCounts, type StatusInputs } from './status.js';
 import { FleetReplicaMetrics } from '../../metrics/fleet-metrics.js';
@@ -59,6 +64,8 @@ import { NOOP_AUDIT_SINK, type AuditSink } from '../../store/audit.js';
 import { fleetPoolSwitches } from '../miningpool/metrics.js';
 import { applyDecisionToStatus, fleetDecision, MINER_PODS_SELECTOR, podFleetKey, Pods, PODS_BY_FLEET, trimPod, type PublishedRuntime } from './decision.js';
 import type { Counter } from 'prom-client';
+import { parse as parseYaml } from 'yaml';
+import type { NetworkTarget } from '../../api/v1alpha1/index.js';
 
 export const CONTROLLER_NAME = 'minerfleet';
 export const FIELD_MANAGER = 'minefleet-operator';
@@ -192,6 +199,9 @@ export class MinerFleetReconciler implements Reconciler {
     }
     const spec = parsed.data;
     const typedFleet: MinerFleet = { ...fleet, spec };
+    const targets = this.resolveTargets(typedFleet);
+    const networkTargets = targets ? targetsToRender(targets) : undefined;
+    if (targets && targets.source === 'configMap' && !targets.ok) this.recorder.event(fleet, 'Warning', targets.reason, targets.message);
 
     // Everything read from the cache; the pure desired-state functions decide what is usable.
     const referencedPools = spec.pools.map((r) => this.pools.store.getByName(ns, r.name)).filter((p): p is PoolObj => p !== undefined);
@@ -219,10 +229,30 @@ export class MinerFleetReconciler implements Reconciler {
         missing: refs.missing,
         deployment: existing,
         desiredReplicas: spec.replicas,
+        ...(targets ? { targets } : {}),
         now: nowTime(),
       });
       carryEconomics(status, fleet.status);
       this.recordMissing(fleet, refs.missing, status);
+      await this.writeStatus(fleet, status, signal);
+      return { requeue: true };
+    }
+    if (targets && podLayout(typedFleet) === 'supervisor' && networkTargets === undefined) {
+      // targetsFrom never resolved: nothing to render yet. The ConfigMap watch (and the retry)
+      // brings the fleet back when it is created or fixed.
+      log.warn({ problem: targets.source === 'configMap' && !targets.ok ? targets.message : '' }, 'network targets not resolved; waiting for the ConfigMap');
+      const existing = this.owned.get(Deployments)!.store.byIndex(BY_OWNER_UID, fleet.metadata.uid!)[0];
+      const status = this.computeStatus({
+        fleet: typedFleet,
+        selector,
+        activePool: fleet.status?.activePool,
+        missing: refs.missing,
+        deployment: existing,
+        desiredReplicas: 0,
+        targets,
+        now: nowTime(),
+      });
+      carryEconomics(status, fleet.status);
       await this.writeStatus(fleet, status, signal);
       return { requeue: true };
     }
@@ -233,7 +263,8 @@ export class MinerFleetReconciler implements Reconciler {
     const published = this.publishedRuntime(ns, runtimeName);
     const podNames = (this.pods?.store.byIndex(PODS_BY_FLEET, `${ns}/${fleet.metadata.name}`) ?? [])
       .filter((p) => !p.metadata.deletionTimestamp)
-      .map((p) => p.metadata.name!);
+      .map((p) => p.metadata.name!)
+      .sort();
     const nowMs = Date.now();
     const decision = fleetDecision(typedFleet, refs.usable, podNames, published, nowMs);
     const activePool =
@@ -241,12 +272,15 @@ export class MinerFleetReconciler implements Reconciler {
       selectActivePool(typedFleet, refs.usable) ??
       refs.usable[0]!.metadata.name!;
     // Economics decides before the Deployment is computed: suspended means 0 replicas.
+    // Network fleets run one supervisor per targetsPerPod devices: that many "miners" (pods) while on.
     const econ: EconomicsOutcome | undefined = this.economics?.decide(
       { ...fleet, spec },
       refs.usable.find((p) => p.metadata.name === activePool),
       log,
+      podLayout(typedFleet) === 'supervisor' ? desiredReplicas(typedFleet, false, networkTargets) : undefined,
     );
     const suspended = econ?.suspended ?? false;
+    const deviceAssignments = this.deviceAssignments(typedFleet, networkTargets, podNames, published, suspended);
     const desired = desiredFleetObjects({
       fleet: typedFleet,
       suspended,
@@ -259,7 +293,10 @@ export class MinerFleetReconciler implements Reconciler {
         decision.assignments,
         suspendDevices(typedFleet, suspended),
         fleet.status?.activePool !== undefined,
+        deviceAssignments,
       ),
+      ...(networkTargets ? { networkTargets } : {}),
+      ...(deviceAssignments ? { deviceAssignments } : {}),
       operator: {
         minerImage: this.opts.minerImage,
         imagePullPolicy: this.opts.minerImagePullPolicy,
@@ -285,6 +322,7 @@ export class MinerFleetReconciler implements Reconciler {
       deployment: this.owned.get(Deployments)!.store.getByName(ns, desired.deployment.metadata!.name!),
       desiredReplicas: desired.deployment.spec?.replicas ?? spec.replicas,
       applyError,
+      ...(targets ? { targets } : {}),
       now: nowTime(),
     });
     applyDecisionToStatus(status, decision, fleet.metadata.generation ?? 0, nowTime());
@@ -302,12 +340,58 @@ export class MinerFleetReconciler implements Reconciler {
       this.recorder.event(fleet, 'Warning', 'ApplyFailed', applyError);
       throw new Error(applyError);
     }
-    if (refs.missing.length) return { requeue: true };
+    if (refs.missing.length || (targets?.source === 'configMap' && !targets.ok)) return { requeue: true };
     // Economics and a pending failback both ask to decide again later: the sooner wins.
     const later = [econ?.requeueAfterMs, decision.recheckAtMs !== undefined ? Math.max(1000, decision.recheckAtMs - Date.now() + 100) : undefined].filter(
       (x): x is number => x !== undefined,
     );
     if (later.length) return { requeueAfterMs: Math.min(...later) };
+  }
+
+  /**
+   * A network fleet's targets (undefined for other kinds): inline, or read from its targetsFrom
+   * ConfigMap in the shared ConfigMap cache. The last good list is the one in the fleet's rendered
+   * config, so a bad edit (or a restart of the operator meanwhile) keeps what runs.
+   */
+  private resolveTargets(fleet: MinerFleet): TargetsResolution | undefined {
+    const net = fleet.spec.device.network;
+    if (fleet.spec.device.kind !== 'network' || !net) return undefined;
+    if (!net.targetsFrom) return resolveNetworkTargets(fleet, undefined, undefined);
+    const ns = fleet.metadata.namespace!;
+    const configMaps = this.owned.get(ConfigMaps)!.store;
+    const source = configMaps.getByName(ns, net.targetsFrom.configMapRef.name) as { data?: Record<string, string> } | undefined;
+    const rendered = configMaps.getByName(ns, fleetNames(fleet.metadata.name!).configMap) as { data?: Record<string, string> } | undefined;
+    let lastGood: NetworkTarget[] | undefined;
+    try {
+      const text = rendered?.data?.[MINER_CONFIG_KEY];
+      lastGood = text ? renderedTargets(parseYaml(text) as Parameters<typeof renderedTargets>[0]) : undefined;
+    } catch {
+      lastGood = undefined; // rendered by us: always YAML; edited by hand: no last good list
+    }
+    return resolveNetworkTargets(fleet, source, lastGood);
+  }
+
+  /**
+   * Which supervisor pod drives which device (device-assignment.ts). Published only when the fleet
+   * has, or is about to have, more than one supervisor: a single pod with no map drives every
+   * target at once (and Recreate rollouts never run two pods of one template side by side).
+   */
+  private deviceAssignments(
+    fleet: MinerFleet,
+    targets: NetworkTarget[] | undefined,
+    pods: string[],
+    published: PublishedRuntime,
+    suspended: boolean,
+  ): Record<string, string[]> | undefined {
+    if (podLayout(fleet) !== 'supervisor' || !targets) return undefined;
+    const want = desiredReplicas(fleet, suspended, targets);
+    if (want <= 1 && pods.length <= 1) return undefined;
+    return assignDevices({
+      targets: targets.map((t) => t.name),
+      pods,
+      perPod: fleet.spec.device.network?.targetsPerPod ?? targets.length,
+      previous: published.deviceAssignments ?? {},
+    }).assignments;
   }
 
   /**
@@ -381,6 +465,13 @@ export class MinerFleetReconciler implements Reconciler {
       if (typeof v.activePool === 'string') out.activePool = v.activePool;
       if (typeof v.revision === 'number' && Number.isInteger(v.revision) && v.revision >= 0) out.revision = v.revision;
       if (v.suspended === true) out.suspended = true;
+      if (v.deviceAssignments && typeof v.deviceAssignments === 'object' && !Array.isArray(v.deviceAssignments)) {
+        out.deviceAssignments = Object.fromEntries(
+          Object.entries(v.deviceAssignments as Record<string, unknown>)
+            .filter((e): e is [string, unknown[]] => Array.isArray(e[1]))
+            .map(([pod, ds]) => [pod, ds.filter((d): d is string => typeof d === 'string')]),
+        );
+      }
       if (v.assignments && typeof v.assignments === 'object' && !Array.isArray(v.assignments)) {
         out.assignments = Object.fromEntries(
           Object.entries(v.assignments as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'),
@@ -403,13 +494,15 @@ export class MinerFleetReconciler implements Reconciler {
     assignments: Record<string, string>,
     suspended: boolean,
     publishedBefore: boolean,
+    deviceAssignments: Record<string, string[]> | undefined,
   ): number {
     const revision = published.revision;
     // Lost (deleted or garbled ConfigMap) after miners may have seen revisions: restart from the
     // clock, which is above any counter reached by bumping once per pool switch.
     if (revision === undefined) return publishedBefore || published.present ? Math.floor(Date.now() / 1000) : 0;
     const sameAssignments = JSON.stringify(sortedEntries(published.assignments ?? {})) === JSON.stringify(sortedEntries(assignments));
-    return published.activePool === activePool && sameAssignments && (published.suspended ?? false) === suspended ? revision : revision + 1;
+    const sameDevices = JSON.stringify(sortedEntries(published.deviceAssignments ?? {})) === JSON.stringify(sortedEntries(deviceAssignments ?? {}));
+    return published.activePool === activePool && sameAssignments && sameDevices && (published.suspended ?? false) === suspended ? revision : revision + 1;
   }
 
   private async applyAll(fleet: FleetObj, desired: DesiredFleetObjects, log: Logger, signal: AbortSignal): Promise<void> {
@@ -517,7 +610,7 @@ export function statusUpToDate(want: MinerFleetStatus, have: MinerFleetStatus | 
   return true;
 }
 
-function sortedEntries(o: Record<string, string>): Array<[string, string]> {
+function sortedEntries<V>(o: Record<string, V>): Array<[string, V]> {
   return Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
@@ -534,7 +627,10 @@ export function setupMinerFleetController(
   opts: MinerFleetControllerOptions,
   log: Logger,
 ): { controller: Controller; reconciler: MinerFleetReconciler; recorder: EventRecorder; feeds: FeedRegistry } {
-  const fleets = mgr.informer<FleetObj>(MinerFleets, { indexers: { [FLEETS_BY_POOL]: fleetPoolKeys }, transform: trimUserObject });
+  const fleets = mgr.informer<FleetObj>(MinerFleets, {
+    indexers: { [FLEETS_BY_POOL]: fleetPoolKeys, [FLEETS_BY_TARGETS_CONFIGMAP]: fleetTargetsConfigMapKeys },
+    transform: trimUserObject,
+  });
   const pools = mgr.informer<PoolObj>(MiningPools, { indexers: { [POOLS_BY_SECRET]: poolSecretKeys }, transform: trimUserObject });
   const secrets = mgr.informer<SecretKeys & Obj>(Secrets, { transform: secretsCacheTransform });
   const owned = new Map<ResourceType, Informer<Obj>>();
@@ -596,6 +692,13 @@ export function setupMinerFleetController(
   const fleetsOfPool = (ns: string | undefined, pool: string): Request[] =>
     fleets.store.byIndex(FLEETS_BY_POOL, `${ns ?? ''}/${pool}`).map((f) => ({ namespace: f.metadata.namespace, name: f.metadata.name! }));
   controller.watches(pools, (p) => fleetsOfPool(p.metadata.namespace, p.metadata.name!));
+  // Network fleets read their targets from a ConfigMap (targetsFrom): an edit re-renders them.
+  // The shared ConfigMap cache (the owned kinds') holds every ConfigMap, so no second cache.
+  controller.watches(owned.get(ConfigMaps)!, (cm) =>
+    fleets.store
+      .byIndex(FLEETS_BY_TARGETS_CONFIGMAP, `${cm.metadata.namespace ?? ''}/${cm.metadata.name}`)
+      .map((f) => ({ namespace: f.metadata.namespace, name: f.metadata.name! })),
+  );
   // Weighted assigns each pod: a pod coming or going is a new decision.
   controller.watches(pods, (p) => podFleetKey(p).map((k) => ({ namespace: p.metadata.namespace, name: k.slice(k.indexOf('/') + 1) })));
   controller.watches(secrets, (s) => {

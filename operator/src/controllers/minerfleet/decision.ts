@@ -38,6 +38,8 @@ export interface PublishedRuntime {
   assignments?: Record<string, string>;
   /** Network fleets: the devices are told to stop hashing. */
   suspended?: boolean;
+  /** Network fleets with several supervisor pods: pod -> devices it drives. */
+  deviceAssignments?: Record<string, string[]>;
 }
 
 export function fleetDecision(fleet: MinerFleet, pools: MiningPool[], podNames: string[], published: PublishedRuntime, nowMs: number): FailoverDecision {

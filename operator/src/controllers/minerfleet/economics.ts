@@ -84,7 +84,12 @@ export class FleetEconomics {
     for (const g of Object.values(this.gauges)) g.remove({ namespace, fleet: name });
   }
 
-  decide(fleet: MinerFleet & KubeObject, pool: MiningPool | undefined, log: Logger): EconomicsOutcome {
+  /**
+   * `miners`: the pods the fleet runs when mining (default spec.replicas; a network fleet runs
+   * ceil(targets / targetsPerPod) supervisors for spec.replicas 1), for the revenue estimate
+   * while suspended (last rate per miner x miners).
+   */
+  decide(fleet: MinerFleet & KubeObject, pool: MiningPool | undefined, log: Logger, miners?: number): EconomicsOutcome {
     const ns = fleet.metadata.namespace!;
     const name = fleet.metadata.name!;
     const prev = fleet.status;
@@ -122,7 +127,7 @@ export class FleetEconomics {
       },
       measurement: this.measurements.measure(fleet),
       running: !wasSuspended && !fleet.spec.paused,
-      replicas: fleet.spec.replicas,
+      replicas: miners ?? fleet.spec.replicas,
       previous: { hashratePerMiner: prev?.profitability?.hashratePerMiner, wattsPerMiner: prev?.profitability?.wattsPerMiner },
     });
     if (assessment.feedWarnings.length) log.warn({ feeds: assessment.feedWarnings }, 'economics feed fetch failed; using the last good value');

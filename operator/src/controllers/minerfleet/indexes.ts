@@ -16,3 +16,10 @@ export function poolSecretKeys(pool: MiningPool): string[] {
   if (pool.spec?.tls?.caSecretRef?.name) names.add(pool.spec.tls.caSecretRef.name);
   return [...names].map((n) => `${ns}/${n}`);
 }
+
+/** Index of network fleets by the ConfigMap their targets come from (targetsFrom): value `namespace/configmap`. */
+export const FLEETS_BY_TARGETS_CONFIGMAP = 'targetsConfigMap';
+export function fleetTargetsConfigMapKeys(fleet: MinerFleet): string[] {
+  const name = fleet.spec?.device?.network?.targetsFrom?.configMapRef?.name;
+  return name ? [`${fleet.metadata.namespace ?? ''}/${name}`] : [];
+}

@@ -3,6 +3,7 @@ import { MinerFleetConditionType } from '../../api/v1alpha1/index.js';
 import { setCondition } from './conditions.js';
 import type { MissingReference } from './desired/index.js';
 import { podLayout, supervisedDeviceCount } from './desired/external.js';
+import { targetsToRender, type TargetsResolution } from './targets.js';
 
 /** The bits of a Deployment the fleet status is derived from. */
 export interface DeploymentState {
@@ -30,6 +31,8 @@ export interface StatusInputs {
   desiredReplicas: number;
   /** set when applying owned objects failed in this reconcile */
   applyError?: string;
+  /** Network fleets: where their targets came from (targetsFrom: the DeviceTargetsResolved condition). */
+  targets?: TargetsResolution;
   now: string;
 }
 
@@ -107,12 +110,19 @@ export function computeStatus(i: StatusInputs): MinerFleetStatus {
   const refused = podCreationRefused(i.fleet, d);
   if (i.applyError) set(MinerFleetConditionType.Degraded, 'True', 'ApplyFailed', i.applyError);
   else if (i.missing.length) set(MinerFleetConditionType.Degraded, 'True', 'MissingReferences', i.missing.map((m) => m.message).join('; '));
+  else if (i.targets?.source === 'configMap' && !i.targets.ok) set(MinerFleetConditionType.Degraded, 'True', i.targets.reason, i.targets.message);
   else if (refused) set(MinerFleetConditionType.Degraded, 'True', refused.reason, refused.message);
   else set(MinerFleetConditionType.Degraded, 'False', 'AsExpected', 'all owned objects applied');
   if (refused && ready < want && !i.fleet.spec.paused)
     set(MinerFleetConditionType.Ready, 'False', refused.reason, `${ready}/${want} miner pods ready: ${refused.message}`);
 
-  const order = ['Ready', 'Progressing', 'Degraded', 'PoolAvailable'];
+  // targetsFrom: whether the ConfigMap's list is what runs. Gone with targetsFrom (inline targets need no resolving).
+  if (i.targets?.source === 'configMap') {
+    if (i.targets.ok) set(MinerFleetConditionType.DeviceTargetsResolved, 'True', 'TargetsResolved', i.targets.message);
+    else set(MinerFleetConditionType.DeviceTargetsResolved, 'False', i.targets.reason, i.targets.message);
+  } else conds = conds.filter((c) => c.type !== MinerFleetConditionType.DeviceTargetsResolved);
+
+  const order = ['Ready', 'Progressing', 'Degraded', 'PoolAvailable', 'DeviceTargetsResolved'];
   conds.sort((a, b) => ((order.indexOf(a.type) + 100) % 100) - ((order.indexOf(b.type) + 100) % 100));
 
   const status: MinerFleetStatus = {
@@ -123,7 +133,7 @@ export function computeStatus(i: StatusInputs): MinerFleetStatus {
     observedGeneration: gen,
   };
   if (i.activePool !== undefined) status.activePool = i.activePool;
-  const devices = supervisedDeviceCount(i.fleet, ds.replicas ?? 0);
+  const devices = supervisedDeviceCount(i.fleet, ds.replicas ?? 0, i.targets ? targetsToRender(i.targets) : undefined);
   if (devices !== undefined) status.devices = devices;
   return status;
 }

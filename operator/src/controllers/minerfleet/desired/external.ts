@@ -6,7 +6,7 @@
  */
 import type { V1ResourceRequirements } from '@kubernetes/client-node';
 import type { ExternalConfigInput } from '#miner/config';
-import type { MinerFleet } from '../../../api/v1alpha1/index.js';
+import type { MinerFleet, NetworkTarget } from '../../../api/v1alpha1/index.js';
 import { CONFIG_PATH } from './miner-config.js';
 
 export const SUPERVISOR_CONTAINER_NAME = 'supervisor';
@@ -39,12 +39,31 @@ export function podLayout(fleet: MinerFleet): PodLayout {
   return 'miner';
 }
 
-/** The `external` section of the supervisor's config, or undefined when the fleet has none. */
-export function supervisedDevices(fleet: MinerFleet): ExternalConfigInput | undefined {
+/**
+ * A network fleet's targets: inline, else `resolved` (read by the controller from the
+ * targetsFrom ConfigMap, or the last good list); empty when neither is known.
+ */
+export function networkTargets(fleet: MinerFleet, resolved?: NetworkTarget[]): NetworkTarget[] {
+  return fleet.spec.device.network?.targets ?? resolved ?? [];
+}
+
+/**
+ * Supervisor pods a network fleet runs: none while spec.replicas is 0 (off) or no target is
+ * known, else enough that none drives more than targetsPerPod devices.
+ */
+export function supervisorPods(replicas: number, targets: number, perPod: number): number {
+  if (replicas === 0 || targets === 0) return 0;
+  return Math.ceil(targets / Math.max(1, perPod));
+}
+
+/** The `external` section of the supervisor's config, or undefined when the fleet has none (or no target is known). */
+export function supervisedDevices(fleet: MinerFleet, resolved?: NetworkTarget[]): ExternalConfigInput | undefined {
   const net = fleet.spec.device.network;
   if (fleet.spec.device.kind === 'network' && net) {
+    const targets = networkTargets(fleet, resolved);
+    if (targets.length === 0) return undefined;
     return {
-      devices: net.targets.map((t) => ({ name: t.name, host: t.host, port: t.port, ...(t.model ? { model: t.model } : {}) })),
+      devices: targets.map((t) => ({ name: t.name, host: t.host, port: t.port, ...(t.model ? { model: t.model } : {}) })),
       pollIntervalSeconds: net.pollIntervalSeconds,
       requestTimeoutMs: net.requestTimeoutMs,
     };
@@ -55,11 +74,15 @@ export function supervisedDevices(fleet: MinerFleet): ExternalConfigInput | unde
   return { devices: [{ name: fleet.spec.device.kind, host: SIDECAR_DEVICE_HOST, port: ext.apiPort, ...(ext.model ? { model: ext.model } : {}) }] };
 }
 
-/** status.devices: the devices the fleet's supervisors drive (undefined for our own miners). */
-export function supervisedDeviceCount(fleet: MinerFleet, runningPods: number): number | undefined {
+/**
+ * status.devices: the devices the fleet's supervisors drive, together (undefined for our own
+ * miners). Network fleets: every target, however many pods share them; `resolved` is the list
+ * rendered from targetsFrom.
+ */
+export function supervisedDeviceCount(fleet: MinerFleet, runningPods: number, resolved?: NetworkTarget[]): number | undefined {
   switch (podLayout(fleet)) {
     case 'supervisor':
-      return fleet.spec.device.network?.targets.length ?? 0;
+      return networkTargets(fleet, resolved).length;
     case 'sidecar':
       return runningPods;
     default:

@@ -5,9 +5,9 @@
  */
 import type { V1ConfigMap, V1Deployment, V1NetworkPolicy, V1Role, V1RoleBinding, V1Service, V1ServiceAccount } from '@kubernetes/client-node';
 import { RuntimeStateSchema, type RuntimeState } from '#miner/runtime';
-import type { MinerFleet, MiningPool } from '../../../api/v1alpha1/index.js';
+import type { MinerFleet, MiningPool, NetworkTarget } from '../../../api/v1alpha1/index.js';
 import { deviceAccess } from './device.js';
-import { podLayout, supervisedDevices, suspendDevices } from './external.js';
+import { networkTargets, podLayout, supervisedDevices, supervisorPods, suspendDevices } from './external.js';
 import { fleetLabels, fleetName, fleetNamespace, ownedMeta } from './metadata.js';
 import { DEFAULT_METRICS_PORT, MINER_CONFIG_KEY, poolWiring, renderMinerConfig, RUNTIME_KEY } from './miner-config.js';
 import { fleetNames } from './names.js';
@@ -26,11 +26,13 @@ export { CONFIG_PATH, MINER_CONFIG_KEY, poolEnvNames, RUNTIME_KEY, TLS_DIR } fro
 export { FALLBACK_API_SERVER_PORTS, poolEndpoint, type ApiServerEndpoint, type NetworkPolicySettings } from './network-policy.js';
 export { CONFIG_CHECKSUM_ANNOTATION, CONTAINER_NAME, MINER_COMMAND, METRICS_PORT_NAME } from './workload.js';
 export {
+  networkTargets,
   podLayout,
   SIDECAR_DEVICE_HOST,
   SIDECAR_RESOURCES,
   supervisedDeviceCount,
   supervisedDevices,
+  supervisorPods,
   SUPERVISOR_COMMAND,
   SUPERVISOR_CONTAINER_NAME,
   suspendDevices,
@@ -57,6 +59,13 @@ export interface DesiredInputs {
   runtimeRevision?: number;
   /** Weighted failover: pod -> pool, published beside activePool. */
   runtimeAssignments?: Record<string, string>;
+  /**
+   * Network fleets with spec.device.network.targetsFrom: the targets read from the ConfigMap (or
+   * the last good list). Inline targets need none.
+   */
+  networkTargets?: NetworkTarget[];
+  /** Network fleets with several supervisor pods: pod -> devices it drives, published in runtime.json. */
+  deviceAssignments?: Record<string, string[]>;
 }
 
 export interface DesiredFleetObjects {
@@ -83,11 +92,13 @@ export const DEFAULT_NETWORK_POLICY_SETTINGS: NetworkPolicySettings = {
 
 /**
  * Replicas the workload runs: spec.replicas, or 0 while the fleet is paused or suspended. A
- * network fleet keeps its supervisor: scaling it away would leave the ASICs hashing, so it
- * disables them instead (suspendDevices).
+ * network fleet keeps its supervisors: scaling them away would leave the ASICs hashing, so they
+ * disable them instead (suspendDevices); spec.replicas switches them on (1) or off (0) and their
+ * number is ceil(targets / targetsPerPod). `resolved`: the targetsFrom list (see networkTargets).
  */
-export function desiredReplicas(fleet: MinerFleet, suspended?: boolean): number {
-  if (podLayout(fleet) === 'supervisor') return fleet.spec.replicas;
+export function desiredReplicas(fleet: MinerFleet, suspended?: boolean, resolved?: NetworkTarget[]): number {
+  if (podLayout(fleet) === 'supervisor')
+    return supervisorPods(fleet.spec.replicas, networkTargets(fleet, resolved).length, fleet.spec.device.network?.targetsPerPod ?? 1);
   if (fleet.spec.paused) return 0;
   if (suspended ?? fleet.status?.suspended ?? false) return 0;
   return fleet.spec.replicas;
@@ -108,7 +119,9 @@ export function desiredFleetObjects(inputs: DesiredInputs): DesiredFleetObjects 
   const metricsPort = inputs.operator.metricsPort ?? DEFAULT_METRICS_PORT;
   const device = deviceAccess(fleet, fleetLabels(fleet));
   const wiring = poolWiring(ordered);
-  const external = supervisedDevices(fleet);
+  const external = supervisedDevices(fleet, inputs.networkTargets);
+  if (podLayout(fleet) === 'supervisor' && !external)
+    throw new Error(`desired state: network MinerFleet ${id} has no targets to render (spec.device.network.targetsFrom not resolved)`);
   const rendered = renderMinerConfig({
     fleet,
     ordered,
@@ -124,11 +137,17 @@ export function desiredFleetObjects(inputs: DesiredInputs): DesiredFleetObjects 
     inputs.runtimeAssignments && Object.keys(inputs.runtimeAssignments).length > 0
       ? Object.fromEntries(Object.entries(inputs.runtimeAssignments).sort(([a], [b]) => (a < b ? -1 : 1)))
       : undefined;
+  // Sorted by pod so an unchanged assignment renders byte-identical (no write).
+  const deviceAssignments =
+    podLayout(fleet) === 'supervisor' && inputs.deviceAssignments
+      ? Object.fromEntries(Object.entries(inputs.deviceAssignments).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : undefined;
   const runtime: RuntimeState = RuntimeStateSchema.parse({
     activePool: inputs.activePool,
     revision: inputs.runtimeRevision ?? 0,
     ...(assignments ? { assignments } : {}),
     ...(devicesSuspended ? { suspended: true } : {}),
+    ...(deviceAssignments ? { deviceAssignments } : {}),
   });
 
   return {
@@ -146,13 +165,14 @@ export function desiredFleetObjects(inputs: DesiredInputs): DesiredFleetObjects 
           revision: runtime.revision,
           ...(runtime.assignments ? { assignments: runtime.assignments } : {}),
           ...(runtime.suspended ? { suspended: true } : {}),
+          ...(runtime.deviceAssignments ? { deviceAssignments: runtime.deviceAssignments } : {}),
         }),
       },
     },
     deployment: minerDeployment({
       fleet,
       names,
-      replicas: desiredReplicas(fleet, inputs.suspended),
+      replicas: desiredReplicas(fleet, inputs.suspended, inputs.networkTargets),
       image: fleet.spec.miner.image ?? inputs.operator.minerImage,
       imagePullPolicy: fleet.spec.miner.imagePullPolicy ?? inputs.operator.imagePullPolicy,
       metricsPort,
@@ -163,7 +183,16 @@ export function desiredFleetObjects(inputs: DesiredInputs): DesiredFleetObjects 
     }),
     service: metricsService(fleet, names, metricsPort),
     ...(fleet.spec.networkPolicy.enabled
-      ? { networkPolicy: minerNetworkPolicy(fleet, names, ordered, metricsPort, inputs.operator.networkPolicy ?? DEFAULT_NETWORK_POLICY_SETTINGS) }
+      ? {
+          networkPolicy: minerNetworkPolicy(
+            fleet,
+            names,
+            ordered,
+            metricsPort,
+            inputs.operator.networkPolicy ?? DEFAULT_NETWORK_POLICY_SETTINGS,
+            inputs.networkTargets,
+          ),
+        }
       : {}),
   };
 }

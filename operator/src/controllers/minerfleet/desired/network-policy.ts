@@ -1,5 +1,6 @@
 import type { V1NetworkPolicy, V1NetworkPolicyEgressRule, V1NetworkPolicyIngressRule, V1NetworkPolicyPeer } from '@kubernetes/client-node';
-import type { MinerFleet } from '../../../api/v1alpha1/index.js';
+import type { MinerFleet, NetworkTarget } from '../../../api/v1alpha1/index.js';
+import { networkTargets } from './external.js';
 import { fleetLabels, ownedMeta } from './metadata.js';
 import type { FleetNames } from './names.js';
 import type { OrderedPool } from './pools.js';
@@ -63,9 +64,9 @@ function poolEgress(ordered: OrderedPool[]): V1NetworkPolicyEgressRule[] {
  * Egress to networked ASICs (device.kind network): the supervisor drives each over its cgminer
  * API, so it may open the targets' API ports, at the target's address when that is an IP literal.
  */
-function deviceEgress(fleet: MinerFleet): V1NetworkPolicyEgressRule[] {
+function deviceEgress(fleet: MinerFleet, resolved?: NetworkTarget[]): V1NetworkPolicyEgressRule[] {
   const byPort = new Map<number, { anywhere: boolean; cidrs: Set<string> }>();
-  for (const t of fleet.spec.device.network?.targets ?? []) {
+  for (const t of networkTargets(fleet, resolved)) {
     const entry = byPort.get(t.port) ?? { anywhere: false, cidrs: new Set<string>() };
     if (IPV4_LITERAL.test(t.host)) entry.cidrs.add(`${t.host}/32`);
     else if (t.host.includes(':')) entry.cidrs.add(`${t.host}/128`);
@@ -117,6 +118,8 @@ export function minerNetworkPolicy(
   ordered: OrderedPool[],
   metricsPort: number,
   settings: NetworkPolicySettings,
+  /** Network fleets with targetsFrom: the resolved targets (their API ports are egress). */
+  resolvedTargets?: NetworkTarget[],
 ): V1NetworkPolicy {
   return {
     apiVersion: 'networking.k8s.io/v1',
@@ -136,7 +139,7 @@ export function minerNetworkPolicy(
         },
         ...apiServerEgress(settings.apiServer),
         ...poolEgress(ordered),
-        ...deviceEgress(fleet),
+        ...deviceEgress(fleet, resolvedTargets),
       ],
     },
   };
