@@ -242,6 +242,7 @@ export class SupervisorMetrics {
     for (const k of [...this.last.keys()]) if (k.startsWith(`${device}|`)) this.last.delete(k);
     this.samples.delete(device);
     this.seen.delete(device);
+    this.poolSeries.delete(device);
     for (const m of this.registry.getMetricsAsArray()) {
       const metric = m as unknown as {
         get(): Promise<{ values: Array<{ labels: Record<string, string | number> }> }>;
