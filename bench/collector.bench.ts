@@ -402,11 +402,13 @@ async function chartNodeOptions(): Promise<string | undefined> {
  */
 async function variants(): Promise<Record<string, Variant>> {
   const chart = await chartNodeOptions();
+  // COLLECTOR_BENCH_BEFORE_NODE_OPTIONS (empty: none) compares a build that predates the chart's setting.
+  const beforeOptions = process.env.COLLECTOR_BENCH_BEFORE_NODE_OPTIONS ?? chart;
   return {
     production: { name: 'production', args: [], ...(chart ? { nodeOptions: chart } : {}) },
     'node-default': { name: 'node-default', args: [] },
     'heap-cap': { name: 'heap-cap', args: [], nodeOptions: process.env.COLLECTOR_BENCH_NODE_OPTIONS ?? `--max-old-space-size=${HEAP_CAP_MIB}` },
-    ...(BEFORE_MAIN ? { before: { name: 'before', args: [], main: BEFORE_MAIN, ...(chart ? { nodeOptions: chart } : {}) } } : {}),
+    ...(BEFORE_MAIN ? { before: { name: 'before', args: [], main: BEFORE_MAIN, ...(beforeOptions ? { nodeOptions: beforeOptions } : {}) } } : {}),
   };
 }
 
