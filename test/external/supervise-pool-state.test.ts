@@ -7,7 +7,6 @@
  * operator's collector stores it in each device's samples (FerretDB).
  * Then, in process: a device that leaves the fleet's pool by itself is a local fallback.
  */
-import { KubeConfig } from '@kubernetes/client-node';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,14 +20,12 @@ import { modelById } from '../../miner/src/external/models.js';
 import type { WantedState } from '../../miner/src/external/plan.js';
 import { Supervisor } from '../../miner/src/external/supervisor.js';
 import { createLogger } from '../../miner/src/log.js';
-import { Collector, type FleetView } from '../../operator/src/collector/collector.js';
+import { Collector } from '../../operator/src/collector/collector.js';
 import { parseMinerMetrics } from '../../operator/src/collector/exposition.js';
-import { Pods, type MinerPod } from '../../operator/src/collector/pods.js';
 import { MinerFleets } from '../../operator/src/controllers/minerfleet/controller.js';
-import { Informer } from '../../operator/src/runtime/informer.js';
-import { KubeRest } from '../../operator/src/runtime/rest.js';
 import type { SampleDoc } from '../../operator/src/store/index.js';
-import { freePort, startFerretDB, startLitecoind, type Litecoind } from '../support/index.js';
+import { startFerretDB, startLitecoind, type Litecoind } from '../support/index.js';
+import { offlineCollectorCaches } from '../history/offline-caches.js';
 import { openStore, tempDir, uniqueDbName } from '../store/helpers.js';
 import { startStratumPool, type StratumPool } from '../support/stratum/index.js';
 import { baseConfig, poolEntry, POOL_PASSWORD, waitFor } from '../miner/helpers.js';
@@ -170,16 +167,7 @@ describe('miner supervise: difficulty and connection state of each device', () =
     try {
       // The collector's informers are never started (no API server here): their caches hold the
       // supervisor pod and its fleet; the status write fails and is retried, which is all it does.
-      const kc = new KubeConfig();
-      kc.loadFromOptions({
-        clusters: [{ name: 'c', server: `https://127.0.0.1:${await freePort()}`, skipTLSVerify: true }],
-        users: [{ name: 'u', token: 'none' }],
-        contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-        currentContext: 'x',
-      });
-      const rest = new KubeRest(kc);
-      const pods = new Informer<MinerPod>(rest, kc, Pods);
-      const fleets = new Informer<FleetView>(rest, kc, MinerFleets);
+      const { rest, pods, fleets } = await offlineCollectorCaches();
       fleets.store.upsert({
         apiVersion: 'minefleet.io/v1alpha1',
         kind: 'MinerFleet',

@@ -1,14 +1,9 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { Collector, type FleetView } from '../../operator/src/collector/collector.js';
-import type { MinerPod } from '../../operator/src/collector/pods.js';
-import { Pods } from '../../operator/src/collector/pods.js';
+import { Collector } from '../../operator/src/collector/collector.js';
 import { MinerFleets } from '../../operator/src/controllers/minerfleet/controller.js';
-import { Informer } from '../../operator/src/runtime/informer.js';
-import { KubeRest } from '../../operator/src/runtime/rest.js';
-import { freePort } from '../support/index.js';
+import { offlineCollectorCaches } from './offline-caches.js';
 
 type Line = Record<string, unknown> & { msg?: string; level?: number; err?: { type?: string; message?: string; stack?: string; cause?: unknown } };
 
@@ -17,20 +12,9 @@ type Line = Record<string, unknown> & { msg?: string; level?: number; err?: { ty
  * on): its status write fails for real, and what it logs is captured from pino's JSON output.
  */
 async function rig(signal?: AbortSignal) {
-  const port = await freePort();
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server: `https://127.0.0.1:${port}`, skipTLSVerify: true }],
-    users: [{ name: 'u', token: 'not-a-real-token' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
-  const rest = new KubeRest(kc);
+  const { rest, pods, fleets } = await offlineCollectorCaches();
   const lines: Line[] = [];
   const logger = pino({ level: 'debug' }, { write: (l: string) => void lines.push(JSON.parse(l) as Line) });
-  // Informers that are never started: the collector only reads their caches.
-  const pods = new Informer<MinerPod>(rest, kc, Pods);
-  const fleets = new Informer<FleetView>(rest, kc, MinerFleets);
   fleets.store.upsert({
     apiVersion: 'minefleet.io/v1alpha1',
     kind: 'MinerFleet',

@@ -89,7 +89,7 @@ describe('resolveNetworkTargets', () => {
 
   it('missing ConfigMap, missing key, bad entry: reason and message naming ConfigMap, key and entry; the last good list stays', () => {
     const last = [{ name: 'a', host: '10.0.0.1', port: 4028 }];
-    const missing = resolveNetworkTargets(fromConfigMap(), undefined, last);
+    const missing = resolveNetworkTargets(fromConfigMap(), undefined, () => last);
     expect(missing).toMatchObject({ ok: false, reason: 'MissingConfigMap', lastGood: last });
     expect((missing as { message: string }).message).toBe(
       'ConfigMap "rack-1" (spec.device.network.targetsFrom) not found in namespace "farm"; the supervisors keep the last good list (1 targets)',
@@ -113,7 +113,7 @@ describe('resolveNetworkTargets', () => {
           ]),
         },
       },
-      last,
+      () => last,
     );
     expect(dup).toMatchObject({ ok: false, reason: 'InvalidDeviceTargets' });
     expect((dup as { message: string }).message).toMatch(

@@ -19,9 +19,9 @@ export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-confi
  * 1,000 fleets the two are most of what the fleet cache would hold.
  */
 export function trimUserObject<T extends KubeObject>(o: T): T {
-  const annotations = o.metadata.annotations;
-  if (!annotations || !(LAST_APPLIED_ANNOTATION in annotations)) return stripManagedFields(o);
+  const t = stripManagedFields(o);
+  const annotations = t.metadata.annotations;
+  if (!annotations || !(LAST_APPLIED_ANNOTATION in annotations)) return t;
   const { [LAST_APPLIED_ANNOTATION]: _a, ...kept } = annotations;
-  const { managedFields: _m, ...metadata } = o.metadata;
-  return { ...o, metadata: { ...metadata, annotations: kept } };
+  return { ...t, metadata: { ...t.metadata, annotations: kept } };
 }

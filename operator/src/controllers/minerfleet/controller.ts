@@ -221,40 +221,15 @@ export class MinerFleetReconciler implements Reconciler {
 
     if (refs.usable.length === 0) {
       log.warn({ missing: refs.missing.map((m) => m.message) }, 'no usable pool; waiting for the referenced objects');
-      const existing = this.owned.get(Deployments)!.store.byIndex(BY_OWNER_UID, fleet.metadata.uid!)[0];
-      const status = this.computeStatus({
-        fleet,
-        selector,
-        activePool: undefined,
-        missing: refs.missing,
-        deployment: existing,
-        desiredReplicas: spec.replicas,
-        ...(targets ? { targets } : {}),
-        now: nowTime(),
-      });
-      carryEconomics(status, fleet.status);
-      this.recordMissing(fleet, refs.missing, status);
-      await this.writeStatus(fleet, status, signal);
-      return { requeue: true };
+      const wait = { fleet, selector, activePool: undefined, missing: refs.missing, desiredReplicas: spec.replicas, ...(targets ? { targets } : {}) };
+      return this.waitForReferences(fleet, wait, signal, true);
     }
     if (targets && podLayout(typedFleet) === 'supervisor' && networkTargets === undefined) {
       // targetsFrom never resolved: nothing to render yet. The ConfigMap watch (and the retry)
       // brings the fleet back when it is created or fixed.
       log.warn({ problem: targets.source === 'configMap' && !targets.ok ? targets.message : '' }, 'network targets not resolved; waiting for the ConfigMap');
-      const existing = this.owned.get(Deployments)!.store.byIndex(BY_OWNER_UID, fleet.metadata.uid!)[0];
-      const status = this.computeStatus({
-        fleet: typedFleet,
-        selector,
-        activePool: fleet.status?.activePool,
-        missing: refs.missing,
-        deployment: existing,
-        desiredReplicas: 0,
-        targets,
-        now: nowTime(),
-      });
-      carryEconomics(status, fleet.status);
-      await this.writeStatus(fleet, status, signal);
-      return { requeue: true };
+      const wait = { fleet: typedFleet, selector, activePool: fleet.status?.activePool, missing: refs.missing, desiredReplicas: 0, targets };
+      return this.waitForReferences(fleet, wait, signal, false);
     }
 
     // The failover decision (failover.ts): pool health from the MiningPools' status, the previous
@@ -349,6 +324,20 @@ export class MinerFleetReconciler implements Reconciler {
   }
 
   /**
+   * The fleet waits for what it references (usable pools, or its targets ConfigMap): only its
+   * status is written, from the cached Deployment, and it is requeued. `audit`: missing
+   * references go to the audit trail.
+   */
+  private async waitForReferences(fleet: FleetObj, inputs: Omit<StatusInputs, 'deployment' | 'now'>, signal: AbortSignal, audit: boolean): Promise<Result> {
+    const deployment = this.owned.get(Deployments)!.store.byIndex(BY_OWNER_UID, fleet.metadata.uid!)[0];
+    const status = this.computeStatus({ ...inputs, deployment, now: nowTime() });
+    carryEconomics(status, fleet.status);
+    if (audit) this.recordMissing(fleet, inputs.missing, status);
+    await this.writeStatus(fleet, status, signal);
+    return { requeue: true };
+  }
+
+  /**
    * A network fleet's targets (undefined for other kinds): inline, or read from its targetsFrom
    * ConfigMap in the shared ConfigMap cache. The last good list is the one in the fleet's rendered
    * config, so a bad edit (or a restart of the operator meanwhile) keeps what runs.
@@ -356,18 +345,19 @@ export class MinerFleetReconciler implements Reconciler {
   private resolveTargets(fleet: MinerFleet): TargetsResolution | undefined {
     const net = fleet.spec.device.network;
     if (fleet.spec.device.kind !== 'network' || !net) return undefined;
-    if (!net.targetsFrom) return resolveNetworkTargets(fleet, undefined, undefined);
+    if (!net.targetsFrom) return resolveNetworkTargets(fleet, undefined);
     const ns = fleet.metadata.namespace!;
     const configMaps = this.owned.get(ConfigMaps)!.store;
     const source = configMaps.getByName(ns, net.targetsFrom.configMapRef.name) as { data?: Record<string, string> } | undefined;
-    const rendered = configMaps.getByName(ns, fleetNames(fleet.metadata.name!).configMap) as { data?: Record<string, string> } | undefined;
-    let lastGood: NetworkTarget[] | undefined;
-    try {
+    const lastGood = (): NetworkTarget[] | undefined => {
+      const rendered = configMaps.getByName(ns, fleetNames(fleet.metadata.name!).configMap) as { data?: Record<string, string> } | undefined;
       const text = rendered?.data?.[MINER_CONFIG_KEY];
-      lastGood = text ? renderedTargets(parseYaml(text) as Parameters<typeof renderedTargets>[0]) : undefined;
-    } catch {
-      lastGood = undefined; // rendered by us: always YAML; edited by hand: no last good list
-    }
+      try {
+        return text ? renderedTargets(parseYaml(text) as Parameters<typeof renderedTargets>[0]) : undefined;
+      } catch {
+        return undefined; // rendered by us: always YAML; edited by hand: no last good list
+      }
+    };
     return resolveNetworkTargets(fleet, source, lastGood);
   }
 

@@ -7,9 +7,6 @@ export interface SecretKeys {
   data?: Record<string, string>;
 }
 
-/** `kubectl apply` keeps the whole applied object, data included, in this annotation. */
-const LAST_APPLIED = LAST_APPLIED_ANNOTATION;
-
 /** Keeps only the keys of a Secret's data so the cache never holds credential values. */
 export function secretKeysOnly<
   T extends { data?: Record<string, string>; stringData?: unknown; metadata?: { [field: string]: unknown; annotations?: Record<string, string> } },
@@ -17,8 +14,9 @@ export function secretKeysOnly<
   const data = secret.data ? Object.fromEntries(Object.keys(secret.data).map((k) => [k, ''])) : undefined;
   const { stringData: _drop, ...rest } = secret;
   const annotations = secret.metadata?.annotations;
-  if (annotations && LAST_APPLIED in annotations) {
-    const { [LAST_APPLIED]: _values, ...kept } = annotations;
+  // `kubectl apply` keeps the whole applied object, data included, in this annotation.
+  if (annotations && LAST_APPLIED_ANNOTATION in annotations) {
+    const { [LAST_APPLIED_ANNOTATION]: _values, ...kept } = annotations;
     return { ...(rest as T), metadata: { ...secret.metadata, annotations: kept }, data };
   }
   return { ...(rest as T), data };

@@ -71,21 +71,30 @@ export function parseTargetsText(text: string): { ok: true; targets: NetworkTarg
 /**
  * The fleet's targets: inline, or from its ConfigMap. A missing ConfigMap or key, or a list that
  * does not validate, is a problem naming the ConfigMap, the key and the bad entry; the caller then
- * keeps `lastGood` (the list it rendered before) so a bad edit never stops a running farm.
+ * keeps `lastGood()` (the list it rendered before, read only then) so a bad edit never stops a
+ * running farm.
  */
-export function resolveNetworkTargets(fleet: MinerFleet, configMap: ConfigMapView | undefined, lastGood: NetworkTarget[] | undefined): TargetsResolution {
+export function resolveNetworkTargets(
+  fleet: MinerFleet,
+  configMap: ConfigMapView | undefined,
+  lastGood: () => NetworkTarget[] | undefined = () => undefined,
+): TargetsResolution {
   const net = fleet.spec.device.network;
   if (!net?.targetsFrom) return { source: 'inline', targets: net?.targets ?? [] };
   const { name, key } = net.targetsFrom.configMapRef;
   const ns = fleet.metadata.namespace ?? 'default';
   const where = `ConfigMap "${name}" key "${key}" (spec.device.network.targetsFrom)`;
-  const fail = (reason: TargetsProblem, message: string): TargetsResolution => ({
-    source: 'configMap',
-    ok: false,
-    reason,
-    message: `${message}${lastGood ? `; the supervisors keep the last good list (${lastGood.length} targets)` : '; no supervisor is started until it is fixed'}`,
-    lastGood,
-  });
+  // The last good list is read only when the ConfigMap's is unusable (the rare case).
+  const fail = (reason: TargetsProblem, message: string): TargetsResolution => {
+    const last = lastGood();
+    return {
+      source: 'configMap',
+      ok: false,
+      reason,
+      message: `${message}${last ? `; the supervisors keep the last good list (${last.length} targets)` : '; no supervisor is started until it is fixed'}`,
+      lastGood: last,
+    };
+  };
   if (!configMap) return fail('MissingConfigMap', `ConfigMap "${name}" (spec.device.network.targetsFrom) not found in namespace "${ns}"`);
   const text = configMap.data?.[key];
   if (text === undefined) {
