@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { CustomObjectsApi } from '@kubernetes/client-node';
-import { startControlPlane, type ControlPlane } from '../support/index.js';
+import { installCrds, startControlPlane, type ControlPlane } from '../support/index.js';
 import { readdir, readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
 import {
@@ -86,8 +86,7 @@ async function rejection(o: Obj): Promise<string | undefined> {
 beforeAll(async () => {
   cp = await startControlPlane();
   custom = cp.kubeConfig.makeApiClient(CustomObjectsApi);
-  await kubectlOk(['apply', '-f', join(root, 'crds')]);
-  await kubectlOk(['wait', '--for=condition=Established', '--timeout=120s', `crd/${MINING_POOL_PLURAL}.${GROUP}`, `crd/${MINER_FLEET_PLURAL}.${GROUP}`]);
+  await installCrds(cp);
   await kubectlOk(['create', 'namespace', NS]);
   // kubectl's discovery cache may lag behind the new CRDs.
   await eventually(() => kubectlOk(['-n', NS, 'get', 'mf,mp']));

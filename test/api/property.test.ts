@@ -7,7 +7,6 @@
  * counter-example is a validation gap: the API accepted a fleet that then cannot run.
  */
 import fc from 'fast-check';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigText } from '#miner/config/load';
 import {
@@ -22,11 +21,10 @@ import {
 } from '../../operator/src/api/v1alpha1/index.js';
 import { desiredFleetObjects, orderedPools } from '../../operator/src/controllers/minerfleet/desired/index.js';
 import { KubeRest } from '../../operator/src/runtime/rest.js';
-import { startControlPlane, type ControlPlane } from '../support/index.js';
+import { installCrds, startControlPlane, type ControlPlane } from '../support/index.js';
 import { fleetCase } from './arbitraries.js';
 import type { Obj } from './fixtures.js';
 
-const root = join(import.meta.dirname, '../..');
 const RUNS = 60;
 let cp: ControlPlane;
 let rest: KubeRest;
@@ -41,16 +39,7 @@ function objectPath(o: { apiVersion?: string; kind?: string; metadata?: { name?:
 beforeAll(async () => {
   cp = await startControlPlane();
   rest = new KubeRest(cp.kubeConfig);
-  const r = await cp.kubectl(['apply', '-f', join(root, 'crds')]);
-  if (r.code !== 0) throw new Error(r.stderr);
-  const w = await cp.kubectl([
-    'wait',
-    '--for=condition=Established',
-    '--timeout=120s',
-    `crd/${MINING_POOL_PLURAL}.${GROUP}`,
-    `crd/${MINER_FLEET_PLURAL}.${GROUP}`,
-  ]);
-  if (w.code !== 0) throw new Error(w.stderr);
+  await installCrds(cp);
 });
 
 afterAll(async () => {

@@ -6,7 +6,6 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupMinerFleetController } from '../../operator/src/controllers/minerfleet/controller.js';
 import type { FleetMeasurement, FleetMeasurements } from '../../operator/src/economics/assess.js';
@@ -14,7 +13,7 @@ import { coinsPerDay, costPerDay } from '../../operator/src/economics/revenue.js
 import { Manager } from '../../operator/src/runtime/manager.js';
 import { isNotFound, KubeRest } from '../../operator/src/runtime/rest.js';
 import { MemoryAuditSink } from '../../operator/src/store/audit.js';
-import { REPO_ROOT, startControlPlane, startLitecoind, type ControlPlane, type Litecoind } from '../support/index.js';
+import { installCrds, startControlPlane, startLitecoind, type ControlPlane, type Litecoind } from '../support/index.js';
 import { createNamespace, secret } from '../operator/fixtures.js';
 import { eventually, testLogger } from '../operator/helpers.js';
 
@@ -108,10 +107,7 @@ beforeAll(async () => {
   [cp, ltc] = await Promise.all([startControlPlane(), startLitecoind()]);
   await ltc.mine(1);
   rest = new KubeRest(cp.kubeConfig);
-  const r = await cp.kubectl(['apply', '-f', path.join(REPO_ROOT, 'crds')]);
-  expect(r.code, r.stderr).toBe(0);
-  const w = await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/minerfleets.minefleet.io', 'crd/miningpools.minefleet.io']);
-  expect(w.code, w.stderr).toBe(0);
+  await installCrds(cp);
   await createNamespace(rest, NS);
   await rest.create(`/api/v1/namespaces/${NS}/secrets`, secret(NS, 'creds'));
   await rest.create(`/api/v1/namespaces/${NS}/secrets`, {

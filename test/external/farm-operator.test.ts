@@ -19,8 +19,8 @@ import { Manager } from '../../operator/src/runtime/manager.js';
 import { isNotFound, KubeRest } from '../../operator/src/runtime/rest.js';
 import { StoreAuditSink, type HistoryStore } from '../../operator/src/store/index.js';
 import {
+  installCrds,
   freePort,
-  REPO_ROOT,
   startControlPlane,
   startFerretDB,
   startLitecoind,
@@ -79,10 +79,7 @@ const promValue = async (q: string) => Number((await prom.query(q))[0]?.value[1]
 beforeAll(async () => {
   [cp, ltc, fdb] = await Promise.all([startControlPlane(), startLitecoind(), startFerretDB()]);
   rest = new KubeRest(cp.kubeConfig);
-  const r = await cp.kubectl(['apply', '-f', `${REPO_ROOT}/crds`]);
-  expect(r.code, r.stderr).toBe(0);
-  const w = await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/minerfleets.minefleet.io', 'crd/miningpools.minefleet.io']);
-  expect(w.code, w.stderr).toBe(0);
+  await installCrds(cp);
   await createNamespace(rest, NS);
   await rest.create(`/api/v1/namespaces/${NS}/secrets`, {
     apiVersion: 'v1',

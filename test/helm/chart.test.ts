@@ -29,6 +29,7 @@ import {
 } from '../../operator/src/runtime/resource.js';
 import { isNotFound, KubeRest } from '../../operator/src/runtime/rest.js';
 import {
+  waitForCrdsEstablished,
   binPath,
   freePort,
   makeTempDir,
@@ -634,7 +635,7 @@ describe('helm install into a real API server', () => {
     expect(r.stdout).toContain('STATUS: deployed');
     expect(r.stdout).toContain(`minefleet ${APP_VERSION} is installed as release "${RELEASE}" in namespace "${RELEASE_NS}"`);
 
-    await kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', 'crd/minerfleets.minefleet.io', 'crd/miningpools.minefleet.io']);
+    await waitForCrdsEstablished(cp);
     const crds = JSON.parse(await kubectlOk(['get', 'crd', '-o', 'json'])) as {
       items: Array<{ metadata: { name: string }; spec: { versions: Array<{ name: string; served: boolean; storage: boolean }> } }>;
     };

@@ -12,7 +12,7 @@ import { Manager } from '../../operator/src/runtime/manager.js';
 import { KubeRest } from '../../operator/src/runtime/rest.js';
 import { StoreAuditSink, type HistoryStore } from '../../operator/src/store/index.js';
 import { leadershipAuditRecord } from '../../operator/src/store/leadership-audit.js';
-import { REPO_ROOT, startControlPlane, startFerretDB, type ControlPlane, type FerretDB } from '../support/index.js';
+import { installCrds, startControlPlane, startFerretDB, type ControlPlane, type FerretDB } from '../support/index.js';
 import { startStratumPool, type StratumPool } from '../support/stratum/index.js';
 import { createNamespace, SECRET_PASSWORD } from '../operator/fixtures.js';
 import { eventually } from '../operator/helpers.js';
@@ -73,10 +73,7 @@ beforeAll(async () => {
     writer: { batchSize: 10, flushIntervalMs: 50, retryInitialMs: 50, retryMaxMs: 500 },
   }));
   rest = new KubeRest(cp.kubeConfig);
-  const r = await cp.kubectl(['apply', '-f', `${REPO_ROOT}/crds`]);
-  expect(r.code, r.stderr).toBe(0);
-  const w = await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/minerfleets.minefleet.io', 'crd/miningpools.minefleet.io']);
-  expect(w.code, w.stderr).toBe(0);
+  await installCrds(cp);
   await createNamespace(rest, NS);
   await rest.create(`/api/v1/namespaces/${NS}/secrets`, {
     apiVersion: 'v1',

@@ -23,8 +23,8 @@ import { Manager } from '../../operator/src/runtime/manager.js';
 import { KubeRest } from '../../operator/src/runtime/rest.js';
 import { SPILL_FILE } from '../../operator/src/store/index.js';
 import {
+  installCrds,
   freePort,
-  REPO_ROOT,
   startControlPlane,
   startFerretDB,
   startLitecoind,
@@ -148,10 +148,7 @@ beforeAll(async () => {
     mongoUri = fdb.uri;
   }
   rest = new KubeRest(cp.kubeConfig);
-  const r = await cp.kubectl(['apply', '-f', path.join(REPO_ROOT, 'crds')]);
-  expect(r.code, r.stderr).toBe(0);
-  const w = await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/minerfleets.minefleet.io']);
-  expect(w.code, w.stderr).toBe(0);
+  await installCrds(cp);
   await createNamespace(rest, NS);
   // No controller-manager here to create it; the ServiceAccount admission plugin wants it.
   await rest.create(`/api/v1/namespaces/${NS}/serviceaccounts`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: NS } });

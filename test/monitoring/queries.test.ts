@@ -16,6 +16,7 @@ import { DASHBOARDS } from '../../scripts/monitoring/dashboards/index.js';
 import { METRICS } from '../../scripts/monitoring/metrics.js';
 import { KubeRest } from '../../operator/src/runtime/rest.js';
 import {
+  installCrds,
   freePort,
   makeTempDir,
   REPO_ROOT,
@@ -94,11 +95,7 @@ beforeAll(async () => {
   // The history store (FerretDB) the operator writes to: its store metrics and the collector's cycle.
   [cp, ferret] = await Promise.all([startControlPlane(), startFerretDB()]);
   const rest = new KubeRest(cp.kubeConfig);
-  const r = await cp.kubectl(['apply', '-f', path.join(REPO_ROOT, 'crds')]);
-  expect(r.code, r.stderr).toBe(0);
-  expect(
-    (await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/minerfleets.minefleet.io', 'crd/miningpools.minefleet.io'])).code,
-  ).toBe(0);
+  await installCrds(cp);
   await createNamespace(rest, NS);
   await rest.create(`/api/v1/namespaces/${NS}/secrets`, secret(NS, 'creds'));
   for (const [name, p] of [

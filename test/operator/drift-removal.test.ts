@@ -1,12 +1,11 @@
 // A field removed from a MinerFleet's spec is removed from its live Deployment (the applied-hash
 // annotation makes the removal visible to the subset check), and a steady fleet still costs no writes.
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupMinerFleetController } from '../../operator/src/controllers/minerfleet/controller.js';
 import { APPLIED_HASH_ANNOTATION } from '../../operator/src/runtime/applied-hash.js';
 import { Manager } from '../../operator/src/runtime/manager.js';
 import { isNotFound, KubeRest } from '../../operator/src/runtime/rest.js';
-import { REPO_ROOT, startControlPlane, type ControlPlane } from '../support/index.js';
+import { installCrds, startControlPlane, type ControlPlane } from '../support/index.js';
 import { createNamespace, fleet, pool, secret } from './fixtures.js';
 import { eventually, testLogger } from './helpers.js';
 
@@ -46,10 +45,7 @@ async function forcedReconcile(): Promise<number> {
 beforeAll(async () => {
   cp = await startControlPlane();
   rest = new KubeRest(cp.kubeConfig);
-  const r = await cp.kubectl(['apply', '-f', path.join(REPO_ROOT, 'crds')]);
-  expect(r.code, r.stderr).toBe(0);
-  const w = await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/minerfleets.minefleet.io', 'crd/miningpools.minefleet.io']);
-  expect(w.code, w.stderr).toBe(0);
+  await installCrds(cp);
   await createNamespace(rest, NS);
   // pods naming a missing PriorityClass are rejected at admission: give the fleet a real one
   await rest.create('/apis/scheduling.k8s.io/v1/priorityclasses', {

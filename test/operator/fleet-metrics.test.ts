@@ -5,13 +5,12 @@
  * the kubelet's part for readiness: it writes Running/Ready into the pods' status subresource,
  * and the ReplicaSet and Deployment controllers count them as they would on a node.
  */
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replicaCounts } from '../../operator/src/controllers/minerfleet/status.js';
 import { setupMinerFleetController } from '../../operator/src/controllers/minerfleet/controller.js';
 import { Manager } from '../../operator/src/runtime/manager.js';
 import { KubeRest } from '../../operator/src/runtime/rest.js';
-import { REPO_ROOT, startControlPlane, type ControlPlane } from '../support/index.js';
+import { installCrds, startControlPlane, type ControlPlane } from '../support/index.js';
 import { createNamespace, fleet, pool, secret } from './fixtures.js';
 import { eventually, testLogger } from './helpers.js';
 
@@ -35,10 +34,7 @@ async function gauges(fleetName: string): Promise<{ desired?: number; ready?: nu
 beforeAll(async () => {
   cp = await startControlPlane({ controllerManager: true });
   rest = new KubeRest(cp.kubeConfig);
-  const r = await cp.kubectl(['apply', '-f', path.join(REPO_ROOT, 'crds')]);
-  expect(r.code, r.stderr).toBe(0);
-  const w = await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/minerfleets.minefleet.io', 'crd/miningpools.minefleet.io']);
-  expect(w.code, w.stderr).toBe(0);
+  await installCrds(cp);
   await createNamespace(rest, NS);
   await rest.create(`/api/v1/namespaces/${NS}/secrets`, secret(NS, 'creds'));
   await rest.create(`${G}/namespaces/${NS}/miningpools`, pool(NS, 'primary', 'creds', 3333));

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubeLeaseClient, LeaderElector, type LeaderElectionConfig } from '../../operator/src/runtime/leaderelection.js';
 import { isNotFound, KubeRest } from '../../operator/src/runtime/rest.js';
 import {
+  installCrds,
   startControlPlane,
   startStallProxy,
   type ControlPlane,
@@ -101,11 +102,7 @@ beforeAll(async () => {
   dir = makeTempDir('operator-ha');
   cp = await startControlPlane();
   rest = new KubeRest(cp.kubeConfig);
-  const r = await cp.kubectl(['apply', '-f', path.join(REPO_ROOT, 'crds')]);
-  expect(r.code, r.stderr).toBe(0);
-  expect(
-    (await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/minerfleets.minefleet.io', 'crd/miningpools.minefleet.io'])).code,
-  ).toBe(0);
+  await installCrds(cp);
   await createNamespace(rest, NS);
   await rest.create(`/api/v1/namespaces/${NS}/secrets`, secret(NS, 'creds'));
   await rest.create(`${G}/namespaces/${NS}/miningpools`, pool(NS, 'primary', 'creds'));

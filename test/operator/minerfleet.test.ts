@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { setupMinerFleetController } from '../../operator/src/controllers/minerfleet/controller.js';
 import { CONFIG_CHECKSUM_ANNOTATION } from '../../operator/src/controllers/minerfleet/desired/index.js';
 import { Manager } from '../../operator/src/runtime/manager.js';
 import { isNotFound, KubeRest } from '../../operator/src/runtime/rest.js';
-import { apiserverWriteCounts, REPO_ROOT, startControlPlane, type ControlPlane } from '../support/index.js';
+import { installCrds, apiserverWriteCounts, startControlPlane, type ControlPlane } from '../support/index.js';
 import { createNamespace, fleet, pool, secret, SECRET_PASSWORD, type DeviceKind } from './fixtures.js';
 import { eventually, testLogger } from './helpers.js';
 
@@ -46,10 +45,7 @@ const reconciled = async (name: string, ns = NS) => {
 beforeAll(async () => {
   cp = await startControlPlane({ controllerManager: true });
   rest = new KubeRest(cp.kubeConfig);
-  const r = await cp.kubectl(['apply', '-f', path.join(REPO_ROOT, 'crds')]);
-  expect(r.code, r.stderr).toBe(0);
-  const w = await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/minerfleets.minefleet.io', 'crd/miningpools.minefleet.io']);
-  expect(w.code, w.stderr).toBe(0);
+  await installCrds(cp);
   await createNamespace(rest, NS);
   // gpu fleets name a RuntimeClass; pods naming a missing one are rejected at admission.
   await rest.create('/apis/node.k8s.io/v1/runtimeclasses', {

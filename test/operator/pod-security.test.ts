@@ -5,13 +5,12 @@
  * reason and the fix, instead of leaving a Deployment silently at 0 pods. When the namespace is
  * relabelled `privileged` the same fleet gets its pods and the condition clears.
  */
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupMinerFleetController } from '../../operator/src/controllers/minerfleet/controller.js';
 import { podCreationRefused } from '../../operator/src/controllers/minerfleet/status.js';
 import { Manager } from '../../operator/src/runtime/manager.js';
 import { KubeRest } from '../../operator/src/runtime/rest.js';
-import { REPO_ROOT, startControlPlane, type ControlPlane } from '../support/index.js';
+import { installCrds, startControlPlane, type ControlPlane } from '../support/index.js';
 import { fleet, pool, secret } from './fixtures.js';
 import { eventually, testLogger } from './helpers.js';
 
@@ -33,10 +32,7 @@ const podsOf = async (name: string) =>
 beforeAll(async () => {
   cp = await startControlPlane({ controllerManager: true });
   rest = new KubeRest(cp.kubeConfig);
-  const r = await cp.kubectl(['apply', '-f', path.join(REPO_ROOT, 'crds')]);
-  expect(r.code, r.stderr).toBe(0);
-  const w = await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/minerfleets.minefleet.io', 'crd/miningpools.minefleet.io']);
-  expect(w.code, w.stderr).toBe(0);
+  await installCrds(cp);
   await rest.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, labels: { [ENFORCE]: 'restricted' } } });
   await rest.create(`/api/v1/namespaces/${NS}/secrets`, secret(NS, 'creds'));
   await rest.create(`${G}/namespaces/${NS}/miningpools`, pool(NS, 'primary', 'creds', 3333));

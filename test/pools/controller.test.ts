@@ -13,7 +13,7 @@ import { setupMiningPoolController } from '../../operator/src/controllers/mining
 import { Manager } from '../../operator/src/runtime/manager.js';
 import { isNotFound, KubeRest } from '../../operator/src/runtime/rest.js';
 import { MemoryAuditSink } from '../../operator/src/store/audit.js';
-import { REPO_ROOT, startControlPlane, type ControlPlane } from '../support/index.js';
+import { installCrds, startControlPlane, type ControlPlane } from '../support/index.js';
 import { startStratumPool, type StratumPool } from '../support/stratum/index.js';
 import { createNamespace, SECRET_PASSWORD } from '../operator/fixtures.js';
 import { eventually } from '../operator/helpers.js';
@@ -75,10 +75,7 @@ const events = async () => ((await get(`/api/v1/namespaces/${NS}/events`))?.item
 beforeAll(async () => {
   cp = await startControlPlane();
   rest = new KubeRest(cp.kubeConfig);
-  const r = await cp.kubectl(['apply', '-f', `${REPO_ROOT}/crds`]);
-  expect(r.code, r.stderr).toBe(0);
-  const w = await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/minerfleets.minefleet.io', 'crd/miningpools.minefleet.io']);
-  expect(w.code, w.stderr).toBe(0);
+  await installCrds(cp);
   await createNamespace(rest, NS);
   await rest.create(`/api/v1/namespaces/${NS}/serviceaccounts`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: NS } });
   await rest.create(`/api/v1/namespaces/${NS}/secrets`, {

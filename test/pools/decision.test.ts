@@ -128,6 +128,32 @@ describe('Weighted', () => {
     expect(Math.abs(d3.counts.a! - (11 * 3) / 4)).toBeLessThan(1);
   });
 
+  it('the first pods of a fleet spread over every available pool, even when only the default pool is known from before', () => {
+    // The race seen on a loaded machine: the fleet's first decision (no pods yet) published the
+    // default pool "a" in the runtime ConfigMap, the cached status did not show that decision's
+    // spread yet, and all pools had turned Available a moment ago. No pod was ever placed, so
+    // there is nothing to fail back from and no pool is held out.
+    const now = 1_000_000;
+    const fresh = { a: up(now - 500), b: up(now - 500) };
+    const ps = pods(12);
+    const d = decideFailover(input({ strategy: 'Weighted', pools: wpools, health: fresh, pods: ps, nowMs: now, previous: { activePool: 'a' } }));
+    expect(d).toMatchObject({ counts: { a: 9, b: 3 }, reason: 'Initial', switched: false, moved: 0 });
+    expect(d.recheckAtMs).toBeUndefined();
+    // Once pods were placed, a pool outside the spread waits for failbackAfterSeconds as before.
+    const onlyA = decideFailover(input({ strategy: 'Weighted', pools: wpools, health: { a: up(0), b: down }, pods: ps, nowMs: now, previous: {} }));
+    const later = decideFailover(
+      input({
+        strategy: 'Weighted',
+        pools: wpools,
+        health: fresh,
+        pods: ps,
+        nowMs: now,
+        previous: { activePool: onlyA.activePool!, assignments: onlyA.assignments, spread: ['a'] },
+      }),
+    );
+    expect(later).toMatchObject({ counts: { a: 12 }, reason: 'Steady', recheckAtMs: now - 500 + 60_000 });
+  });
+
   it('a pool going down moves only its miners; it rejoins after failbackAfterSeconds', () => {
     const ps = pods(12);
     const d1 = decideFailover(input({ strategy: 'Weighted', pools: wpools, health: all, pods: ps }));

@@ -14,6 +14,7 @@ import { parse as parseYaml } from 'yaml';
 import { fleetNames } from '../../operator/src/controllers/minerfleet/desired/names.js';
 import { isNotFound, type KubeRest } from '../../operator/src/runtime/rest.js';
 import type { ControlPlane } from './controlPlane.js';
+import { installCrds } from './crds.js';
 import { REPO_ROOT } from './paths.js';
 import { freePort } from './ports.js';
 import { spawnProcess, type ManagedProcess } from './process.js';
@@ -36,10 +37,7 @@ export function requireBuild(): void {
 
 /** CRDs, the namespace, its default ServiceAccount (no controller-manager) and the pool login Secret. */
 export async function prepareNamespace(cp: ControlPlane, rest: KubeRest, ns: string): Promise<void> {
-  const r = await cp.kubectl(['apply', '-f', path.join(REPO_ROOT, 'crds')]);
-  if (r.code !== 0) throw new Error(`installing CRDs failed: ${r.stderr}`);
-  const w = await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/minerfleets.minefleet.io', 'crd/miningpools.minefleet.io']);
-  if (w.code !== 0) throw new Error(`CRDs not established: ${w.stderr}`);
+  await installCrds(cp);
   await rest.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
   await rest.create(`/api/v1/namespaces/${ns}/serviceaccounts`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: ns } });
   await rest.create(`/api/v1/namespaces/${ns}/secrets`, {

@@ -6,6 +6,7 @@ export { waitFor, sleep, GiveUp, type WaitForOptions } from './wait.js';
 export { spawnProcess, makeTempDir, removeTempDir, livePids, pidAlive, listeningPorts, ManagedProcess, type SpawnOptions, type ExitInfo } from './process.js';
 export { runTool, type ToolResult } from './tools.js';
 export { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './controlPlane.js';
+export { installCrds, waitForCrdsEstablished, PROJECT_CRDS } from './crds.js';
 export { startFerretDB, type FerretDB } from './ferretdb.js';
 export { startLitecoind, type Litecoind } from './litecoind.js';
 export { startPrometheus, type Prometheus, type PrometheusOptions, type PromSample } from './prometheus.js';

@@ -175,7 +175,11 @@ function decideWeighted(i: FailoverInput): FailoverDecision {
   const prevAssign = i.previous.assignments ?? {};
   const prevInUse = new Set(i.previous.spread ?? Object.values(prevAssign));
   if (i.previous.activePool) prevInUse.add(i.previous.activePool);
-  const first = i.previous.activePool === undefined && Object.keys(prevAssign).length === 0 && (i.previous.spread ?? []).length === 0;
+  // No pod was ever placed and no spread is known: there is nothing to fail back from, so the
+  // failback hold does not apply. The default pool alone does not count: it is published with the
+  // runtime ConfigMap, and a fleet whose first decision (made before its pods existed) is not in
+  // the cached status yet would otherwise hold every other pool out for failbackAfterSeconds.
+  const first = Object.keys(prevAssign).length === 0 && (i.previous.spread ?? []).length === 0;
   const candidates = ordered.filter((p) => usable(i.health[p.name]));
   let recheck: number | undefined;
   // A pool joins the spread when it has been healthy for failbackAfterSeconds (or was in it
@@ -249,18 +253,9 @@ function decideWeighted(i: FailoverInput): FailoverDecision {
   const prevActive = i.previous.activePool;
   const lost = [...prevInUse].filter((p) => !spreadNames.has(p));
   const gained = inSpread.map((p) => p.name).filter((p) => !prevInUse.has(p));
-  const reason: DecisionReason =
-    prevActive === undefined && Object.keys(prevAssign).length === 0
-      ? 'Initial'
-      : lost.length
-        ? 'Failover'
-        : gained.length
-          ? 'Failback'
-          : moved > 0
-            ? 'Rebalance'
-            : 'Steady';
+  const reason: DecisionReason = first ? 'Initial' : lost.length ? 'Failover' : gained.length ? 'Failback' : moved > 0 ? 'Rebalance' : 'Steady';
   // A switch: the set of pools in use changed, or the default pool did.
-  const switched = reason !== 'Initial' && (reason === 'Failover' || reason === 'Failback' || (prevActive !== undefined && prevActive !== activePool));
+  const switched = reason === 'Failover' || reason === 'Failback' || (prevActive !== undefined && prevActive !== activePool);
   const spread = inSpread.map((p) => `${p.name}=${counts[p.name] ?? 0}`).join(', ');
   const message =
     reason === 'Failover'
