@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # One image for both programs (WORKDIR /app holds package.json and dist/):
-#   operator (default): node dist/operator/src/main.js [--flags]
+#   operator (default): node dist/operator/minefleet-operator.mjs [--flags]
 #   miner:              node dist/miner/src/main.js run --config /etc/minefleet/miner.yaml
 # The operator puts the miner command into the pods it creates
 # (operator/src/controllers/minerfleet/desired/workload.ts, MINER_COMMAND), which replaces the
@@ -31,4 +31,4 @@ COPY build ./build
 USER 65532:65532
 # operator: metrics 8080, probes 8081; miner: metrics, health and readiness on 9100
 EXPOSE 8080 8081
-ENTRYPOINT ["node", "dist/operator/src/main.js"]
+ENTRYPOINT ["node", "dist/operator/minefleet-operator.mjs"]

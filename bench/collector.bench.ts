@@ -13,7 +13,7 @@
 //  - the load generator's CPU over the same span (it runs in its own process, so the operator
 //    is measured alone; its cores are shown so a starved load generator is seen, not guessed).
 // Before/after in one run, on the same objects and machine state: COLLECTOR_BENCH_BEFORE_MAIN=
-// another build's dist/operator/src/main.js adds the 'before' variant (COLLECTOR_BENCH_VARIANTS
+// another build's dist/operator/minefleet-operator.mjs adds the 'before' variant (COLLECTOR_BENCH_VARIANTS
 // picks and orders them).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -387,28 +387,42 @@ interface Variant {
   main?: string;
 }
 
-/** NODE_OPTIONS as the chart's default values render it into the operator's Deployment. */
-async function chartNodeOptions(): Promise<string | undefined> {
+/** The operator's command and NODE_OPTIONS as the chart's default values render its Deployment. */
+async function chartOperator(): Promise<{ main: string; nodeOptions: string | undefined }> {
   const r = await runTool(binPath('helm'), ['template', 'bench', path.join(REPO_ROOT, 'helm', 'minefleet'), '--show-only', 'templates/deployment.yaml']);
   if (r.code !== 0) throw new Error(`helm template: ${r.stderr}`);
-  const dep = parseYaml(r.stdout) as { spec: { template: { spec: { containers: Array<{ env?: Array<{ name: string; value?: string }> }> } } } };
-  return dep.spec.template.spec.containers[0]!.env?.find((e) => e.name === 'NODE_OPTIONS')?.value;
+  type Container = { command?: string[]; env?: Array<{ name: string; value?: string }> };
+  const dep = parseYaml(r.stdout) as { spec: { template: { spec: { containers: Container[] } } } };
+  const c = dep.spec.template.spec.containers[0]!;
+  const script = c.command?.[1];
+  if (c.command?.[0] !== 'node' || !script) throw new Error(`the chart's operator command is not \`node <script>\`: ${JSON.stringify(c.command)}`);
+  // The command is relative to the image's WORKDIR, which holds what the repository's dist/ holds.
+  return { main: path.join(REPO_ROOT, script), nodeOptions: c.env?.find((e) => e.name === 'NODE_OPTIONS')?.value };
 }
 
 /**
  * Variants run one after the other against the same objects (env COLLECTOR_BENCH_VARIANTS=name,name):
- * production as the chart runs it (its NODE_OPTIONS), node-default without them (Node's heap
- * sizing), heap-cap at COLLECTOR_BENCH_HEAP_CAP_MIB (or with COLLECTOR_BENCH_NODE_OPTIONS), before = another build as production.
+ * production as the chart runs it (its command, the bundled operator, and its NODE_OPTIONS),
+ * unbundled (the compiled entry point dist/operator/src/main.js with the same NODE_OPTIONS),
+ * node-default (the chart's command without NODE_OPTIONS: Node's heap sizing), heap-cap at
+ * COLLECTOR_BENCH_HEAP_CAP_MIB (or with COLLECTOR_BENCH_NODE_OPTIONS), before = another build as production.
  */
 async function variants(): Promise<Record<string, Variant>> {
-  const chart = await chartNodeOptions();
+  const chart = await chartOperator();
+  const opts = (o: string | undefined) => (o ? { nodeOptions: o } : {});
   // COLLECTOR_BENCH_BEFORE_NODE_OPTIONS (empty: none) compares a build that predates the chart's setting.
-  const beforeOptions = process.env.COLLECTOR_BENCH_BEFORE_NODE_OPTIONS ?? chart;
+  const beforeOptions = process.env.COLLECTOR_BENCH_BEFORE_NODE_OPTIONS ?? chart.nodeOptions;
   return {
-    production: { name: 'production', args: [], ...(chart ? { nodeOptions: chart } : {}) },
-    'node-default': { name: 'node-default', args: [] },
-    'heap-cap': { name: 'heap-cap', args: [], nodeOptions: process.env.COLLECTOR_BENCH_NODE_OPTIONS ?? `--max-old-space-size=${HEAP_CAP_MIB}` },
-    ...(BEFORE_MAIN ? { before: { name: 'before', args: [], main: BEFORE_MAIN, ...(beforeOptions ? { nodeOptions: beforeOptions } : {}) } } : {}),
+    production: { name: 'production', args: [], main: chart.main, ...opts(chart.nodeOptions) },
+    unbundled: { name: 'unbundled', args: [], main: path.join(REPO_ROOT, 'dist/operator/src/main.js'), ...opts(chart.nodeOptions) },
+    'node-default': { name: 'node-default', args: [], main: chart.main },
+    'heap-cap': {
+      name: 'heap-cap',
+      args: [],
+      main: chart.main,
+      nodeOptions: process.env.COLLECTOR_BENCH_NODE_OPTIONS ?? `--max-old-space-size=${HEAP_CAP_MIB}`,
+    },
+    ...(BEFORE_MAIN ? { before: { name: 'before', args: [], main: BEFORE_MAIN, ...opts(beforeOptions) } } : {}),
   };
 }
 
@@ -440,7 +454,7 @@ export async function run(): Promise<BenchRow[]> {
     );
     const s: Setup = { cp, rest, port, ...populated };
     const VARIANTS = await variants();
-    const wanted = (process.env.COLLECTOR_BENCH_VARIANTS ?? 'production,node-default').split(',');
+    const wanted = (process.env.COLLECTOR_BENCH_VARIANTS ?? 'production,unbundled').split(',');
     const results: Measured[] = [];
     const pods = FLEETS * PODS_PER_FLEET;
     for (const v of wanted) {

@@ -72,7 +72,7 @@ async function waitUntil(cond: () => boolean, what: string, timeoutMs: number): 
 }
 
 export async function run(): Promise<BenchRow[]> {
-  const dist = process.env.MINEFLEET_OPERATOR_MAIN ?? path.join(REPO_ROOT, 'dist/operator/src/main.js');
+  const dist = process.env.MINEFLEET_OPERATOR_MAIN ?? path.join(REPO_ROOT, 'dist/operator/minefleet-operator.mjs');
   if (!existsSync(dist)) throw new Error(`operator bench needs the build: run \`npm run build\` first (${dist} missing)`);
   const cp = await startControlPlane();
   const dir = makeTempDir('operator-bench');

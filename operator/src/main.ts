@@ -12,7 +12,7 @@ const PROBE_CONCURRENCY = 64;
 const LOST_LEADERSHIP_EXIT_GRACE_MS = 5000;
 
 /**
- * minefleet operator entry point: `node dist/operator/src/main.js [--flags]`.
+ * minefleet operator entry point: `node dist/operator/minefleet-operator.mjs [--flags]`.
  * Uses KUBECONFIG when set, otherwise the in-cluster service account.
  */
 async function main(): Promise<number> {

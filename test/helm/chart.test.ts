@@ -260,7 +260,7 @@ describe('helm chart: lint and render', () => {
     );
     const c = operatorContainer(objs);
     expect(c.image).toBe(DEFAULT_IMAGE);
-    expect(c.command).toEqual(['node', 'dist/operator/src/main.js']);
+    expect(c.command).toEqual(['node', 'dist/operator/minefleet-operator.mjs']);
     expect(c.args).toEqual([`--miner-image=${DEFAULT_IMAGE}`]);
     // V8's heap limit comes from maxOldSpaceMiB (what `npm run bench -- collector` measures the
     // production variant with); 0 leaves Node's own default.
@@ -557,13 +557,20 @@ describe('helm chart: lint and render', () => {
     expect(runtime).toMatch(new RegExp(`^USER ${MINER_UID}:${MINER_UID}$`, 'm'));
     // The entrypoint is the chart's operator command; both programs are where the build puts them.
     const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(runtime)![1]!) as string[];
-    expect(entrypoint).toEqual(['node', 'dist/operator/src/main.js']);
+    expect(entrypoint).toEqual(['node', 'dist/operator/minefleet-operator.mjs']);
     expect(MINER_COMMAND.slice(0, 2)).toEqual(['node', 'dist/miner/src/main.js']);
     expect(MINER_COMMAND.slice(2)).toEqual(['run', '--config', '/etc/minefleet/miner.yaml']);
     const outDir = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'tsconfig.json'), 'utf8')) as { compilerOptions: { outDir: string; rootDir: string } })
       .compilerOptions;
     expect(outDir).toMatchObject({ outDir: 'dist', rootDir: '.' });
     for (const src of ['operator/src/main.ts', 'miner/src/main.ts']) expect(existsSync(path.join(REPO_ROOT, src)), src).toBe(true);
+    // The operator runs as one bundled file (scripts/bundle-operator.mjs, the last step of
+    // `npm run build`) made from the compiled entry point.
+    const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.build).toMatch(/&& node scripts\/bundle-operator\.mjs$/);
+    const bundler = readFileSync(path.join(REPO_ROOT, 'scripts', 'bundle-operator.mjs'), 'utf8');
+    expect(bundler).toContain("'../dist/operator/src/main.js'");
+    expect(bundler).toContain(`'../${entrypoint[1]}'`);
   });
 });
 

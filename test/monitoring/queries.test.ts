@@ -36,7 +36,7 @@ import { allPanelQueries, dashboardVariables, parseLabelValues, pendingMetrics, 
 
 const NS = 'mining';
 const G = '/apis/minefleet.io/v1alpha1';
-const MAIN = path.join(REPO_ROOT, 'dist/operator/src/main.js');
+const MAIN = path.join(REPO_ROOT, 'dist/operator/minefleet-operator.mjs');
 const DIFF = 0.002;
 
 let cp: ControlPlane;

@@ -24,7 +24,7 @@ type Any = any;
 const NS = 'ha';
 const G = '/apis/minefleet.io/v1alpha1';
 const LEASE_SECONDS = 5;
-const MAIN = process.env.MINEFLEET_OPERATOR_MAIN ?? path.join(REPO_ROOT, 'dist/operator/src/main.js');
+const MAIN = process.env.MINEFLEET_OPERATOR_MAIN ?? path.join(REPO_ROOT, 'dist/operator/minefleet-operator.mjs');
 
 let cp: ControlPlane;
 let rest: KubeRest;

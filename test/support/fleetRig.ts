@@ -28,7 +28,7 @@ export const RIG_POOL_PASSWORD = 'rig-pool-password-4c7e91d2';
 export const RIG_POOL_USER = 'wallet-rig';
 export const G = '/apis/minefleet.io/v1alpha1';
 
-export const OPERATOR_MAIN = process.env.MINEFLEET_OPERATOR_MAIN ?? path.join(REPO_ROOT, 'dist/operator/src/main.js');
+export const OPERATOR_MAIN = process.env.MINEFLEET_OPERATOR_MAIN ?? path.join(REPO_ROOT, 'dist/operator/minefleet-operator.mjs');
 export const MINER_MAIN = process.env.MINEFLEET_MINER_MAIN ?? path.join(REPO_ROOT, 'dist/miner/src/main.js');
 
 export function requireBuild(): void {
