@@ -36,6 +36,7 @@ import {
   waitFor,
   type ManagedProcess,
 } from '../test/support/index.js';
+import { startStratumPool, type StratumPool } from '../test/support/stratum/index.js';
 import { podIp } from './collector-loadgen.js';
 import type { BenchRow } from './types.js';
 
@@ -99,12 +100,14 @@ interface Setup {
   createPodsS: number;
 }
 
-async function populate(cp: Setup['cp'], rest: KubeRest, port: number): Promise<Omit<Setup, 'cp' | 'rest' | 'port'>> {
+async function populate(cp: Setup['cp'], rest: KubeRest, port: number, poolUrls: [string, string]): Promise<Omit<Setup, 'cp' | 'rest' | 'port'>> {
   await prepareNamespace(cp, rest, NS);
-  // Pools nothing listens on, probed rarely: the fleets are valid and reconciled, the probes cheap.
-  const probe = { intervalSeconds: 300, timeoutSeconds: 1, failureThreshold: 3, successThreshold: 1 };
-  await createMiningPool(rest, NS, 'primary', 'stratum+tcp://127.0.0.1:1', probe);
-  await createMiningPool(rest, NS, 'backup', 'stratum+tcp://127.0.0.1:2', probe);
+  // Real Stratum pools, probed rarely: every variant starts on the same state (both Available).
+  // Dead pools made the variants unequal: each operator start probed them once more, and the
+  // third start crossed failureThreshold, so that variant reconciled all 1,000 fleets again.
+  const probe = { intervalSeconds: 300, timeoutSeconds: 5, failureThreshold: 3, successThreshold: 1 };
+  await createMiningPool(rest, NS, 'primary', poolUrls[0], probe);
+  await createMiningPool(rest, NS, 'backup', poolUrls[1], probe);
   const fleets = Array.from({ length: FLEETS }, (_, i) => `f${String(i).padStart(4, '0')}`);
   let t = Date.now();
   await pool(fleets, CONCURRENCY, (name) =>
@@ -202,7 +205,7 @@ async function measure(s: Setup, dir: string, fdbUri: string, variant: Variant, 
       namespace: NS,
       logLevel: 'warn',
       historyUri: fdbUri,
-      extraArgs: [`--collector-interval=${INTERVAL_S}`, '--history-db=collector_bench', ...variant.args],
+      extraArgs: [`--collector-interval=${INTERVAL_S}`, `--history-db=collector_bench_${variant.name.replace(/\W/g, '_')}`, ...variant.args],
       ...(nodeOptions ? { nodeOptions } : {}),
       ...(variant.main ? { main: variant.main } : {}),
     });
@@ -405,7 +408,7 @@ async function chartOperator(): Promise<{ main: string; nodeOptions: string | un
  * production as the chart runs it (its command, the bundled operator, and its NODE_OPTIONS),
  * unbundled (the compiled entry point dist/operator/src/main.js with the same NODE_OPTIONS),
  * node-default (the chart's command without NODE_OPTIONS: Node's heap sizing), heap-cap at
- * COLLECTOR_BENCH_HEAP_CAP_MIB (or with COLLECTOR_BENCH_NODE_OPTIONS), before = another build as production.
+ * COLLECTOR_BENCH_HEAP_CAP_MIB (or with COLLECTOR_BENCH_NODE_OPTIONS), heap-cap-<MiB>[-semi-<MiB>] at that old-space (and semi-space) size, before = another build as production.
  */
 async function variants(): Promise<Record<string, Variant>> {
   const chart = await chartOperator();
@@ -433,6 +436,7 @@ export async function run(): Promise<BenchRow[]> {
   const cp = await startControlPlane();
   const rest = new KubeRest(cp.kubeConfig);
   let loadgen: ManagedProcess | undefined;
+  const stratum: StratumPool[] = [];
   try {
     const port = await freePort();
     loadgen = spawnProcess({
@@ -444,7 +448,8 @@ export async function run(): Promise<BenchRow[]> {
     });
     const lg = loadgen;
     const setupStart = Date.now();
-    const populated = await populate(cp, rest, port);
+    stratum.push(await startStratumPool(), await startStratumPool());
+    const populated = await populate(cp, rest, port, [stratum[0]!.url, stratum[1]!.url]);
     await waitFor(() => readFileSync(lg.logFile, 'utf8').includes('loadgen ready') || (lg.running ? undefined : Promise.reject(new Error(lg.tail()))), {
       timeoutMs: 60_000,
       description: 'load generator listening',
@@ -458,8 +463,12 @@ export async function run(): Promise<BenchRow[]> {
     const results: Measured[] = [];
     const pods = FLEETS * PODS_PER_FLEET;
     for (const v of wanted) {
-      const variant = VARIANTS[v];
-      if (!variant) throw new Error(`unknown variant '${v}' (known: ${Object.keys(VARIANTS).join(', ')})`);
+      // heap-cap-<MiB>[-semi-<MiB>]: the chart's command at that --max-old-space-size (and
+      // --max-semi-space-size), so several heap settings run side by side.
+      const cap = /^heap-cap-(\d+)(?:-semi-(\d+))?$/.exec(v);
+      const capOptions = cap && [`--max-old-space-size=${cap[1]}`, ...(cap[2] ? [`--max-semi-space-size=${cap[2]}`] : [])].join(' ');
+      const variant = capOptions ? { name: v, args: [], main: VARIANTS.production!.main!, nodeOptions: capOptions } : VARIANTS[v];
+      if (!variant) throw new Error(`unknown variant '${v}' (known: ${Object.keys(VARIANTS).join(', ')}, heap-cap-<MiB>[-semi-<MiB>])`);
       results.push(await measure(s, dir, fdb.uri, variant, pods, lg.pid));
     }
     const rows: BenchRow[] = [
@@ -560,6 +569,7 @@ export async function run(): Promise<BenchRow[]> {
     return rows;
   } finally {
     await loadgen?.stop(10_000);
+    for (const p of stratum) await p.stop();
     await cp.stop();
     await fdb.stop();
   }

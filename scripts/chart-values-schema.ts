@@ -92,6 +92,7 @@ export const ChartValuesSchema = z.looseObject({
   securityContext: obj,
   resources: obj,
   maxOldSpaceMiB: z.int().min(0).max(65536),
+  maxSemiSpaceMiB: z.int().min(0).max(1024),
   livenessProbe: obj,
   readinessProbe: obj,
   terminationGracePeriodSeconds: z.int().min(0),

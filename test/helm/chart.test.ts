@@ -262,13 +262,20 @@ describe('helm chart: lint and render', () => {
     expect(c.image).toBe(DEFAULT_IMAGE);
     expect(c.command).toEqual(['node', 'dist/operator/minefleet-operator.mjs']);
     expect(c.args).toEqual([`--miner-image=${DEFAULT_IMAGE}`]);
-    // V8's heap limit comes from maxOldSpaceMiB (what `npm run bench -- collector` measures the
-    // production variant with); 0 leaves Node's own default.
-    expect(c.env!.filter((e) => e.name === 'NODE_OPTIONS')).toEqual([{ name: 'NODE_OPTIONS', value: '--max-old-space-size=160' }]);
-    expect(operatorContainer(await render('minefleet-system', ['--set', 'maxOldSpaceMiB=512'])).env!.find((e) => e.name === 'NODE_OPTIONS')!.value).toBe(
-      '--max-old-space-size=512',
-    );
-    expect(operatorContainer(await render('minefleet-system', ['--set', 'maxOldSpaceMiB=0'])).env!.some((e) => e.name === 'NODE_OPTIONS')).toBe(false);
+    // V8's heap sizes come from maxOldSpaceMiB and maxSemiSpaceMiB (what `npm run bench --
+    // collector` measures the production variant with); 0 leaves Node's own default for each.
+    const nodeOptions = async (...set: string[]) =>
+      operatorContainer(
+        await render(
+          'minefleet-system',
+          set.flatMap((v) => ['--set', v]),
+        ),
+      ).env!.filter((e) => e.name === 'NODE_OPTIONS');
+    expect(c.env!.filter((e) => e.name === 'NODE_OPTIONS')).toEqual([{ name: 'NODE_OPTIONS', value: '--max-old-space-size=160 --max-semi-space-size=8' }]);
+    expect(await nodeOptions('maxOldSpaceMiB=512')).toEqual([{ name: 'NODE_OPTIONS', value: '--max-old-space-size=512 --max-semi-space-size=8' }]);
+    expect(await nodeOptions('maxOldSpaceMiB=0')).toEqual([{ name: 'NODE_OPTIONS', value: '--max-semi-space-size=8' }]);
+    expect(await nodeOptions('maxSemiSpaceMiB=0')).toEqual([{ name: 'NODE_OPTIONS', value: '--max-old-space-size=160' }]);
+    expect(await nodeOptions('maxOldSpaceMiB=0', 'maxSemiSpaceMiB=0')).toEqual([]);
     // The miners' NetworkPolicies admit exactly this release's operator pods and the Prometheus selector.
     const npConfig = loadConfig(c.args!, containerEnv(c, 'minefleet-system'));
     expect(npConfig.operatorPodSelector).toEqual(dep.spec!.selector.matchLabels);

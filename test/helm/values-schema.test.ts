@@ -25,6 +25,7 @@ describe('chart values.schema.json', () => {
       ['metrics.port=70000', '/metrics/port'],
       ['logLevel=loud', '/logLevel'],
       ['maxOldSpaceMiB=-1', '/maxOldSpaceMiB'],
+      ['maxSemiSpaceMiB=-1', '/maxSemiSpaceMiB'],
     ] as const) {
       const r = await runTool(binPath('helm'), ['template', 'x', CHART, '--set', set]);
       expect(r.code, set).not.toBe(0);

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { RuntimeMetrics } from '../metrics/runtime-metrics.js';
@@ -7,6 +8,9 @@ import { Informer, type InformerOptions } from './informer.js';
 import { kubeLeaseClient, LeaderElector, type LeaderElectionConfig } from './leaderelection.js';
 import { KubeRest } from './rest.js';
 import type { KubeObject, ResourceType } from './resource.js';
+
+/** In-flight requests bound to the leadership signal, far above what the concurrency settings allow. */
+const LEADERSHIP_SIGNAL_MAX_LISTENERS = 10_000;
 
 export type SharedInformerOptions<T> = Omit<InformerOptions<T>, 'logger' | 'namespaces'> & { allNamespaces?: boolean };
 
@@ -75,6 +79,10 @@ export class Manager {
   private readonly leadershipListeners: Array<(c: LeadershipChange) => void> = [];
 
   constructor(readonly opts: ManagerOptions) {
+    // Every request of every controller and of the collector (64 scrapes in flight) listens on
+    // this one signal while it runs: Node's default of 10 listeners would warn of a leak that is
+    // not one. A real leak (listeners never removed) still warns past this bound.
+    setMaxListeners(LEADERSHIP_SIGNAL_MAX_LISTENERS, this.leadership.signal);
     this.baseRest = new KubeRest(opts.kubeConfig);
     this.rest = this.baseRest.withSignal(this.leadership.signal);
     this.metrics = opts.metrics ?? new RuntimeMetrics();
