@@ -529,13 +529,21 @@ describe('MinerFleet controller', () => {
       const c = await cmap(`${name}-config`);
       return c ? (parseYaml(c.data['miner.yaml']).external.devices as Any[]).map((d) => d.name as string) : undefined;
     };
-    /** The published assignment once it names exactly the live pods and covers `n` targets, k per pod at most. */
+    /**
+     * The published assignment once the Deployment's rollout is over (every live pod from its
+     * current template) and it names exactly those pods and covers `n` targets, k per pod at most.
+     * The rollout matters: a Deployment edited in replicas and template at once is first a scaling
+     * event, so the old ReplicaSet grows to the new count for a moment and the assignment follows
+     * those pods, before Recreate replaces them all.
+     */
     const sharded = (n: number, k: number) =>
       eventually(
         async () => {
-          const [r, pods] = [(await runtimeOf(name)) as Any, await podsOf()];
+          const [r, pods, d] = [(await runtimeOf(name)) as Any, await podsOf(), await dep(name)];
           const a = r?.deviceAssignments as Record<string, string[]> | undefined;
-          if (!a || pods.length !== Math.ceil(n / k) || JSON.stringify(Object.keys(a).sort()) !== JSON.stringify(pods)) return undefined;
+          const rolledOut =
+            d && d.status?.observedGeneration === d.metadata.generation && d.status?.updatedReplicas === pods.length && d.status?.replicas === pods.length;
+          if (!a || !rolledOut || pods.length !== Math.ceil(n / k) || JSON.stringify(Object.keys(a).sort()) !== JSON.stringify(pods)) return undefined;
           const all = Object.values(a).flat();
           return all.length === n ? { a, all, pods } : undefined;
         },
