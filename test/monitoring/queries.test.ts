@@ -19,7 +19,6 @@ import {
   installCrds,
   freePort,
   makeTempDir,
-  REPO_ROOT,
   spawnProcess,
   startControlPlane,
   startFerretDB,
@@ -29,6 +28,7 @@ import {
   type ManagedProcess,
   type Prometheus,
 } from '../support/index.js';
+import { OPERATOR_MAIN } from '../support/fleetRig.js';
 import { startStratumPool, type StratumPool } from '../support/stratum/index.js';
 import { baseConfig, poolEntry, startMiner, waitFor, type MinerProcess } from '../miner/helpers.js';
 import { createNamespace, fleet, secret } from '../operator/fixtures.js';
@@ -36,7 +36,6 @@ import { allPanelQueries, dashboardVariables, parseLabelValues, pendingMetrics, 
 
 const NS = 'mining';
 const G = '/apis/minefleet.io/v1alpha1';
-const MAIN = path.join(REPO_ROOT, 'dist/operator/minefleet-operator.mjs');
 const DIFF = 0.002;
 
 let cp: ControlPlane;
@@ -140,7 +139,7 @@ beforeAll(async () => {
     name: 'operator-monitoring',
     command: process.execPath,
     args: [
-      MAIN,
+      OPERATOR_MAIN,
       '--identity=op-0',
       `--lease-namespace=${NS}`,
       `--metrics-port=${metricsPort}`,

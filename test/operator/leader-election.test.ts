@@ -9,13 +9,13 @@ import {
   startControlPlane,
   startStallProxy,
   type ControlPlane,
-  REPO_ROOT,
   freePort,
   makeTempDir,
   spawnProcess,
   type ManagedProcess,
   type StallProxy,
 } from '../support/index.js';
+import { OPERATOR_MAIN } from '../support/fleetRig.js';
 import { createNamespace, fleet, pool, secret } from './fixtures.js';
 import { eventually, testLogger } from './helpers.js';
 
@@ -24,7 +24,6 @@ type Any = any;
 const NS = 'ha';
 const G = '/apis/minefleet.io/v1alpha1';
 const LEASE_SECONDS = 5;
-const MAIN = process.env.MINEFLEET_OPERATOR_MAIN ?? path.join(REPO_ROOT, 'dist/operator/minefleet-operator.mjs');
 
 let cp: ControlPlane;
 let rest: KubeRest;
@@ -47,7 +46,7 @@ async function startOperator(identity: string, opts: { kubeconfigPath?: string; 
     name: `operator-${identity}`,
     command: process.execPath,
     args: [
-      MAIN,
+      OPERATOR_MAIN,
       `--identity=${identity}`,
       `--lease-namespace=${NS}`,
       `--lease-name=${opts.leaseName ?? 'minefleet-operator'}`,
