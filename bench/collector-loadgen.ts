@@ -91,10 +91,17 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { port: { type: 'string' }, pods: { type: 'string' } } });
   const port = Number(values.port);
   const pods = Number(values.pods);
-  const t0 = Date.now();
+  let t0 = Date.now();
   const parts = (await template()).split(/(90000000[1-7])/);
   const bootIds = new Map<number, string>();
   const bootId = (i: number) => bootIds.get(i) ?? (bootIds.set(i, `boot-${i}-${t0}`), bootIds.get(i)!);
+  // SIGUSR2: every pod restarts now (new start time, counters and ring from zero), so each
+  // variant of the bench starts on the same share backlog, not on what earlier variants left.
+  process.on('SIGUSR2', () => {
+    t0 = Date.now();
+    bootIds.clear();
+    console.log(JSON.stringify({ msg: 'loadgen reset', t0 }));
+  });
 
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const i = podIndex(req.socket.localAddress ?? '');

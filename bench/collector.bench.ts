@@ -45,7 +45,7 @@ const PODS_PER_FLEET = Number(process.env.COLLECTOR_BENCH_PODS_PER_FLEET ?? 10);
 const CYCLES = Number(process.env.COLLECTOR_BENCH_CYCLES ?? 3);
 const WARM_CAP_S = Number(process.env.COLLECTOR_BENCH_WARM_CAP_S ?? 120);
 const WINDOW_CAP_S = Number(process.env.COLLECTOR_BENCH_WINDOW_S ?? 75);
-const HEAP_CAP_MIB = Number(process.env.COLLECTOR_BENCH_HEAP_CAP_MIB ?? 160);
+const HEAP_CAP_MIB = Number(process.env.COLLECTOR_BENCH_HEAP_CAP_MIB ?? 144);
 const CONCURRENCY = 32;
 const INTERVAL_S = 15;
 const RSS_TARGET_MIB = 256;
@@ -66,11 +66,17 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
-function cpuSeconds(pid: number): number {
+/** utime and stime of a process, or of one of its threads (`/proc/PID/task/TID/stat`), in seconds. */
+function cpuTimes(statPath: string): { user: number; system: number } {
   // fields after the ")" of comm: state is 3rd field; utime, stime are fields 14, 15 (1-based)
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const stat = readFileSync(statPath, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
+  return { user: Number(f[11]) / 100, system: Number(f[12]) / 100 }; // USER_HZ is 100 on Linux
+}
+
+function cpuSeconds(pid: number): number {
+  const t = cpuTimes(`/proc/${pid}/stat`);
+  return t.user + t.system;
 }
 
 function procStatusMib(pid: number, field: 'VmHWM' | 'VmRSS'): number {
@@ -164,7 +170,16 @@ interface Poll {
   queue: number;
   heapUsed: number;
   cpu: number;
+  /** the process's kernel time (stime), part of cpu */
+  cpuSystem: number;
+  /** the main thread's (JavaScript's) utime+stime, part of cpu; the rest is GC helpers and libuv */
+  cpuMain: number;
   loadgenCpu: number;
+  /** minefleet_store_buffered_documents, memory + spill */
+  buffered: number;
+  spilled: number;
+  overruns: number;
+  reconciles: number;
   at: number;
 }
 
@@ -177,7 +192,14 @@ interface Measured {
   scrapesPerS: number;
   cpuPerFullCycle: number;
   cpuCores: number;
+  cpuMainShare: number;
+  cpuSystemShare: number;
   loadgenCores: number;
+  maxBuffered: number;
+  spilledInWindow: number;
+  /** NaN for a build without the overrun counter */
+  overruns: number;
+  reconcilesPerS: number;
   docsPerS: Record<string, number>;
   peakRssMib: number;
   minHeapUsedMib: number;
@@ -192,8 +214,8 @@ interface Measured {
 /**
  * Starts the operator and polls it every second. Warm-up: until the first cycle completes (cold
  * caches, first baselines, the MinerFleet controller's cold reconcile) or WARM_CAP_S. Then the
- * window: until CYCLES cycles complete or WINDOW_CAP_S. On a machine where a cycle takes longer
- * than the window, the cycle time is also given as pods / scrape throughput.
+ * window: until CYCLES cycles complete or WINDOW_CAP_S. Cycles start at a fixed rate (one per
+ * interval): one that runs past the next start is an overrun, counted by the operator.
  */
 async function measure(s: Setup, dir: string, fdbUri: string, variant: Variant, pods: number, loadgenPid: number): Promise<Measured> {
   let op: OperatorProcess | undefined;
@@ -223,6 +245,8 @@ async function measure(s: Setup, dir: string, fdbUri: string, variant: Variant, 
     };
     const poll = async (): Promise<Poll> => {
       const text = await metricsText();
+      const proc = cpuTimes(`/proc/${o.proc.pid}/stat`);
+      const main = cpuTimes(`/proc/${o.proc.pid}/task/${o.proc.pid}/stat`);
       return {
         text,
         count: metricValue(text, 'minefleet_collector_cycle_seconds_count'),
@@ -230,8 +254,14 @@ async function measure(s: Setup, dir: string, fdbUri: string, variant: Variant, 
         scrapes: metricValue(text, 'minefleet_collector_scrapes_total'),
         queue: metricValue(text, 'workqueue_depth', 'controller="minerfleet"'),
         heapUsed: metricValue(text, 'nodejs_heap_size_used_bytes'),
-        cpu: cpuSeconds(o.proc.pid),
+        cpu: proc.user + proc.system,
+        cpuSystem: proc.system,
+        cpuMain: main.user + main.system,
         loadgenCpu: cpuSeconds(loadgenPid),
+        buffered: metricValue(text, 'minefleet_store_buffered_documents') || 0,
+        spilled: metricValue(text, 'minefleet_store_spilled_documents_total') || 0,
+        overruns: metricValue(text, 'minefleet_collector_cycle_overruns_total') || 0,
+        reconciles: metricValue(text, 'controller_runtime_reconcile_total', 'controller="minerfleet"') || 0,
         at: Date.now(),
       };
     };
@@ -241,11 +271,14 @@ async function measure(s: Setup, dir: string, fdbUri: string, variant: Variant, 
       );
     const started = Date.now();
     let minHeap = Infinity;
+    let maxBuffered = 0;
+    let inWindow = false;
     const tick = async (): Promise<Poll> => {
       if (!o.proc.running) throw new Error(`operator exited: ${o.log().slice(-2000)}`);
       await sleep(1000);
       const m = await poll();
       minHeap = Math.min(minHeap, m.heapUsed);
+      if (inWindow) maxBuffered = Math.max(maxBuffered, m.buffered);
       return m;
     };
     let m = await tick();
@@ -256,7 +289,9 @@ async function measure(s: Setup, dir: string, fdbUri: string, variant: Variant, 
       `[collector] ${variant.name}: ${firstCycleS !== undefined ? `first cycle ${firstCycleS.toFixed(1)} s, done ${coldToFirstCycleS!.toFixed(0)} s after start` : `no cycle within ${WARM_CAP_S} s`}; minerfleet queue ${m.queue}`,
     );
     const begin = m;
+    inWindow = true;
     let prev = m;
+    let lastCycle = m;
     const cycles: number[] = [];
     while (cycles.length < CYCLES && Date.now() - begin.at < WINDOW_CAP_S * 1000) {
       m = await tick();
@@ -264,8 +299,12 @@ async function measure(s: Setup, dir: string, fdbUri: string, variant: Variant, 
         // _count steps once per cycle; polled each second, one step is one cycle (a cycle is never < 1 s here)
         cycles.push((m.sum - prev.sum) / (m.count - prev.count));
         console.error(
-          `[collector] ${variant.name}: cycle ${cycles.length}/${CYCLES} ${cycles.at(-1)!.toFixed(2)} s, RSS ${procStatusMib(o.proc.pid, 'VmRSS').toFixed(0)} MiB`,
+          `[collector] ${variant.name}: cycle ${cycles.length}/${CYCLES} ${cycles.at(-1)!.toFixed(2)} s, RSS ${procStatusMib(o.proc.pid, 'VmRSS').toFixed(0)} MiB, ` +
+            `status writes +${metricValue(m.text, 'minefleet_collector_status_writes_total') - metricValue(lastCycle.text, 'minefleet_collector_status_writes_total')}, ` +
+            `samples +${metricValue(m.text, 'minefleet_collector_documents_total', 'collection="samples"') - metricValue(lastCycle.text, 'minefleet_collector_documents_total', 'collection="samples"') || 0}, ` +
+            `store backlog ${m.buffered}`,
         );
+        lastCycle = m;
       }
       prev = m;
     }
@@ -284,6 +323,12 @@ async function measure(s: Setup, dir: string, fdbUri: string, variant: Variant, 
       scrapesPerS: scrapes / windowS,
       cpuPerFullCycle: scrapes > 0 ? (cpu / scrapes) * pods : NaN,
       cpuCores: cpu / windowS,
+      cpuMainShare: (end.cpuMain - begin.cpuMain) / cpu,
+      cpuSystemShare: (end.cpuSystem - begin.cpuSystem) / cpu,
+      maxBuffered,
+      spilledInWindow: end.spilled - begin.spilled,
+      overruns: metricValue(end.text, 'minefleet_collector_cycle_overruns_total') - (begin.overruns || 0),
+      reconcilesPerS: (end.reconciles - begin.reconciles) / windowS,
       loadgenCores: (end.loadgenCpu - begin.loadgenCpu) / windowS,
       docsPerS: Object.fromEntries(Object.keys(w1).map((k) => [k, (w1[k]! - w0[k]!) / windowS])),
       peakRssMib: procStatusMib(o.proc.pid, 'VmHWM'),
@@ -331,13 +376,40 @@ function rowsOf(m: Measured, pods: number): BenchRow[] {
       unit: 'pods/s',
       note: `pods scraped (/metrics + /shares) per second in the window; ${INTERVAL_S} s needs ${(pods / INTERVAL_S).toFixed(0)}/s`,
     },
-    { bench: b, metric: `${v} cycle time from throughput`, value: pods / m.scrapesPerS, unit: 's', note: `${pods} pods / scrape throughput` },
+    {
+      bench: b,
+      metric: `${v} cycle overruns`,
+      value: m.overruns,
+      unit: 'cycles',
+      note: `cycles in the window that ran past the next start (minefleet_collector_cycle_overruns_total); goal 0${Number.isNaN(m.overruns) ? ' (this build has no such counter)' : ''}`,
+    },
+    {
+      bench: b,
+      metric: `${v} MinerFleet reconciles`,
+      value: m.reconcilesPerS,
+      unit: 'per s',
+      note: 'controller_runtime_reconcile_total{controller="minerfleet"} per second over the window',
+    },
     {
       bench: b,
       metric: `${v} CPU per cycle`,
       value: m.cpuPerFullCycle,
       unit: 'CPU s',
       note: `operator utime+stime per ${pods} scrapes (collector + controllers + store); ${m.cpuCores.toFixed(2)} cores busy in the window`,
+    },
+    {
+      bench: b,
+      metric: `${v} CPU: main thread share`,
+      value: m.cpuMainShare,
+      unit: 'x',
+      note: `of the operator's CPU, the JavaScript thread's part (the rest: GC helper and libuv threads); kernel time (stime) ${(100 * m.cpuSystemShare).toFixed(0)}% of all`,
+    },
+    {
+      bench: b,
+      metric: `${v} store backlog, max`,
+      value: m.maxBuffered,
+      unit: 'docs',
+      note: `minefleet_store_buffered_documents (memory + spill) at its highest in the window; ${m.spilledInWindow} documents spilled to disk in the window`,
     },
     {
       bench: b,
@@ -463,12 +535,17 @@ export async function run(): Promise<BenchRow[]> {
     const results: Measured[] = [];
     const pods = FLEETS * PODS_PER_FLEET;
     for (const v of wanted) {
-      // heap-cap-<MiB>[-semi-<MiB>]: the chart's command at that --max-old-space-size (and
-      // --max-semi-space-size), so several heap settings run side by side.
-      const cap = /^heap-cap-(\d+)(?:-semi-(\d+))?$/.exec(v);
+      // heap-cap-<MiB>[-semi-<MiB>][-<tag>]: the chart's command at that --max-old-space-size (and
+      // --max-semi-space-size), so several heap settings run side by side; a tag tells apart two
+      // runs of one setting (e.g. -cold: the first variant, which also creates the fleets' objects).
+      const cap = /^heap-cap-(\d+)(?:-semi-(\d+))?(?:-[a-z]+)?$/.exec(v);
       const capOptions = cap && [`--max-old-space-size=${cap[1]}`, ...(cap[2] ? [`--max-semi-space-size=${cap[2]}`] : [])].join(' ');
       const variant = capOptions ? { name: v, args: [], main: VARIANTS.production!.main!, nodeOptions: capOptions } : VARIANTS[v];
       if (!variant) throw new Error(`unknown variant '${v}' (known: ${Object.keys(VARIANTS).join(', ')}, heap-cap-<MiB>[-semi-<MiB>])`);
+      const resets = () => readFileSync(lg.logFile, 'utf8').split('loadgen reset').length;
+      const before = resets();
+      process.kill(lg.pid, 'SIGUSR2');
+      await waitFor(() => resets() > before || undefined, { timeoutMs: 10_000, description: 'load generator reset' });
       results.push(await measure(s, dir, fdb.uri, variant, pods, lg.pid));
     }
     const rows: BenchRow[] = [

@@ -28,6 +28,8 @@ export const THRESHOLDS = {
   rejectRatio: 0.05,
   /** Seconds since an economics feed's last good value after which EconomicsFeedStale fires. */
   feedMaxAgeSeconds: 1800,
+  /** Fraction of collector cycles that overran the interval (15 min) above which HistoryCollectorBehind fires. */
+  collectorOverrunRatio: 0.1,
 } as const;
 
 export interface AlertSpec {
@@ -199,6 +201,18 @@ export const ALERTS: readonly AlertSpec[] = [
     summary: 'The history spill file of operator {{ $labels.instance }} keeps growing.',
     description:
       'The history spill file of operator {{ $labels.instance }} holds {{ $value | humanize }} documents and has kept growing for 15 minutes: MongoDB is down or slower than the ingest. When the spill file is full, documents are dropped.',
+  },
+  {
+    alert: 'HistoryCollectorBehind',
+    group: 'minefleet-operator',
+    severity: 'warning',
+    for: '15m',
+    expr: (p) =>
+      `sum by (instance) (increase(${metric('minefleet_collector_cycle_overruns_total')}{${p.operator}}[15m]))\n` +
+      `  > ${p.threshold('collectorOverrunRatio')} * sum by (instance) (increase(${metric('minefleet_collector_cycle_seconds')}_count{${p.operator}}[15m]))`,
+    summary: 'The history collector of operator {{ $labels.instance }} does not keep up with its interval.',
+    description:
+      'Collector cycles of operator {{ $labels.instance }} keep taking longer than the collection interval ({{ $value | humanize }} overruns in 15 minutes): every miner is sampled less often than configured, and status and history lag behind.',
   },
 ];
 

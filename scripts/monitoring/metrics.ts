@@ -173,6 +173,14 @@ export const METRICS: readonly MetricSpec[] = [
     owner: 'operator/src/collector/collector.ts',
     landed: true,
   },
+  {
+    name: 'minefleet_collector_cycle_overruns_total',
+    type: 'counter',
+    source: 'operator',
+    labels: [],
+    owner: 'operator/src/collector/collector.ts',
+    landed: true,
+  },
 ];
 
 const byName = new Map(METRICS.map((m) => [m.name, m]));

@@ -271,10 +271,10 @@ describe('helm chart: lint and render', () => {
           set.flatMap((v) => ['--set', v]),
         ),
       ).env!.filter((e) => e.name === 'NODE_OPTIONS');
-    expect(c.env!.filter((e) => e.name === 'NODE_OPTIONS')).toEqual([{ name: 'NODE_OPTIONS', value: '--max-old-space-size=160 --max-semi-space-size=8' }]);
+    expect(c.env!.filter((e) => e.name === 'NODE_OPTIONS')).toEqual([{ name: 'NODE_OPTIONS', value: '--max-old-space-size=144 --max-semi-space-size=8' }]);
     expect(await nodeOptions('maxOldSpaceMiB=512')).toEqual([{ name: 'NODE_OPTIONS', value: '--max-old-space-size=512 --max-semi-space-size=8' }]);
     expect(await nodeOptions('maxOldSpaceMiB=0')).toEqual([{ name: 'NODE_OPTIONS', value: '--max-semi-space-size=8' }]);
-    expect(await nodeOptions('maxSemiSpaceMiB=0')).toEqual([{ name: 'NODE_OPTIONS', value: '--max-old-space-size=160' }]);
+    expect(await nodeOptions('maxSemiSpaceMiB=0')).toEqual([{ name: 'NODE_OPTIONS', value: '--max-old-space-size=144' }]);
     expect(await nodeOptions('maxOldSpaceMiB=0', 'maxSemiSpaceMiB=0')).toEqual([]);
     // The miners' NetworkPolicies admit exactly this release's operator pods and the Prometheus selector.
     const npConfig = loadConfig(c.args!, containerEnv(c, 'minefleet-system'));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { counterDelta, firstBaseline } from '../../operator/src/collector/deltas.js';
-import { statusWriteDue } from '../../operator/src/collector/deadband.js';
+import { pickStatusWrites, shareWriteBudget, statusWriteDue, statusWriteReason } from '../../operator/src/collector/deadband.js';
+import { nextCycleStart } from '../../operator/src/collector/schedule.js';
 import { ExpositionError, parseMinerMetrics, shareKey } from '../../operator/src/collector/exposition.js';
 import { WindowAccumulator, type PodObservation } from '../../operator/src/collector/windows.js';
 import { minerText } from './miner-text.js';
@@ -139,13 +140,72 @@ describe('status dead band', () => {
   const v = (hashrate: number, accepted = 0) => ({ hashrate, shares: { accepted, rejected: 0, stale: 0 } });
   it('writes first, on a move beyond the band, on shares after the min interval, and at the max interval', () => {
     expect(statusWriteDue(undefined, v(100), 0)).toBe(true);
-    const last = { value: v(100), at: 0 };
-    expect(statusWriteDue(last, v(104), 10_000)).toBe(false);
-    expect(statusWriteDue(last, v(110), 10_000)).toBe(true);
-    expect(statusWriteDue(last, v(0), 10_000)).toBe(true);
+    const last = { value: v(100, 1), at: 0 };
+    expect(statusWriteDue(last, v(104, 1), 10_000)).toBe(false);
+    expect(statusWriteDue(last, v(110, 1), 10_000)).toBe(true);
+    expect(statusWriteDue(last, v(0, 1), 10_000)).toBe(true);
     expect(statusWriteDue(last, v(100, 3), 10_000)).toBe(false);
-    expect(statusWriteDue(last, v(100, 3), 30_000)).toBe(true);
-    expect(statusWriteDue(last, v(101), 299_999)).toBe(false);
-    expect(statusWriteDue(last, v(101), 300_000)).toBe(true);
+    expect(statusWriteDue(last, v(100, 3), 59_999)).toBe(false);
+    expect(statusWriteDue(last, v(100, 3), 60_000)).toBe(true);
+    expect(statusWriteDue(last, v(101, 1), 299_999)).toBe(false);
+    expect(statusWriteDue(last, v(101, 1), 300_000)).toBe(true);
+    // a fleet's first shares at once: status never shows 0 shares for a fleet that has some
+    expect(statusWriteDue({ value: v(100), at: 0 }, v(100, 1), 10_000)).toBe(true);
+  });
+});
+
+describe('cycle schedule', () => {
+  it('starts a cycle every interval from the first; one that ends past the next start is an overrun and the schedule continues from its end', () => {
+    // a 4 s cycle started at 0: the next starts at 15 s
+    expect(nextCycleStart(0, 15_000, 4_000)).toEqual({ at: 15_000, overrun: false });
+    // ending exactly on the next start is on time
+    expect(nextCycleStart(15_000, 15_000, 30_000)).toEqual({ at: 30_000, overrun: false });
+    // a 17 s cycle: the next starts at once, 2 s late, and the one after 15 s from there
+    const late = nextCycleStart(30_000, 15_000, 47_000);
+    expect(late).toEqual({ at: 47_000, overrun: true });
+    expect(nextCycleStart(late.at, 15_000, 50_000)).toEqual({ at: 62_000, overrun: false });
+    // a cycle longer than two intervals is still one overrun: no burst of cycles to catch up
+    expect(nextCycleStart(62_000, 15_000, 100_000)).toEqual({ at: 100_000, overrun: true });
+  });
+});
+
+describe('status write budget', () => {
+  const v = (hashrate: number, accepted = 0) => ({ hashrate, shares: { accepted, rejected: 0, stale: 0 } });
+
+  it('says why a write is due', () => {
+    const last = { value: v(100), at: 0 };
+    expect(statusWriteReason(undefined, v(100), 0)).toBe('first');
+    expect(statusWriteReason(last, v(120), 1_000)).toBe('hashrate');
+    expect(statusWriteReason(last, v(100, 5), 1_000)).toBe('firstShares');
+    const counted = { value: v(100, 5), at: 0 };
+    expect(statusWriteReason(counted, v(100, 9), 59_000)).toBeUndefined();
+    expect(statusWriteReason(counted, v(100, 9), 60_000)).toBe('shares');
+    expect(statusWriteReason(last, v(100), 300_000)).toBe('maxInterval');
+  });
+
+  it("spreads share-only writes over a minInterval's cycles, oldest first, never holding back another reason", () => {
+    // 1,000 fleets at 15 s cycles and a 60 s minInterval: a quarter per cycle
+    expect(shareWriteBudget(1000, 15_000)).toBe(250);
+    expect(shareWriteBudget(3, 1_000)).toBe(1);
+    expect(shareWriteBudget(3, 1_000, { relative: 0.05, minIntervalMs: 0, maxIntervalMs: 1 })).toBe(Infinity);
+    const due = [
+      { id: 'a', reason: 'shares' as const, lastAt: 30 },
+      { id: 'b', reason: 'hashrate' as const, lastAt: 40 },
+      { id: 'c', reason: 'shares' as const, lastAt: 10 },
+      { id: 'd', reason: 'shares' as const, lastAt: 20 },
+      { id: 'e', reason: 'first' as const, lastAt: 0 },
+    ];
+    expect(pickStatusWrites(due, 2).map((d) => d.id)).toEqual(['b', 'e', 'c', 'd']);
+    expect(pickStatusWrites(due, 0).map((d) => d.id)).toEqual(['b', 'e']);
+    // every fleet written in one cycle: four cycles later they are spread 250 a cycle, and stay so
+    const lastAt = new Map(Array.from({ length: 1000 }, (_, i) => [i, 0]));
+    const perCycle: number[] = [];
+    for (let t = 60_000; t <= 180_000; t += 15_000) {
+      const dueNow = [...lastAt].filter(([, at]) => t - at >= 60_000).map(([i, at]) => ({ i, reason: 'shares' as const, lastAt: at }));
+      const sent = pickStatusWrites(dueNow, shareWriteBudget(1000, 15_000));
+      for (const s of sent) lastAt.set(s.i, t);
+      perCycle.push(sent.length);
+    }
+    expect(perCycle).toEqual([250, 250, 250, 250, 250, 250, 250, 250, 250]);
   });
 });

@@ -198,6 +198,22 @@ const CASES: Case[] = [
     late: '30m',
     fires: [{ labels: { instance: 'a' }, value: '300' }],
   },
+  {
+    alert: 'HistoryCollectorBehind',
+    // 15 s cycles (4 a minute), one a minute overrunning: 25 %.
+    bad: [
+      s(`minefleet_collector_cycle_seconds_count{${OP},instance="a"}`, '0+4x40'),
+      s(`minefleet_collector_cycle_overruns_total{${OP},instance="a"}`, '0+1x40'),
+    ],
+    // An overrun now and then (one in 20 cycles) is no alert.
+    good: [
+      s(`minefleet_collector_cycle_seconds_count{${OP},instance="a"}`, '0+4x40'),
+      s(`minefleet_collector_cycle_overruns_total{${OP},instance="a"}`, '0+0.2x40'),
+    ],
+    early: '10m',
+    late: '35m',
+    fires: [{ labels: { instance: 'a' }, value: '15' }],
+  },
 ];
 
 /** The annotation text Prometheus should render: labels and value put into the rule's templates. */

@@ -115,6 +115,7 @@ describe('monitoring as code', () => {
         'EconomicsFeedStale',
         'HistoryStoreDown',
         'HistorySpillGrowing',
+        'HistoryCollectorBehind',
         'OperatorAbsent',
         'OperatorNoLeader',
         'ReconcileErrors',

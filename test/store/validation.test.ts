@@ -10,7 +10,7 @@ describe('store config', () => {
     expect(c.collectionPrefix).toBe('mf_');
     expect(c.pool).toEqual({ maxPoolSize: 10, minPoolSize: 0 });
     expect(c.writer.batchSize).toBe(500);
-    expect(c.buffer.maxMemoryDocuments).toBe(10_000);
+    expect(c.buffer.maxMemoryDocuments).toBe(30_000);
     expect(c.retentionDays.shares).toBe(7);
   });
 

@@ -7,11 +7,12 @@ import type { Informer } from '../runtime/informer.js';
 import type { KubeRest } from '../runtime/rest.js';
 import { objectPath, type KubeObject, type ResourceType } from '../runtime/resource.js';
 import type { HistoryStore, ShareDoc } from '../store/index.js';
-import { statusWriteDue, DEFAULT_DEAD_BAND, type DeadBand, type FleetRate } from './deadband.js';
+import { DEFAULT_DEAD_BAND, pickStatusWrites, shareWriteBudget, statusWriteReason, type DeadBand, type FleetRate, type StatusWriteReason } from './deadband.js';
 import { counterDelta, firstBaseline, type CounterBaseline, type ScrapeDelta } from './deltas.js';
 import { parseMinerMetrics, splitShareKey, type DeviceReading, type ShareResult } from './exposition.js';
 import { forEachLimited, ScrapeClient } from './http.js';
 import { scrapeTarget, type MinerPod } from './pods.js';
+import { nextCycleStart } from './schedule.js';
 import {
   advanceCursor,
   keepShare,
@@ -140,6 +141,7 @@ export class Collector {
     samples: Counter<'collection'>;
     sharesLost: Counter;
     statusWrites: Counter;
+    overruns: Counter;
   };
 
   constructor(readonly opts: CollectorOptions) {
@@ -168,6 +170,11 @@ export class Collector {
       statusWrites: new Counter({
         name: 'minefleet_collector_status_writes_total',
         help: 'MinerFleet status writes (hashrate, shares) past the dead band',
+        registers: r,
+      }),
+      overruns: new Counter({
+        name: 'minefleet_collector_cycle_overruns_total',
+        help: 'Cycles that took longer than the scrape interval (the next one started late): the collector is not keeping up',
         registers: r,
       }),
     };
@@ -224,13 +231,24 @@ export class Collector {
     await rename(`${file}.tmp`, file);
   }
 
+  /**
+   * Cycles start at a fixed rate, one every interval from the first (as Prometheus scrapes), so
+   * every pod is sampled once per interval whatever a cycle takes. A cycle that runs past the
+   * next start is an overrun: the next one starts as soon as it ends and the schedule continues
+   * from there (never two at once, never a burst to catch up).
+   */
   start(): void {
+    let due = Date.now();
     const tick = () => {
       if (this.stopped) return;
       this.running = this.cycle()
         .catch((err: unknown) => this.opts.logger.error({ err }, 'collector: cycle failed'))
         .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(tick, this.opts.intervalMs);
+          if (this.stopped) return;
+          const next = nextCycleStart(due, this.opts.intervalMs, Date.now());
+          if (next.overrun) this.m.overruns.inc();
+          due = next.at;
+          this.timer = setTimeout(tick, Math.max(0, due - Date.now()));
         });
     };
     this.timer = setTimeout(tick, 0);
@@ -463,7 +481,8 @@ export class Collector {
 
   private async writeStatuses(fleets: Map<string, FleetView>, hashrate: Map<string, number>, now: number): Promise<void> {
     const live = new Set<string>();
-    const writes: Array<() => Promise<void>> = [];
+    const band = this.opts.deadBand ?? DEFAULT_DEAD_BAND;
+    const due: Array<{ reason: StatusWriteReason; lastAt: number; write: () => Promise<void> }> = [];
     for (const f of fleets.values()) {
       const fk = `${f.metadata.namespace}/${f.metadata.name}`;
       live.add(fk);
@@ -480,29 +499,34 @@ export class Collector {
       const last =
         fs.lastWritten ??
         (f.status?.hashrate !== undefined ? { value: { hashrate: f.status.hashrate, shares: f.status.shares ?? zeroShares() }, at: 0 } : undefined);
-      if (!statusWriteDue(last, next, now, this.opts.deadBand ?? DEFAULT_DEAD_BAND)) continue;
-      writes.push(async () => {
-        try {
-          await this.opts.rest.apply(
-            objectPath(this.opts.fleetResource, f.metadata.namespace, f.metadata.name, 'status'),
-            { apiVersion: API_VERSION, kind: MINER_FLEET_KIND, metadata: { name: f.metadata.name, namespace: f.metadata.namespace }, status: next },
-            COLLECTOR_FIELD_MANAGER,
-            true,
-            { signal: this.signal },
-          );
-          fs.lastWritten = { value: next, at: now };
-          fs.pendingShares = zeroShares();
-          this.stats.statusWrites++;
-          this.m.statusWrites.inc();
-        } catch (err) {
-          const where = { namespace: f.metadata.namespace, fleet: f.metadata.name };
-          // Pending shares stay in fleet state (and the saved state): nothing is lost either way.
-          if (this.cancelled()) this.opts.logger.debug({ ...where, err }, 'collector: status write cancelled');
-          else this.opts.logger.warn({ ...where, err }, 'collector: status write failed; retried next cycle');
-        }
+      const reason = statusWriteReason(last, next, now, band);
+      if (!reason) continue;
+      due.push({
+        reason,
+        lastAt: last?.at ?? 0,
+        write: async () => {
+          try {
+            await this.opts.rest.apply(
+              objectPath(this.opts.fleetResource, f.metadata.namespace, f.metadata.name, 'status'),
+              { apiVersion: API_VERSION, kind: MINER_FLEET_KIND, metadata: { name: f.metadata.name, namespace: f.metadata.namespace }, status: next },
+              COLLECTOR_FIELD_MANAGER,
+              true,
+              { signal: this.signal },
+            );
+            fs.lastWritten = { value: next, at: now };
+            fs.pendingShares = zeroShares();
+            this.stats.statusWrites++;
+            this.m.statusWrites.inc();
+          } catch (err) {
+            const where = { namespace: f.metadata.namespace, fleet: f.metadata.name };
+            // Pending shares stay in fleet state (and the saved state): nothing is lost either way.
+            if (this.cancelled()) this.opts.logger.debug({ ...where, err }, 'collector: status write cancelled');
+            else this.opts.logger.warn({ ...where, err }, 'collector: status write failed; retried next cycle');
+          }
+        },
       });
     }
     for (const fk of this.fleets.keys()) if (!live.has(fk)) this.fleets.delete(fk);
-    await forEachLimited(writes, 16, (w) => w());
+    await forEachLimited(pickStatusWrites(due, shareWriteBudget(fleets.size, this.opts.intervalMs, band)), 16, (d) => d.write());
   }
 }

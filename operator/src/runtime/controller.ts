@@ -79,10 +79,14 @@ export class Controller {
     this.log = (opts.logger ?? pino({ level: 'silent' })).child({ controller: name });
   }
 
-  /** Reconcile the objects of this informer themselves. */
-  for<T extends KubeObject>(informer: Informer<T>): this {
+  /**
+   * Reconcile the objects of this informer themselves. `update` filters update events (as a
+   * controller-runtime predicate's UpdateFunc); adds and deletes always enqueue.
+   */
+  for<T extends KubeObject>(informer: Informer<T>, filters: { update?: (old: T, obj: T) => boolean } = {}): this {
     const enqueue = (o: T) => this.queue.add(objectKey(o));
-    informer.addEventHandler({ onAdd: enqueue, onUpdate: (_old, o) => enqueue(o), onDelete: enqueue });
+    const update = filters.update;
+    informer.addEventHandler({ onAdd: enqueue, onUpdate: (old, o) => (!update || update(old, o)) && enqueue(o), onDelete: enqueue });
     return this;
   }
 

@@ -47,7 +47,10 @@ export const StoreConfigSchema = z
       })
       .default({ batchSize: 500, flushIntervalMs: 1_000, retryInitialMs: 500, retryMaxMs: 10_000 }),
     buffer: z.object({
-      maxMemoryDocuments: z.number().int().min(1).default(10_000).meta({ description: 'Pending documents kept in memory before they go to the spill file.' }),
+      // Room for a healthy burst without touching the disk: at 10,000 pods one window close hands
+      // over 10,000 samples + rollups at once, next to a cycle's shares (one per pod or more); a
+      // bound of 10,000 sent every window close through the spill file (fsync'd appends, read back).
+      maxMemoryDocuments: z.number().int().min(1).default(30_000).meta({ description: 'Pending documents kept in memory before they go to the spill file.' }),
       spillDir: z.string().min(1).meta({ description: 'Directory of the append-only spill file (a persistent volume in a cluster).' }),
       maxSpillBytes: z
         .number()

@@ -192,6 +192,20 @@ export const operatorDashboard: DashboardSpec = {
           ],
           w: 6,
         },
+        {
+          kind: 'timeseries',
+          title: 'Collector overruns',
+          description:
+            'Share of collector cycles that took longer than the collection interval (the next one started late, so miners were sampled less often than configured). Above 10 % for 15 minutes: HistoryCollectorBehind.',
+          unit: UNITS.ratio,
+          queries: [
+            {
+              expr: `sum(rate(${metric('minefleet_collector_cycle_overruns_total')}[${R}])) / sum(rate(${metric('minefleet_collector_cycle_seconds')}_count[${R}]))`,
+              legend: 'overrun cycles',
+            },
+          ],
+          w: 6,
+        },
       ],
     },
   ],

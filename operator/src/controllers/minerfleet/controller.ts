@@ -54,6 +54,7 @@ import { ApiServerEndpoints } from './apiserver.js';
 import { FLEETS_BY_POOL, FLEETS_BY_TARGETS_CONFIGMAP, fleetPoolKeys, fleetTargetsConfigMapKeys, POOLS_BY_SECRET, poolSecretKeys } from './indexes.js';
 import { renderedTargets, resolveNetworkTargets, targetsToRender, type TargetsResolution } from './targets.js';
 import { assignDevices } from './device-assignment.js';
+import { fleetUpdateConcernsReconciler } from './predicates.js';
 import { secretsCacheTransform, type SecretKeys } from './secrets.js';
 import { computeStatus, replicaCounts, type StatusInputs } from './status.js';
 import { FleetReplicaMetrics } from '../../metrics/fleet-metrics.js';
@@ -677,7 +678,7 @@ export function setupMinerFleetController(
     backoffBaseMs: 100,
     backoffMaxMs: opts.backoffMaxMs ?? 60_000,
   });
-  controller.for(fleets);
+  controller.for(fleets, { update: fleetUpdateConcernsReconciler });
   for (const inf of owned.values()) controller.owns(inf, MINER_FLEET_KIND, API_VERSION);
   const fleetsOfPool = (ns: string | undefined, pool: string): Request[] =>
     fleets.store.byIndex(FLEETS_BY_POOL, `${ns ?? ''}/${pool}`).map((f) => ({ namespace: f.metadata.namespace, name: f.metadata.name! }));
