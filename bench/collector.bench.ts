@@ -179,6 +179,9 @@ interface Poll {
   buffered: number;
   spilled: number;
   overruns: number;
+  statusWrites: number;
+  /** samples the collector handed to the store */
+  samplesHanded: number;
   reconciles: number;
   at: number;
 }
@@ -260,7 +263,10 @@ async function measure(s: Setup, dir: string, fdbUri: string, variant: Variant, 
         loadgenCpu: cpuSeconds(loadgenPid),
         buffered: metricValue(text, 'minefleet_store_buffered_documents') || 0,
         spilled: metricValue(text, 'minefleet_store_spilled_documents_total') || 0,
-        overruns: metricValue(text, 'minefleet_collector_cycle_overruns_total') || 0,
+        // NaN for a build without the counter
+        overruns: metricValue(text, 'minefleet_collector_cycle_overruns_total'),
+        statusWrites: metricValue(text, 'minefleet_collector_status_writes_total') || 0,
+        samplesHanded: metricValue(text, 'minefleet_collector_documents_total', 'collection="samples"') || 0,
         reconciles: metricValue(text, 'controller_runtime_reconcile_total', 'controller="minerfleet"') || 0,
         at: Date.now(),
       };
@@ -300,8 +306,7 @@ async function measure(s: Setup, dir: string, fdbUri: string, variant: Variant, 
         cycles.push((m.sum - prev.sum) / (m.count - prev.count));
         console.error(
           `[collector] ${variant.name}: cycle ${cycles.length}/${CYCLES} ${cycles.at(-1)!.toFixed(2)} s, RSS ${procStatusMib(o.proc.pid, 'VmRSS').toFixed(0)} MiB, ` +
-            `status writes +${metricValue(m.text, 'minefleet_collector_status_writes_total') - metricValue(lastCycle.text, 'minefleet_collector_status_writes_total')}, ` +
-            `samples +${metricValue(m.text, 'minefleet_collector_documents_total', 'collection="samples"') - metricValue(lastCycle.text, 'minefleet_collector_documents_total', 'collection="samples"') || 0}, ` +
+            `status writes +${m.statusWrites - lastCycle.statusWrites}, samples +${m.samplesHanded - lastCycle.samplesHanded}, ` +
             `store backlog ${m.buffered}`,
         );
         lastCycle = m;
@@ -327,7 +332,7 @@ async function measure(s: Setup, dir: string, fdbUri: string, variant: Variant, 
       cpuSystemShare: (end.cpuSystem - begin.cpuSystem) / cpu,
       maxBuffered,
       spilledInWindow: end.spilled - begin.spilled,
-      overruns: metricValue(end.text, 'minefleet_collector_cycle_overruns_total') - (begin.overruns || 0),
+      overruns: end.overruns - begin.overruns,
       reconcilesPerS: (end.reconciles - begin.reconciles) / windowS,
       loadgenCores: (end.loadgenCpu - begin.loadgenCpu) / windowS,
       docsPerS: Object.fromEntries(Object.keys(w1).map((k) => [k, (w1[k]! - w0[k]!) / windowS])),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { counterDelta, firstBaseline } from '../../operator/src/collector/deltas.js';
-import { pickStatusWrites, shareWriteBudget, statusWriteDue, statusWriteReason } from '../../operator/src/collector/deadband.js';
+import { pickStatusWrites, shareWriteBudget, statusWriteReason } from '../../operator/src/collector/deadband.js';
 import { nextCycleStart } from '../../operator/src/collector/schedule.js';
 import { ExpositionError, parseMinerMetrics, shareKey } from '../../operator/src/collector/exposition.js';
 import { WindowAccumulator, type PodObservation } from '../../operator/src/collector/windows.js';
@@ -138,6 +138,7 @@ describe('windows and rollups', () => {
 
 describe('status dead band', () => {
   const v = (hashrate: number, accepted = 0) => ({ hashrate, shares: { accepted, rejected: 0, stale: 0 } });
+  const statusWriteDue = (...a: Parameters<typeof statusWriteReason>) => statusWriteReason(...a) !== undefined;
   it('writes first, on a move beyond the band, on shares after the min interval, and at the max interval', () => {
     expect(statusWriteDue(undefined, v(100), 0)).toBe(true);
     const last = { value: v(100, 1), at: 0 };

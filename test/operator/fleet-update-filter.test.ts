@@ -1,23 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import type { MinerFleet } from '../../operator/src/api/v1alpha1/index.js';
 import { fleetUpdateConcernsReconciler } from '../../operator/src/controllers/minerfleet/predicates.js';
+import { fleet as fixtureFleet } from './fixtures.js';
 
 function fleet(
   rv: string,
   patch: { generation?: number; spec?: Record<string, unknown>; status?: Record<string, unknown>; labels?: Record<string, string> } = {},
 ): MinerFleet {
+  const f = fixtureFleet('ns', 'f', 'cpu', [{ name: 'p', priority: 0 }], 2);
   return {
-    apiVersion: 'minefleet.io/v1alpha1',
-    kind: 'MinerFleet',
-    metadata: {
-      name: 'f',
-      namespace: 'ns',
-      uid: 'u1',
-      resourceVersion: rv,
-      generation: patch.generation ?? 1,
-      ...(patch.labels ? { labels: patch.labels } : {}),
-    },
-    spec: { replicas: 2, pools: [{ name: 'p', priority: 0 }], device: { kind: 'cpu' }, ...patch.spec },
+    ...f,
+    metadata: { ...f.metadata, uid: 'u1', resourceVersion: rv, generation: patch.generation ?? 1, ...(patch.labels ? { labels: patch.labels } : {}) },
+    spec: { ...f.spec, ...patch.spec },
     status: { activePool: 'p', readyReplicas: 2, hashrate: 9000, shares: { accepted: 10, rejected: 1, stale: 0 }, ...patch.status },
   } as unknown as MinerFleet;
 }

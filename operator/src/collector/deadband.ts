@@ -49,10 +49,6 @@ export function statusWriteReason(
   return moved && since >= band.minIntervalMs ? 'shares' : undefined;
 }
 
-export function statusWriteDue(last: { value: FleetRate; at: number } | undefined, next: FleetRate, now: number, band: DeadBand = DEFAULT_DEAD_BAND): boolean {
-  return statusWriteReason(last, next, now, band) !== undefined;
-}
-
 /**
  * Share-count writes a cycle may send: the fleets' share of one minInterval (1,000 fleets, 15 s
  * cycles, 60 s: 250). Without it every fleet written in the first cycle comes due in the same
