@@ -4,9 +4,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  // native/wasm/ is AssemblyScript (i32, v128, @inline on functions): not TypeScript a TS parser accepts;
+  // miner/native/wasm/ is AssemblyScript (i32, v128, @inline on functions): not TypeScript a TS parser accepts;
   // asc type-checks it when scripts/build-wasm.mjs compiles it. build/ holds generated output.
-  { ignores: ['node_modules/', 'dist/', 'build/', '.cache/', 'coverage/', 'bench/results/', '.tmp/', 'native/wasm/'] },
+  { ignores: ['node_modules/', 'dist/', 'build/', '.cache/', 'coverage/', 'bench/results/', '.tmp/', 'miner/native/wasm/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

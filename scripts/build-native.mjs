@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds the native scrypt addon (binding.gyp, native/scrypt) with the node-gyp that ships with npm,
+// Builds the native scrypt addon (binding.gyp, miner/native/scrypt) with the node-gyp that ships with npm,
 // against the installed Node headers (no download), and copies it to dist/native/ where the image
 // and the miner find it. A machine without a C toolchain still gets a working miner (the kernel
 // selection falls back), so a failed build warns and exits 0 unless MINEFLEET_NATIVE_REQUIRED=1.

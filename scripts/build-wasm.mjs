@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Compiles the portable WebAssembly SIMD128 scrypt kernel (native/wasm/scrypt.ts, AssemblyScript,
+// Compiles the portable WebAssembly SIMD128 scrypt kernel (miner/native/wasm/scrypt.ts, AssemblyScript,
 // a devDependency) to dist/native/scrypt-simd.wasm and build/wasm/ (what the image context takes).
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync } from 'node:fs';
@@ -15,7 +15,7 @@ mkdirSync(dirname(out), { recursive: true });
 // Static data (the SHA-256 constants) goes at 16384, between the kernel's fixed regions and V.
 const args = [
   asc,
-  join(root, 'native', 'wasm', 'scrypt.ts'),
+  join(root, 'miner', 'native', 'wasm', 'scrypt.ts'),
   '-O3',
   '--runtime',
   'stub',

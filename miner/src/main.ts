@@ -17,7 +17,7 @@ import { ExitError, VERSION, runMiner } from './miner.js';
 const USAGE = `usage:
   miner [run] [--config FILE]
   miner hash HEADER_HEX [--bits HEX] [--kernel auto|native[-avx512|-avx2|-sse2|-scalar]|wasm-simd|node-crypto|ts-scrypt]
-  miner bench [--threads N] [--seconds S] [--kernel auto|native[-avx512|-avx2|-sse2|-scalar]|node-crypto|ts-scrypt]
+  miner bench [--threads N] [--seconds S] [--kernel auto|native[-avx512|-avx2|-sse2|-scalar]|wasm-simd|node-crypto|ts-scrypt]
   miner supervise [--config FILE]
 ${EMULATE_USAGE}`;
 

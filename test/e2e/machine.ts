@@ -18,6 +18,8 @@ export interface CleanupReport {
   pidsWhileRunning: number[];
   rulesAddedWhileRunning: boolean;
   bridgeWhileRunning: boolean;
+  /** What the probe pod added while it ran on the first node (the things stop() must remove). */
+  podWhileRunning: { shims: number; netns: number; mounts: number };
   leftovers: Record<string, unknown[]>;
   stopMs: number;
   sysctlsBefore: Record<string, string>;
@@ -62,9 +64,10 @@ export async function snapshotMachine(): Promise<MachineSnapshot> {
   };
 }
 
+export const added = <T>(before: T[], now: T[]): T[] => now.filter((x) => !before.includes(x));
+
 /** Everything present after that was not there before (and processes of the node still alive). */
 export function leftovers(before: MachineSnapshot, after: MachineSnapshot, pids: number[]): Record<string, unknown[]> {
-  const added = (a: string[], b: string[]): string[] => b.filter((x) => !a.includes(x));
   const beforeRules = before.iptables.split('\n');
   return {
     iptablesRules: added(beforeRules, after.iptables.split('\n')),
@@ -74,7 +77,7 @@ export function leftovers(before: MachineSnapshot, after: MachineSnapshot, pids:
     mounts: added(before.mounts, after.mounts),
     netns: added(before.netns, after.netns),
     sysctls: Object.keys(before.sysctls).filter((k) => before.sysctls[k] !== after.sysctls[k]),
-    shims: after.shims.filter((p) => !before.shims.includes(p)),
+    shims: added(before.shims, after.shims),
     processes: pids.filter(pidAlive),
   };
 }

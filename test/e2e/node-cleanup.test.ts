@@ -1,6 +1,6 @@
 import { describe, expect, inject, it } from 'vitest';
 
-// The globalSetup started a node, took a snapshot of the machine, stopped it and compared
+// The globalSetup started a node, ran a pod on it, took a snapshot of the machine, stopped it and compared
 // (test/e2e/machine.ts): this file asserts that report.
 describe('a stopped node leaves nothing behind', () => {
   const { cleanup } = inject('e2e');
@@ -10,6 +10,12 @@ describe('a stopped node leaves nothing behind', () => {
     expect(cleanup.pidsWhileRunning.length).toBeGreaterThanOrEqual(4);
     expect(cleanup.bridgeWhileRunning).toBe(true);
     expect(cleanup.rulesAddedWhileRunning).toBe(true);
+  });
+
+  it('a pod ran on it: its shim, network namespace and mounts existed before stop()', () => {
+    expect(cleanup.podWhileRunning.shims).toBeGreaterThanOrEqual(1);
+    expect(cleanup.podWhileRunning.netns).toBeGreaterThanOrEqual(1);
+    expect(cleanup.podWhileRunning.mounts).toBeGreaterThanOrEqual(1);
   });
 
   it('after stop(): no process, shim, rule, ipset, link, route, mount or netns is left and sysctls are restored', () => {

@@ -66,6 +66,13 @@ describe('miner CLI (process)', () => {
     expect(r2.status).toBe(2);
     expect(r2.stderr).toMatch(/backend\.kind: 'gpu' backend not available in this build/);
   });
+  it('MINEFLEET_KERNEL: an unknown kernel exits 2 naming the variable and the choices', () => {
+    const f = join(dir, 'kernel.yaml');
+    writeFileSync(f, 'pools:\n  - name: a\n    url: stratum+tcp://127.0.0.1:1\n    userEnv: U\nactivePool: a\n');
+    const r = run(['run', '--config', f], { U: 'u', MINEFLEET_KERNEL: 'avx9000' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/MINEFLEET_KERNEL: unknown kernel 'avx9000' \(auto \| native \| .*wasm-simd \| node-crypto \| ts-scrypt\)/);
+  });
   it('unreadable config file: exit 2', () => {
     const r = run(['run', '--config', join(dir, 'missing.yaml')]);
     expect(r.status).toBe(2);

@@ -72,4 +72,18 @@ describe('mining on litecoind -regtest', () => {
     }
     expect(pool.errors).toEqual([]);
   });
+
+  it('MINEFLEET_KERNEL forces a kernel in a running miner (native-sse2 here), and litecoind accepts its blocks', async () => {
+    const before = pool.blocks.filter((b) => b.accepted).length;
+    const forced = await startMiner(baseConfig([poolEntry('regtest', pool.url)], 'regtest'), { MINEFLEET_KERNEL: 'native-sse2' });
+    try {
+      await waitFor('1 more block accepted by litecoind', () => pool.blocks.filter((b) => b.accepted).length >= before + 1, 180_000, 200);
+      expect(forced.logs.find((l) => l.msg === 'cpu backend started')?.kernel).toBe('native-sse2');
+      const info = (await forced.metrics()).split('\n').find((l) => l.startsWith('minefleet_miner_info{'));
+      expect(info).toMatch(/kernel="native-sse2x4\+sha-(ni|c)"/);
+    } finally {
+      await forced.stop();
+    }
+    expect(pool.errors).toEqual([]);
+  });
 });

@@ -1,5 +1,5 @@
 /**
- * The native scrypt kernel (native/scrypt/*.c, an N-API addon built by node-gyp): SIMD ROMix with
+ * The native scrypt kernel (miner/native/scrypt/*.c, an N-API addon built by node-gyp): SIMD ROMix with
  * one hash per vector lane (16 with AVX-512F, 8 with AVX2, 4 with SSE2, 1 in portable C), SHA-256
  * midstate for the constant first 64 header bytes, SHA-NI where the CPU has it. The addon detects
  * the CPU at load time; this module only finds and loads it, so a missing or broken addon makes

@@ -1,5 +1,5 @@
 /**
- * The portable kernel: native/wasm/scrypt.ts (AssemblyScript) compiled to WebAssembly with SIMD128
+ * The portable kernel: miner/native/wasm/scrypt.ts (AssemblyScript) compiled to WebAssembly with SIMD128
  * by `npm run build` (scripts/build-wasm.mjs). Four hashes per v128, the same vertical design as
  * the native addon, so images and machines without the addon still hash well above the
  * one-call-per-nonce OpenSSL kernel. One instance (and 512 KiB scratchpad) per kernel object.
@@ -11,7 +11,7 @@ import { packageRoot } from './native.js';
 
 export const WASM_FILE = 'scrypt-simd.wasm';
 
-// Linear-memory regions shared with native/wasm/scrypt.ts.
+// Linear-memory regions shared with miner/native/wasm/scrypt.ts.
 const HEADER = 0;
 const TARGET = 128;
 const OUT = 256;

@@ -1,6 +1,6 @@
 // scrypt(P = S = header, N = 1024, r = 1, p = 1, dkLen = 32) for 80-byte block headers in
 // AssemblyScript with WebAssembly SIMD128: the portable kernel for machines and images without the
-// native addon. Same design as native/scrypt: four hashes at once, one per 32-bit lane of a v128
+// native addon. Same design as miner/native/scrypt: four hashes at once, one per 32-bit lane of a v128
 // ("vertical" layout, no shuffles in Salsa20/8), SHA-256 midstate of the constant first 64 bytes.
 // Written from RFC 7914 and FIPS 180-4. No allocator: fixed regions of linear memory.
 //
