@@ -12,11 +12,18 @@
  * every stored document are searched for the pool password, the litecoind RPC password and the
  * history store URI's password.
  *
+ * Beside the farm runs a usb fleet whose external miner is the same emulator in the pod's `miner`
+ * container (the role of bfgminer/cgminer driving a USB stick, its device node made by mknod) with
+ * the supervisor sidecar: it goes through the same steps (onto pool a, into status and FerretDB,
+ * over to pool b, suspended by the economics and back), and Prometheus on the host scrapes both
+ * fleets' supervisors by pod IP.
+ *
  * One supervisor pod drives all six devices (spec.device.network.targetsPerPod defaults to 1000).
  * spec.replicas is the fleet's on/off switch and the CRD refuses more than 1: the pod count follows
  * targetsPerPod instead, each pod with its own devices (asic-shard.test.ts); the last case shows
  * that refusal.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -28,7 +35,17 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CgminerClient } from '../../miner/src/external/client.js';
 import { parsePools, parseUnits } from '../../miner/src/external/snapshot.js';
-import { REPO_ROOT, startFerretDB, startLitecoind, waitFor, type FerretDB, type Litecoind } from '../support/index.js';
+import {
+  PROJECT_IMAGE,
+  REPO_ROOT,
+  startFerretDB,
+  startLitecoind,
+  startPrometheus,
+  waitFor,
+  type FerretDB,
+  type Litecoind,
+  type Prometheus,
+} from '../support/index.js';
 import { POD_SUBNET } from '../support/nodeNetwork.js';
 import { startStratumPool, type StratumPool } from '../support/stratum/index.js';
 import { metricValue, startEmulators } from '../external/helpers.js';
@@ -41,6 +58,8 @@ const FLEET = 'farm';
 const USER = 'farm-wallet';
 const DEVICES = ['asic-0', 'asic-1', 'asic-2', 'asic-3', 'asic-4', 'asic-5'];
 const NOMINAL_HS = 150;
+const USB_FLEET = 'stick';
+const USB_DEV = '/dev/minefleet-e2e-asics-tty0';
 const POOL_PASSWORD = `asic-pool-pw-${randomBytes(6).toString('hex')}`;
 const MONGO_PASSWORD = `asic-mongo-pw-${randomBytes(6).toString('hex')}`;
 
@@ -57,6 +76,7 @@ describe('a farm of emulated ASICs driven by a supervisor pod on the real node',
   let asics: Awaited<ReturnType<typeof startEmulators>> | undefined;
   let feed: http.Server;
   let price = 100;
+  let prom: Prometheus | undefined;
 
   const kjson = async (args: string[]): Promise<Any> => JSON.parse(await ok(c.kubectl([...args, '-o', 'json'])));
   const fleet = (): Promise<Any> => kjson(['-n', NS, 'get', 'mf', FLEET]);
@@ -77,6 +97,14 @@ describe('a farm of emulated ASICs driven by a supervisor pod on the real node',
   const isWorkerOf = (login: string, d: string) => login.startsWith(`${USER}.`) && login.endsWith(`.${d}`);
   const acceptedAt = (p: StratumPool, d: string, after: number) =>
     p.shares.filter((s) => isWorkerOf(s.worker, d) && s.result === 'accepted' && s.receivedAt >= after).length;
+  const usbPods = async (): Promise<Any[]> =>
+    ((await kjson(['-n', NS, 'get', 'pods', '-l', `minefleet.io/fleet=${USB_FLEET}`])).items as Any[]).filter((p) => !p.metadata.deletionTimestamp);
+  const readyUsbPod = async (): Promise<Any | undefined> =>
+    (await usbPods()).find((p) => p.status.podIP && p.status.containerStatuses?.length === 2 && p.status.containerStatuses.every((cs: Any) => cs.ready));
+  /** The usb fleet's external miner logs in as <user>.<fleet>.<pod>.usb. */
+  const isUsbWorker = (login: string) => login.startsWith(`${USER}.${USB_FLEET}.`) && login.endsWith('.usb');
+  const usbAcceptedAt = (p: StratumPool, after: number) =>
+    p.shares.filter((s) => isUsbWorker(s.worker) && s.result === 'accepted' && s.receivedAt >= after).length;
   const allUnits = async (enabled: boolean): Promise<boolean> => {
     for (const d of DEVICES) {
       const units = parseUnits(await device(d).devs());
@@ -87,7 +115,7 @@ describe('a farm of emulated ASICs driven by a supervisor pod on the real node',
 
   /** Logs and /metrics of every supervisor pod now. */
   const captureSupervisors = async (when: string) => {
-    for (const p of await supervisorPods()) {
+    for (const p of [...(await supervisorPods()), ...(await usbPods())]) {
       const name = p.metadata.name as string;
       for (const prev of [false, true]) {
         const r = await c.kubectl(['-n', NS, 'logs', name, '--all-containers', ...(prev ? ['--previous'] : [])]);
@@ -134,7 +162,23 @@ describe('a farm of emulated ASICs driven by a supervisor pod on the real node',
     expect(install.code, install.stderr).toBe(0);
 
     const probe = { intervalSeconds: 5, timeoutSeconds: 3, failureThreshold: 1, successThreshold: 1 };
+    rmSync(USB_DEV, { force: true, recursive: true });
+    execFileSync('mknod', ['-m', '0666', USB_DEV, 'c', '1', '3']);
     const litecoindFeed = { litecoind: { url: `http://${c.nodeIp}:${ltc.rpcPort}/`, credentialsSecretRef: { name: 'ltc-rpc' }, refreshSeconds: 5 } };
+    const failover = { strategy: 'Priority', failbackAfterSeconds: 3600 };
+    const economics = {
+      enabled: true,
+      power: { wattsPerMiner: 3000 },
+      electricityPrice: { perKWh: 0.1, currency: 'USD' },
+      feeds: {
+        LTC: { price: { http: { url: feedUrl, fieldPath: 'litecoin.usd', refreshSeconds: 10 } }, difficulty: litecoindFeed, blockReward: litecoindFeed },
+      },
+      minMarginPercent: 0,
+      resumeMarginPercent: 20,
+      evaluationWindowSeconds: 60,
+      minOffSeconds: 0,
+      feedMaxAgeSeconds: 60,
+    };
     const docs = [
       { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'pool-login' }, type: 'Opaque', stringData: { username: USER, password: POOL_PASSWORD } },
       { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'ltc-rpc' }, type: 'Opaque', stringData: { username: ltc.rpcUser, password: ltc.rpcPassword } },
@@ -164,20 +208,36 @@ describe('a farm of emulated ASICs driven by a supervisor pod on the real node',
             { name: 'pool-a', priority: 0 },
             { name: 'pool-b', priority: 1 },
           ],
-          failover: { strategy: 'Priority', failbackAfterSeconds: 3600 },
-          economics: {
-            enabled: true,
-            power: { wattsPerMiner: 3000 },
-            electricityPrice: { perKWh: 0.1, currency: 'USD' },
-            feeds: {
-              LTC: { price: { http: { url: feedUrl, fieldPath: 'litecoin.usd', refreshSeconds: 10 } }, difficulty: litecoindFeed, blockReward: litecoindFeed },
+          failover,
+          economics,
+        },
+      },
+      {
+        apiVersion: 'minefleet.io/v1alpha1',
+        kind: 'MinerFleet',
+        metadata: { name: USB_FLEET },
+        spec: {
+          replicas: 1,
+          device: { kind: 'usb', hostDevices: [USB_DEV] },
+          miner: {
+            backend: 'usb',
+            imagePullPolicy: 'Never',
+            resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
+            // The emulator from the project image plays the USB miner program: no pool until the sidecar pushes one.
+            external: {
+              image: PROJECT_IMAGE,
+              command: ['node', 'dist/miner/src/main.js', 'emulate-asic'],
+              args: ['--model', 'antminer-l3plus', '--host', '127.0.0.1', '--port', '4028', '--hashrate', String(NOMINAL_HS), '--pool-dead-seconds', '2'],
+              apiPort: 4028,
+              model: 'antminer-l3plus',
             },
-            minMarginPercent: 0,
-            resumeMarginPercent: 20,
-            evaluationWindowSeconds: 60,
-            minOffSeconds: 0,
-            feedMaxAgeSeconds: 60,
           },
+          pools: [
+            { name: 'pool-a', priority: 0 },
+            { name: 'pool-b', priority: 1 },
+          ],
+          failover,
+          economics,
         },
       },
     ];
@@ -186,6 +246,15 @@ describe('a farm of emulated ASICs driven by a supervisor pod on the real node',
 
   afterAll(async () => {
     process.stderr.write(`[e2e asic-farm] ${JSON.stringify(figures)}\n`);
+    // The usb fleet's pods go before its device node (containerd would make a missing bind-mount source a directory).
+    await c.kubectl(['-n', NS, 'delete', 'mf', USB_FLEET, '--ignore-not-found', '--wait=true', '--timeout=60s']);
+    await waitFor(async () => (await c.kubectl(['-n', NS, 'get', 'pods', '-l', `minefleet.io/fleet=${USB_FLEET}`, '-o', 'name'])).stdout.trim() === '', {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+      description: 'the usb fleet pods gone',
+    }).catch(() => undefined);
+    rmSync(USB_DEV, { force: true, recursive: true });
+    await prom?.stop();
     await c.kubectl(['delete', 'namespace', NS, '--wait=false']);
     await c.helm(['uninstall', 'asics', '-n', OPERATOR_NS, '--wait', '--timeout=120s'], { helmHome });
     await c.kubectl(['delete', 'namespace', OPERATOR_NS, '--wait=false']);
@@ -226,6 +295,20 @@ describe('a farm of emulated ASICs driven by a supervisor pod on the real node',
     const f = await fleet();
     expect(f.status.devices).toBe(DEVICES.length);
     expect(f.status.activePool).toBe('pool-a');
+
+    // The usb fleet: device container + supervisor sidecar; the sidecar brings its miner onto pool a.
+    const usbPod = await waitFor(readyUsbPod, { timeoutMs: 180_000, intervalMs: 500, description: 'the usb fleet pod Running with both containers Ready' });
+    figures.usbPodReadyMs = Date.now() - t0;
+    expect(usbPod.spec.containers.map((ct: Any) => ct.name).sort()).toEqual(['miner', 'supervisor']);
+    await waitFor(() => (usbAcceptedAt(a, 0) >= 1 ? true : undefined), {
+      timeoutMs: 120_000,
+      intervalMs: 250,
+      description: 'accepted shares from the usb fleet at pool a',
+    });
+    figures.usbMiningAtAMs = Date.now() - t0;
+    const usbLogins = a.logins.filter((l) => isUsbWorker(l.worker));
+    expect(usbLogins.length).toBeGreaterThanOrEqual(1);
+    for (const l of usbLogins) expect(l.password).toBe(POOL_PASSWORD);
   });
 
   it('the collector fills status.hashrate and status.shares, kubectl get mf shows the hashrate, FerretDB has a sample row per device', async () => {
@@ -262,6 +345,9 @@ describe('a farm of emulated ASICs driven by a supervisor pod on the real node',
     figures.hashratePerDevice60s = perDevice;
     for (const d of DEVICES) expect(perDevice[d], d).toBeGreaterThan(NOMINAL_HS * 0.3);
 
+    /** Sum of shares.accepted over a device's sample rows. */
+    const acceptedIn = (rows: Any[], d: string): number =>
+      rows.filter((r) => r.deviceName === d).reduce((sum: number, r) => sum + (Number(r.shares?.accepted) || 0), 0);
     const client = new MongoClient(fdb.uri, { serverSelectionTimeoutMS: 10_000 });
     try {
       await client.connect();
@@ -275,14 +361,74 @@ describe('a farm of emulated ASICs driven by a supervisor pod on the real node',
             }
           }
           const named = new Set(found.map((r) => r.deviceName as string | undefined).filter(Boolean));
-          return DEVICES.every((d) => named.has(d)) ? found : undefined;
+          // The first windows may cover a device's ramp-up: wait until every device's rows carry shares.
+          return DEVICES.every((d) => named.has(d) && acceptedIn(found, d) > 0) ? found : undefined;
         },
-        { timeoutMs: 120_000, intervalMs: 2000, description: 'a FerretDB sample row with deviceName for each of the six devices' },
+        {
+          timeoutMs: 120_000,
+          intervalMs: 2000,
+          description: 'FerretDB sample rows with deviceName for each of the six devices, with accepted shares for each',
+        },
       );
       figures.sampleRows = rows.length;
       // Every row of this fleet is a device's (a supervisor pod has no hashing of its own).
       for (const r of rows) expect(DEVICES).toContain(r.deviceName);
+      // Each device's shares reach MongoDB, not only a row naming it.
+      const sharesPerDevice = Object.fromEntries(DEVICES.map((d) => [d, acceptedIn(rows, d)]));
+      figures.acceptedSharesPerDeviceInSamples = sharesPerDevice;
+      for (const d of DEVICES) expect(sharesPerDevice[d], `${d}: sum of shares.accepted over its sample rows`).toBeGreaterThan(0);
       expect(rows.some((r) => r.pod === pod.metadata.name)).toBe(true);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('Prometheus scrapes both fleets by pod IP and sees every device; the usb fleet status and its sample rows come from its sidecar', async () => {
+    const farmPod = (await readySupervisor())!;
+    const usbPod = (await readyUsbPod())!;
+    expect(usbPod, 'a Ready usb fleet pod').toBeDefined();
+    const targets = [farmPod, usbPod].map((p) => `${p.status.podIP}:${metricsPortOf(p)}`);
+    prom = await startPrometheus({ scrapeConfigs: [{ job_name: 'supervisors', scrape_interval: '1s', static_configs: [{ targets }] }] });
+    const byDevice = await waitFor(
+      async () => {
+        const r = await prom!.query('sum by (device) (minefleet_miner_shares_total{result="accepted"})');
+        const m = Object.fromEntries(r.map((x) => [x.metric.device, Number(x.value[1])]));
+        return [...DEVICES, 'usb'].every((d) => (m[d] ?? 0) > 0) ? m : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500, description: 'accepted shares of the six ASICs and of the usb device in Prometheus' },
+    );
+    figures.prometheusAcceptedByDevice = byDevice;
+    const up = await prom.query('up{job="supervisors"} == 1');
+    expect(up.map((x) => x.metric.instance).sort()).toEqual([...targets].sort());
+    const temps = await prom.query('count(minefleet_miner_device_temperature_celsius)');
+    expect(Number(temps[0]?.value[1] ?? 0), 'device temperatures in Prometheus').toBeGreaterThanOrEqual(DEVICES.length + 1);
+
+    const u = await waitFor(
+      async () => {
+        const x = await kjson(['-n', NS, 'get', 'mf', USB_FLEET]);
+        return x.status?.hashrate > 0 && x.status?.shares?.accepted > 0 ? x : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 1000, description: 'the usb fleet status.hashrate and status.shares from the collector' },
+    );
+    figures.usbStatusHashrate = u.status.hashrate;
+    expect(u.status.devices).toBe(1);
+    const client = new MongoClient(fdb.uri, { serverSelectionTimeoutMS: 10_000 });
+    try {
+      await client.connect();
+      const accepted = await waitFor(
+        async () => {
+          let sum = 0;
+          for (const { name: dbName } of (await client.db('admin').admin().listDatabases()).databases)
+            for (const col of await client.db(dbName).listCollections().toArray()) {
+              if (!col.name.endsWith('samples')) continue;
+              for (const r of await client.db(dbName).collection(col.name).find({ namespace: NS, fleet: USB_FLEET, deviceName: 'usb' }).toArray())
+                sum += Number(r.shares?.accepted) || 0;
+            }
+          return sum > 0 ? sum : undefined;
+        },
+        { timeoutMs: 120_000, intervalMs: 2000, description: 'FerretDB sample rows of the usb device with accepted shares' },
+      );
+      figures.usbAcceptedInSamples = accepted;
     } finally {
       await client.close();
     }
@@ -312,6 +458,12 @@ describe('a farm of emulated ASICs driven by a supervisor pod on the real node',
       description: 'accepted shares from every device at pool b',
     });
     figures.failoverAllSharesAtBMs = Date.now() - t0;
+    await waitFor(() => (usbAcceptedAt(b, t0) >= 1 ? true : undefined), {
+      timeoutMs: 120_000,
+      intervalMs: 100,
+      description: 'accepted shares from the usb fleet at pool b',
+    });
+    figures.failoverUsbSharesAtBMs = Date.now() - t0;
     await waitFor(async () => ((await fleet()).status?.activePool === 'pool-b' ? true : undefined), {
       timeoutMs: 120_000,
       intervalMs: 500,
@@ -338,10 +490,21 @@ describe('a farm of emulated ASICs driven by a supervisor pod on the real node',
     await waitFor(() => allUnits(false), { timeoutMs: 60_000, intervalMs: 100, description: 'every device reports its hash units disabled' });
     figures.suspendDevicesOffAfterDecisionMs = Date.now() - decided;
     figures.suspendTotalMs = Date.now() - t;
+    // The usb fleet is suspended by scaling its pods away (the device's own program goes with them).
+    await waitFor(
+      async () => ((await kjson(['-n', NS, 'get', 'mf', USB_FLEET])).status?.suspended === true && (await usbPods()).length === 0 ? true : undefined),
+      {
+        timeoutMs: 200_000,
+        intervalMs: 1000,
+        description: 'the usb fleet suspended and its pod gone',
+      },
+    );
+    figures.usbSuspendedPodGoneMs = Date.now() - t;
     // Disabled means no hashing: no share reaches a pool from any device any more.
     const quiet = Date.now() + 2000;
     await new Promise((r) => setTimeout(r, 5000));
     expect(DEVICES.filter((d) => acceptedAt(b, d, quiet) > 0)).toEqual([]);
+    expect(usbAcceptedAt(b, quiet)).toBe(0);
     const pods = await supervisorPods();
     expect(pods).toHaveLength(1); // a network fleet keeps its supervisor to keep the devices off
     const text = await supervisorMetrics(pods[0]);
@@ -365,7 +528,13 @@ describe('a farm of emulated ASICs driven by a supervisor pod on the real node',
       description: 'accepted shares from every device after the resume',
     });
     figures.resumeAllSharesMs = Date.now() - t;
-  }, 480_000);
+    await waitFor(async () => ((await readyUsbPod()) && usbAcceptedAt(b, on) >= 1 ? true : undefined), {
+      timeoutMs: 200_000,
+      intervalMs: 500,
+      description: 'the usb fleet back: its pod Ready and accepted shares at pool b',
+    });
+    figures.usbResumeSharesMs = Date.now() - t;
+  }, 600_000);
 
   it('no pool, RPC or MongoDB password in the supervisor logs and metrics, the operator log, Events, statuses or stored documents', async () => {
     await captureSupervisors('at the end');
