@@ -116,6 +116,7 @@ describe('CRDs on a real API server', () => {
       'minerfleet.minefleet.io/cpu-fleet',
       'minerfleet.minefleet.io/gpu-fleet',
       'minerfleet.minefleet.io/usb-asic-fleet',
+      'minerfleet.minefleet.io/usb-external-fleet',
       'minerfleet.minefleet.io/asic-rack',
       'configmap/asic-farm-targets',
       'minerfleet.minefleet.io/asic-farm',
@@ -125,7 +126,7 @@ describe('CRDs on a real API server', () => {
     // Applying again changes nothing: the samples are stable under defaulting (generation stays 1).
     await kubectlOk(['apply', '-n', NS, '-f', join(root, 'k8s/samples')]);
     const list = JSON.parse(await kubectlOk(['-n', NS, 'get', 'mf,mp', '-o', 'json'])) as Obj;
-    expect(list.items).toHaveLength(7);
+    expect(list.items).toHaveLength(8);
     for (const item of list.items as Obj[]) expect(item.metadata.generation, item.metadata.name).toBe(1);
   });
 
@@ -191,6 +192,11 @@ describe('CRDs on a real API server', () => {
     };
     await kubectlOk(['apply', '-n', NS, '-f', '-'], JSON.stringify(ext));
     expect((await getJson('mf/usb-external')).spec.miner.external).toEqual({ image: 'example/bfgminer:5.5', args: ['--api-listen'], apiPort: 4028 });
+    // The external-miner sample as stored: its device container and the API port the sidecar reaches.
+    const sample = await getJson('mf/usb-external-fleet');
+    expect(sample.spec.device).toEqual({ kind: 'usb', perPod: 2, hostDevices: ['/dev/ttyUSB0', '/dev/ttyUSB1'] });
+    expect(sample.spec.miner.external).toMatchObject({ image: 'registry.example.com/replace-me/bfgminer:5.5.0', apiPort: 4028, model: 'usb-stick' });
+    expect(sample.spec.miner.external.args).toContain('--api-allow=W:127.0.0.1');
     const cpu = await getJson('mf/cpu-fleet');
     expect(cpu.spec.economics.feeds.LTC.difficulty.litecoind).toMatchObject({
       refreshSeconds: 60,
@@ -211,7 +217,7 @@ describe('CRDs on a real API server', () => {
         compared++;
       }
     }
-    expect(compared).toBe(7);
+    expect(compared).toBe(8);
   });
 
   it(`rejects all ${BAD_INPUTS.length} bad inputs with a message naming the field`, async () => {

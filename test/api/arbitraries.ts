@@ -30,6 +30,7 @@ import {
   QUANTITY_PATTERN,
   SECRET_KEY_PATTERN,
   STRATUM_URL_PATTERN,
+  SUPERVISOR_METRICS_PORT,
   WORKER_NAME_TEMPLATE_PATTERN,
   compareQuantities,
 } from '../../operator/src/api/v1alpha1/index.js';
@@ -246,7 +247,8 @@ const external = fc.record(
     image,
     command: fc.array(fc.string({ maxLength: 20 }), { maxLength: 3 }),
     args: fc.array(fc.string({ maxLength: 20 }), { maxLength: 3 }),
-    apiPort: port,
+    // Any port but the supervisor sidecar's metrics port (a CEL rule refuses that one).
+    apiPort: port.filter((p) => p !== SUPERVISOR_METRICS_PORT),
     model: fc.constantFrom(...EXTERNAL_MODEL_IDS),
   },
   { requiredKeys: ['image'] },

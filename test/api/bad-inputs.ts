@@ -846,6 +846,14 @@ export const BAD_INPUTS: BadInput[] = [
     zod: '>=1',
   },
   {
+    name: "external miner API port on the supervisor sidecar's metrics port",
+    rule: 'CEL apiPort is not the metrics port',
+    make: usbExternal((o) => (o.spec.miner.external.apiPort = 9100)),
+    path: 'spec.miner.external.apiPort',
+    api: 'must not be 9100: the supervisor sidecar serves its metrics and probes on that port',
+    zod: 'must not be 9100',
+  },
+  {
     name: 'external miner of an unknown model',
     rule: 'enum',
     make: usbExternal((o) => (o.spec.miner.external.model = 'gekkoscience')),

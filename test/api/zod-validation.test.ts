@@ -16,6 +16,10 @@ import {
 import { BAD_INPUTS } from './bad-inputs.js';
 import { validFleet, validPool, type Obj } from './fixtures.js';
 import { parseTargetsText } from '../../operator/src/controllers/minerfleet/targets.js';
+import { DEFAULT_METRICS_PORT } from '../../operator/src/controllers/minerfleet/desired/miner-config.js';
+import { SUPERVISOR_METRICS_PORT } from '../../operator/src/api/v1alpha1/index.js';
+import { MetricsConfigSchema } from '../../miner/src/config/schema.js';
+import { EXTERNAL_MINER_SAMPLE, localSamples } from '../support/samples.js';
 
 function validate(o: Obj) {
   return o.kind === 'MiningPool' ? validateMiningPoolSpec(o.spec) : validateMinerFleetSpec(o.spec, o.metadata?.name);
@@ -66,10 +70,38 @@ describe('zod validation (in-process twin of the CRD)', () => {
         expect(r.ok ? [] : r.errors, `${file} ${o.metadata?.name}`).toEqual([]);
       }
     }
-    expect(kinds.filter((k) => k === 'MinerFleet')).toHaveLength(5);
+    expect(kinds.filter((k) => k === 'MinerFleet')).toHaveLength(6);
     expect(kinds.filter((k) => k === 'ConfigMap')).toHaveLength(1);
     expect(kinds.filter((k) => k === 'MiningPool')).toHaveLength(2);
     expect(kinds.filter((k) => k === 'Secret').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('the port an external miner API may not take is the one the operator renders for the sidecar', () => {
+    expect(SUPERVISOR_METRICS_PORT).toBe(DEFAULT_METRICS_PORT);
+    expect(MetricsConfigSchema.parse({}).port).toBe(SUPERVISOR_METRICS_PORT);
+  });
+
+  it('localSamples leaves the external-miner sample out unless given a local external miner, which it then validates with', () => {
+    const pools = { mergedUrl: 'stratum+tcp://127.0.0.1:3333', tlsUrl: 'stratum+ssl://127.0.0.1:3334', tlsCaPem: 'PEM', tlsServerName: 'pool.test' };
+    const fleets = (objs: Obj[]) => objs.filter((o) => o.kind === 'MinerFleet').map((o) => o.metadata.name as string);
+    expect(fleets(localSamples({ pools }))).not.toContain(EXTERNAL_MINER_SAMPLE);
+    expect(() => localSamples({ pools, fleets: [EXTERNAL_MINER_SAMPLE] })).toThrow(/needs LocalSampleOptions.externalMiner/);
+    const objs = localSamples({
+      pools,
+      fleets: [EXTERNAL_MINER_SAMPLE],
+      usbDevices: ['/dev/minefleet-test-tty0'],
+      externalMiner: { image: 'minefleet:dev', command: ['node', 'dist/miner/src/main.js', 'emulate-asic'], args: ['--model', 'usb-stick', '--port', '4028'] },
+    });
+    const ext = objs.find((o) => o.metadata.name === EXTERNAL_MINER_SAMPLE)! as Obj;
+    expect(ext.spec.miner.external).toEqual({
+      image: 'minefleet:dev',
+      command: ['node', 'dist/miner/src/main.js', 'emulate-asic'],
+      args: ['--model', 'usb-stick', '--port', '4028'],
+      apiPort: 4028,
+    });
+    expect(ext.spec.device).toMatchObject({ hostDevices: ['/dev/minefleet-test-tty0'], perPod: 1 });
+    const r = validate(ext);
+    expect(r.ok ? [] : r.errors).toEqual([]);
   });
 
   const zodCases = BAD_INPUTS.filter((c) => c.zod !== false);

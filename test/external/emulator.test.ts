@@ -12,6 +12,7 @@ import { CgminerClient } from '../../miner/src/external/client.js';
 import { AsicApiServer } from '../../miner/src/external/emulator/api-server.js';
 import { EmulatedAsic } from '../../miner/src/external/emulator/asic.js';
 import { modelById } from '../../miner/src/external/models.js';
+import { planActions, type WantedState } from '../../miner/src/external/plan.js';
 import { parseReply } from '../../miner/src/external/reply.js';
 import { buildSnapshot, parsePools, parseSensors } from '../../miner/src/external/snapshot.js';
 import { createLogger } from '../../miner/src/log.js';
@@ -202,6 +203,100 @@ describe('emulate-asic', () => {
       [0, 'Dead', false],
       [1, 'Alive', true],
     ]);
+  });
+
+  it('disablepool: a disabled pool is not mined on and is skipped in failover; enablepool brings it back; config reports the fields', async () => {
+    const c = await startStratumPool({ difficulty: 0.002 });
+    const e = await emulator('antminer-l7', { hashrate: 300 });
+    stops.push(e.stop);
+    const w = 'farm.dis';
+    await e.client.addPool(c.url, w, 'x'); // 0: mined on first
+    await e.client.addPool(a.url, w, 'x'); // 1: next in the failover order, but disabled below
+    await e.client.addPool(b.url, w, 'x'); // 2
+    await waitFor('shares at the first pool', () => accepted(c, w) >= 1, 60_000);
+
+    const cfg = (await e.client.config()).CONFIG![0]!;
+    expect(cfg).toMatchObject({ 'ASC Count': 3, 'PGA Count': 0, 'GPU Count': 0, 'Pool Count': 3, Strategy: 'Failover', 'Device Code': 'ASC', OS: 'Linux' });
+    expect(cfg['Log Interval']).toBeGreaterThan(0);
+
+    const r = await e.client.disablePool(1);
+    expect(r.STATUS![0]).toMatchObject({ STATUS: 'S', Code: 48 });
+    const status = async () => ((await e.client.pools()).POOLS ?? []).map((p) => [p.Status, p['Stratum Active']]);
+    expect(await status()).toEqual([
+      ['Alive', true],
+      ['Disabled', false],
+      ['Alive', false],
+    ]);
+    // The first pool dies: the device skips the disabled pool 1 and fails over to pool 2.
+    await c.stop();
+    const t0 = Date.now();
+    await waitFor('shares at pool b (the disabled pool a skipped)', () => accepted(b, w, t0) >= 1, 60_000);
+    expect(await status()).toEqual([
+      ['Dead', false],
+      ['Disabled', false],
+      ['Alive', true],
+    ]);
+    expect(a.logins.some((l) => l.worker === w)).toBe(false); // never even connected to the disabled pool
+    expect(accepted(a, w)).toBe(0);
+
+    // enablepool: pool 1 is in the failover order again, above pool 2, so the device moves to it.
+    await e.client.enablePool(1);
+    const t1 = Date.now();
+    await waitFor('shares at pool a after enablepool', () => accepted(a, w, t1) >= 1, 60_000);
+    expect((await status())[1]).toEqual(['Alive', true]);
+
+    // Disabling the pool in use moves the device off it at once; a is then not mined on.
+    await e.client.disablePool(1);
+    const t2 = Date.now();
+    await waitFor('shares at pool b after disabling the pool in use', () => accepted(b, w, t2) >= 1, 60_000);
+    const onA = accepted(a, w);
+    await waitFor('a few more shares at b', () => accepted(b, w, t2) >= 3, 60_000);
+    expect(accepted(a, w)).toBeLessThanOrEqual(onA + 1); // an in-flight submit at most
+    expect(await status()).toEqual([
+      ['Dead', false],
+      ['Disabled', false],
+      ['Alive', true],
+    ]);
+    // cgminer keeps one enabled pool: the dead one may go, the last one may not.
+    await e.client.disablePool(0);
+    await expect(e.client.disablePool(2)).rejects.toThrow(/STATUS=E \(code 50\): Cannot disable last active pool/);
+    await expect(e.client.enablePool(7)).rejects.toThrow(/Invalid pool id 7/);
+    expect((await e.client.config()).CONFIG![0]!['Pool Count']).toBe(3);
+  });
+
+  it('a GPU rig (generic cgminer/sgminer): the planner pauses it with gpudisable and resumes it with gpuenable', async () => {
+    const e = await emulator('generic', { hashrate: 300 });
+    stops.push(e.stop);
+    const w = 'farm.gpu';
+    await e.client.addPool(a.url, w, 'x');
+    await waitFor('shares from the GPU rig', () => accepted(a, w) >= 1, 60_000);
+    expect((await e.client.config()).CONFIG![0]).toMatchObject({ 'GPU Count': 1, 'ASC Count': 0, 'PGA Count': 0, 'Device Code': 'GPU' });
+    const snap = async () => buildSnapshot({ model: e.model, summary: await e.client.summary(), pools: await e.client.pools(), devs: await e.client.devs() });
+    const want = (suspended: boolean): WantedState => ({ pools: [{ name: 'a', url: a.url, user: w, password: 'x' }], activePool: 'a', suspended });
+    const s0 = await snap();
+    expect(s0.units).toEqual([{ kind: 'GPU', id: 0, enabled: true, status: 'Alive' }]);
+
+    // Suspend: what the supervisor would send, sent over the API.
+    const pause = planActions(want(true), s0.pools, s0.units);
+    expect(pause).toEqual([{ cmd: 'gpudisable', id: 0 }]);
+    expect((await e.client.gpuDisable(0)).STATUS![0]).toMatchObject({ STATUS: 'S', Msg: 'GPU 0 set disable flag' });
+    const s1 = await snap();
+    expect(s1.units[0]!.enabled).toBe(false);
+    expect(planActions(want(true), s1.pools, s1.units)).toEqual([]);
+    await waitFor('the GPU reports 0 H/s', async () => (await snap()).rate5s === 0, 30_000);
+    const off = accepted(a, w);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(accepted(a, w)).toBeLessThanOrEqual(off + 1); // in-flight submits only
+    // The rig stays on its pool and reachable: only the GPU idles.
+    expect((await snap()).pools[0]!.active).toBe(true);
+
+    const resume = planActions(want(false), s1.pools, s1.units);
+    expect(resume).toEqual([{ cmd: 'gpuenable', id: 0 }]);
+    expect((await e.client.gpuEnable(0)).STATUS![0]).toMatchObject({ STATUS: 'S', Msg: 'GPU 0 sent enable message' });
+    const t0 = Date.now();
+    await waitFor('shares again after gpuenable', () => accepted(a, w, t0) >= 1, 60_000);
+    await expect(e.client.gpuDisable(3)).rejects.toThrow(/Invalid device id 3/);
+    await expect(e.client.ascDisable(0)).rejects.toThrow(/No ASCs/);
   });
 
   it('overheats in a hot room: the fan runs up, the firmware throttles and makes hardware errors', async () => {

@@ -1,7 +1,7 @@
 /** Unit tests: what real firmware sends, unit normalisation per model, and the pure planner. */
 import { describe, expect, it } from 'vitest';
 import { escapeParam } from '../../miner/src/external/client.js';
-import { splitParam } from '../../miner/src/external/emulator/api-server.js';
+import { splitParam, truncateReply } from '../../miner/src/external/emulator/api-server.js';
 import { initialThermal, stepThermal } from '../../miner/src/external/emulator/thermal.js';
 import { detectModel, modelById, rateFrom } from '../../miner/src/external/models.js';
 import { describeAction, planActions, type WantedState } from '../../miner/src/external/plan.js';
@@ -58,6 +58,16 @@ describe('reply parsing', () => {
       [1, 'stratum+tcp://b:2', 'Dead'],
     ]);
     expect(parseReply('STATUS=S,Code=11,Msg=Summary|SUMMARY,Elapsed=5,MHS av=1.5|').SUMMARY![0]!['MHS av']).toBe(1.5);
+  });
+
+  it("the emulator's truncated quirk cuts every Nth reply to half, and the parser names it truncated", () => {
+    const full = `{${OK},"SUMMARY":[{"Elapsed":12,"MHS av":1.5}],"id":1}\0`;
+    const sent = [1, 2, 3, 4, 5, 6].map((n) => truncateReply(full, n, 3));
+    expect(sent.map((t) => t === full)).toEqual([true, true, false, true, true, false]);
+    expect(sent[2]).toBe(full.slice(0, Math.floor((full.length - 1) / 2)));
+    expect(sent[2]).not.toContain('\0');
+    expect(() => parseReply(sent[2]!, 'summary')).toThrow(/summary: truncated reply/);
+    expect(parseReply(sent[0]!, 'summary').SUMMARY![0]!['MHS av']).toBe(1.5);
   });
 
   it('escapes addpool fields the way the device splits them', () => {
@@ -182,6 +192,24 @@ describe('planActions', () => {
       { cmd: 'pgadisable', id: 0 },
     ]);
     expect(planActions(want('a', false), pools, [asc(0), asc(1, false)])).toEqual([{ cmd: 'ascenable', id: 1 }]);
+  });
+
+  it('suspension disables GPU units with gpudisable, resume enables them with gpuenable (pools untouched)', () => {
+    const pools = [pool(0, 'stratum+tcp://a:1', { active: true }), pool(1, 'stratum+tcp://b:2')];
+    const gpu = (id: number, enabled = true): DeviceUnit => ({ kind: 'GPU', id, enabled, status: 'Alive' });
+    const suspend = planActions(want('a', true), pools, [gpu(0), gpu(1), gpu(2, false)]);
+    expect(suspend).toEqual([
+      { cmd: 'gpudisable', id: 0 },
+      { cmd: 'gpudisable', id: 1 },
+    ]);
+    expect(suspend.map(describeAction)).toEqual(['gpudisable 0', 'gpudisable 1']);
+    expect(planActions(want('a', false), pools, [gpu(0, false), gpu(1)])).toEqual([{ cmd: 'gpuenable', id: 0 }]);
+    // Already where the fleet wants it: nothing to do, suspended or not.
+    expect(planActions(want('a', true), pools, [gpu(0, false)])).toEqual([]);
+    expect(planActions(want('a', false), pools, [gpu(0)])).toEqual([]);
+    // A rig with mixed units: each kind gets its own command.
+    const mixed = planActions(want('a', true), pools, [gpu(0), asc(0), { kind: 'PGA', id: 0, enabled: true, status: 'Alive' }]);
+    expect(mixed.map((a) => a.cmd)).toEqual(['gpudisable', 'ascdisable', 'pgadisable']);
   });
 });
 

@@ -28,6 +28,8 @@ export const PRIVILEGED_COMMANDS = [
   'ascdisable',
   'pgaenable',
   'pgadisable',
+  'gpuenable',
+  'gpudisable',
   'restart',
   'save',
 ] as const;
@@ -146,6 +148,13 @@ export class CgminerClient {
   }
   pgaDisable(id: number): Promise<CgReply> {
     return this.request('pgadisable', String(id));
+  }
+  /** cgminer/sgminer GPU units: the GPU stops (or resumes) hashing, the miner stays up. */
+  gpuEnable(id: number): Promise<CgReply> {
+    return this.request('gpuenable', String(id));
+  }
+  gpuDisable(id: number): Promise<CgReply> {
+    return this.request('gpudisable', String(id));
   }
   restart(): Promise<CgReply> {
     return this.request('restart');

@@ -222,8 +222,8 @@ export class SupervisorMetrics {
     const activeName = active ? poolName(active.url, active.user) : '';
     for (const name of new Set([...fleetPools, ...(activeName ? [activeName] : [])])) this.activePool.set({ device, pool: name }, name === activeName ? 1 : 0);
     this.recordPools(device, snap, poolName, activeName, mode);
-    const hashing = snap.units.filter((u) => u.kind !== 'GPU');
-    this.suspended.set({ device }, hashing.length > 0 && hashing.every((u) => !u.enabled) ? 1 : 0);
+    // ASC, PGA and GPU units alike: suspension disables each of them (gpudisable for GPUs).
+    this.suspended.set({ device }, snap.units.length > 0 && snap.units.every((u) => !u.enabled) ? 1 : 0);
     for (const t of snap.temperatures) this.temperature.set({ device, sensor: t.sensor }, t.celsius);
     for (const f of snap.fans) this.fan.set({ device, fan: f.fan }, f.rpm);
     for (const c of snap.chains) this.chainRate.set({ device, chain: c.chain }, c.rate);

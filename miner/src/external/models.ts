@@ -5,7 +5,14 @@
  * says. The table maps a key's prefix (KHS, MHS, GHS, THS) to the factor that gives H/s.
  */
 
-export const QUIRKS = ['trailing-nul', 'brace-join', 'trailing-comma', 'inf-nan'] as const;
+/**
+ * Reply quirks of real firmware: a NUL after the reply, `}{` between the records of STATS
+ * (bmminer), `,}` trailing commas, bare inf/nan numbers, and replies cut short when the device is
+ * busy (`truncated`: the emulator cuts every Nth reply, deterministically, see --truncate-every).
+ * No shipped model has `truncated` by default: it makes requests fail, which only the tests that
+ * ask for it want.
+ */
+export const QUIRKS = ['trailing-nul', 'brace-join', 'trailing-comma', 'inf-nan', 'truncated'] as const;
 export type Quirk = (typeof QUIRKS)[number];
 
 export type RatePrefix = 'KHS' | 'MHS' | 'GHS' | 'THS';

@@ -26,7 +26,7 @@ export type Action =
   | { cmd: 'addpool'; pool: string; url: string; user: string; password: string }
   | { cmd: 'enablepool' | 'switchpool' | 'removepool'; id: number; pool: string }
   | { cmd: 'poolpriority'; ids: number[] }
-  | { cmd: 'ascenable' | 'ascdisable' | 'pgaenable' | 'pgadisable'; id: number };
+  | { cmd: 'ascenable' | 'ascdisable' | 'pgaenable' | 'pgadisable' | 'gpuenable' | 'gpudisable'; id: number };
 
 /** For logs and events: everything but the password. */
 export function describeAction(a: Action): string {
@@ -90,10 +90,10 @@ export function planActions(want: WantedState, pools: DevicePool[], units: Devic
   const removable = strays.filter((d) => !d.active).sort((a, b) => b.id - a.id)[0];
   if (removable) actions.push({ cmd: 'removepool', id: removable.id, pool: removable.url });
 
-  // 6. Suspension: disable every hashing unit; resume: enable them.
+  // 6. Suspension: disable every hashing unit; resume: enable them (ascdisable/pgadisable, and
+  //    cgminer/sgminer's gpudisable for GPUs: the miner stays up and reachable, the GPU idles).
   for (const u of units) {
-    if (u.kind === 'GPU') continue; // GPUs are paused via their pools, cgminer has no gpu* here
-    const prefix = u.kind === 'ASC' ? 'asc' : 'pga';
+    const prefix = u.kind === 'ASC' ? 'asc' : u.kind === 'PGA' ? 'pga' : 'gpu';
     if (want.suspended && u.enabled) actions.push({ cmd: `${prefix}disable`, id: u.id });
     else if (!want.suspended && !u.enabled) actions.push({ cmd: `${prefix}enable`, id: u.id });
   }

@@ -242,6 +242,12 @@ export class Supervisor {
         case 'pgadisable':
           await c.pgaDisable(a.id);
           break;
+        case 'gpuenable':
+          await c.gpuEnable(a.id);
+          break;
+        case 'gpudisable':
+          await c.gpuDisable(a.id);
+          break;
       }
       this.opts.metrics.actions.inc({ device, command: a.cmd, result: 'ok' });
       log.info({ action: describeAction(a) }, 'device command applied');

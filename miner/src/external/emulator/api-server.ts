@@ -2,8 +2,9 @@
  * The emulated device's cgminer RPC API on TCP: one request per connection (JSON
  * `{"command":..,"parameter":..}` or plain `command|parameter`), answered in the same format and
  * then closed. Replies carry the quirks of the emulated model (trailing NUL, `}{`, `,}`,
- * inf/nan), switchable per model or by flag, so the supervisor is tested against what real
- * firmware sends. Privileged commands can be refused, as with cgminer's api-allow.
+ * inf/nan, every Nth reply cut short), switchable per model or by flag, so the supervisor is
+ * tested against what real firmware sends. Privileged commands can be refused, as with cgminer's
+ * api-allow.
  */
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -29,6 +30,21 @@ export interface ApiServerOptions {
   /** Where `save` writes the configuration (none: save fails with a clear message). */
   saveFile?: string;
   description?: string;
+  /** With the `truncated` quirk: every Nth reply (counted over all connections) is cut short (default 5). */
+  truncateEvery?: number;
+}
+
+export const DEFAULT_TRUNCATE_EVERY = 5;
+
+/**
+ * The `truncated` quirk: reply number `n` (1-based) is cut when n is a multiple of `every`, to
+ * half its length (without the trailing NUL a complete reply would carry), the way a busy device
+ * closes the connection mid-reply. Deterministic, so a test knows which replies are cut.
+ */
+export function truncateReply(text: string, n: number, every: number): string {
+  if (every < 1 || n % every !== 0) return text;
+  const whole = text.replace(/\0$/, '');
+  return whole.slice(0, Math.floor(whole.length / 2));
 }
 
 // The client's privileged list, plus `quit`, which a device also refuses without privilege.
@@ -71,6 +87,8 @@ function intParam(p: string | undefined, what: string): number {
 export class AsicApiServer {
   private server: net.Server;
   port = 0;
+  /** Replies sent so far (the `truncated` quirk counts them). */
+  replies = 0;
 
   constructor(
     private readonly asic: EmulatedAsic,
@@ -112,7 +130,7 @@ export class AsicApiServer {
           // cgminer clients send numbers too ("parameter": 0); JSON text keeps an object readable in the error it causes
           if (req.parameter !== undefined) parameter = typeof req.parameter === 'string' ? req.parameter : JSON.stringify(req.parameter);
         } catch {
-          sock.end(this.render(fail(23, 'Invalid JSON'), true, ''));
+          sock.end(this.quirkyEnd(this.render(fail(23, 'Invalid JSON'), true, '')));
           return;
         }
       } else {
@@ -127,7 +145,7 @@ export class AsicApiServer {
       } catch (e) {
         reply = e instanceof CommandError ? fail(e.code, e.message) : fail(99, `internal error: ${(e as Error).message}`);
       }
-      sock.end(this.render(reply, json, command));
+      sock.end(this.quirkyEnd(this.render(reply, json, command)));
     };
     sock.on('data', (c: string) => {
       buf += c;
@@ -147,6 +165,13 @@ export class AsicApiServer {
       }
     });
     sock.on('end', () => answer());
+  }
+
+  /** The reply as sent: cut short when the `truncated` quirk's turn comes. */
+  private quirkyEnd(text: string): string {
+    this.replies++;
+    if (!this.opts.quirks.includes('truncated')) return text;
+    return truncateReply(text, this.replies, this.opts.truncateEvery ?? DEFAULT_TRUNCATE_EVERY);
   }
 
   private dispatch(cmd: string, param: string | undefined): Reply {
@@ -298,11 +323,15 @@ export class AsicApiServer {
       case 'ascenable':
       case 'ascdisable':
       case 'pgaenable':
-      case 'pgadisable': {
+      case 'pgadisable':
+      case 'gpuenable':
+      case 'gpudisable': {
         const kind = cmd.slice(0, 3).toUpperCase();
-        if (kind !== m.kind) throw new CommandError(`No ${kind}s`, kind === 'ASC' ? 104 : 77);
+        if (kind !== m.kind) throw new CommandError(`No ${kind}s`, kind === 'ASC' ? 104 : kind === 'PGA' ? 77 : 6);
         const enable = cmd.endsWith('enable');
         const u = a.setUnit(intParam(param, kind), enable);
+        // sgminer/cgminer's GPU replies: "GPU N sent enable message" (5), "GPU N set disable flag" (12).
+        if (kind === 'GPU') return ok(enable ? 5 : 12, enable ? `GPU ${u.id} sent enable message` : `GPU ${u.id} set disable flag`);
         return ok(enable ? 110 : 111, `${kind} ${u.id} ${enable ? 'sent enable' : 'set disable'} message`);
       }
       case 'restart':

@@ -7,12 +7,13 @@ import { parseArgs } from 'node:util';
 import { isKernelName } from '../../hash/select.js';
 import { createLogger } from '../../log.js';
 import { MODELS, QUIRKS, modelById, type Quirk } from '../models.js';
-import { AsicApiServer } from './api-server.js';
+import { AsicApiServer, DEFAULT_TRUNCATE_EVERY } from './api-server.js';
 import { EmulatedAsic } from './asic.js';
 
 export const EMULATE_USAGE = `  miner emulate-asic [--model ${MODELS.map((m) => m.id).join('|')}] [--host H] [--port P] [--count N]
                      [--hashrate H/s] [--ambient C] [--thermal-tau S] [--pool-dead-seconds S]
-                     [--quirks ${QUIRKS.join(',')}|none] [--read-only] [--save-file F]
+                     [--quirks ${QUIRKS.join(',')}|none] [--truncate-every N]
+                     [--read-only] [--save-file F]
                      [--pool URL --user USER]   (password from env MINEFLEET_EMU_POOL_PASSWORD)`;
 
 export class UsageError extends Error {}
@@ -38,6 +39,7 @@ export async function runEmulator(args: string[], env: NodeJS.ProcessEnv = proce
       'thermal-tau': { type: 'string' },
       'pool-dead-seconds': { type: 'string' },
       quirks: { type: 'string' },
+      'truncate-every': { type: 'string' },
       'read-only': { type: 'boolean', default: false },
       'save-file': { type: 'string' },
       pool: { type: 'string' },
@@ -55,6 +57,10 @@ export async function runEmulator(args: string[], env: NodeJS.ProcessEnv = proce
     if (bad.length) throw new UsageError(`--quirks: unknown quirk(s) ${bad.join(', ')} (${QUIRKS.join(', ')} or none)`);
     quirks = list as Quirk[];
   }
+  const truncateEvery = num(values['truncate-every'], 'truncate-every', DEFAULT_TRUNCATE_EVERY, 1);
+  if (!Number.isInteger(truncateEvery)) throw new UsageError(`--truncate-every: '${values['truncate-every']}' is not a whole number`);
+  if (values['truncate-every'] !== undefined && !quirks.includes('truncated'))
+    throw new UsageError(`--truncate-every: needs the truncated quirk (--quirks ...,truncated); model ${model.id} has ${quirks.join(',') || 'none'}`);
   if (values.kernel !== undefined && !isKernelName(values.kernel)) throw new UsageError(`--kernel: unknown kernel '${values.kernel}'`);
   if (values.pool && !values.user) throw new UsageError('--pool needs --user');
   const count = num(values.count, 'count', 1, 1);
@@ -77,13 +83,17 @@ export async function runEmulator(args: string[], env: NodeJS.ProcessEnv = proce
       host: values.host,
       port: basePort === 0 ? 0 : basePort + i,
       quirks,
+      truncateEvery,
       allowPrivileged: !values['read-only'],
       ...(values['save-file'] ? { saveFile: count > 1 ? `${values['save-file']}.${i}` : values['save-file'] } : {}),
     });
     const port = await api.start();
     ports.push(port);
     devices.push({ asic, api });
-    log.info({ device: i, host: values.host, port, quirks, hashrate: asic.opts.hashrate }, 'emulated ASIC API listening');
+    log.info(
+      { device: i, host: values.host, port, quirks, ...(quirks.includes('truncated') ? { truncateEvery } : {}), hashrate: asic.opts.hashrate },
+      'emulated ASIC API listening',
+    );
   }
   return {
     ports,

@@ -73,3 +73,9 @@ export const MAX_NETWORK_TARGETS = 1000;
 export const MAX_NETWORK_TARGETS_FROM_CONFIGMAP = 10000;
 /** The cgminer API's conventional port. */
 export const CGMINER_API_PORT = 4028;
+/**
+ * The port our miner and supervisor serve metrics and probes on in a fleet's pods (the operator
+ * renders it as DEFAULT_METRICS_PORT, the chart's networkPolicy.minerMetricsPort). An external
+ * miner's API in the same pod must not take it.
+ */
+export const SUPERVISOR_METRICS_PORT = 9100;

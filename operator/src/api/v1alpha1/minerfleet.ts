@@ -30,6 +30,7 @@ import {
   MAX_NETWORK_TARGETS,
   MAX_NETWORK_TARGETS_FROM_CONFIGMAP,
   MINER_BACKENDS,
+  SUPERVISOR_METRICS_PORT,
 } from './constants.js';
 import { EconomicsSchema } from './economics.js';
 
@@ -230,30 +231,45 @@ export const DeviceSchema = withCel(
 );
 export type Device = z.output<typeof DeviceSchema>;
 
-export const ExternalMinerSchema = z
-  .object({
-    image: imageReference('Image of the external miner (cgminer, bfgminer, sgminer or a vendor build) that drives the device.', 'spec.miner.external.image'),
-    command: z
-      .array(z.string().max(4096).meta({ description: 'An entrypoint word.' }))
-      .max(32)
-      .optional()
-      .meta({ description: "Entrypoint of the external miner container; the image's when absent.", 'x-kubernetes-list-type': 'atomic' }),
-    args: z
-      .array(z.string().max(4096).meta({ description: 'An argument.' }))
-      .max(128)
-      .optional()
-      .meta({
-        description:
-          'Arguments of the external miner; they must enable its API on apiPort with privileged access from 127.0.0.1 (e.g. --api-listen --api-allow W:127.0.0.1).',
-        'x-kubernetes-list-type': 'atomic',
-      }),
-    apiPort: port('Port of its cgminer API inside the pod; the supervisor sidecar connects to 127.0.0.1 on it.').default(CGMINER_API_PORT),
-    model: modelField('Model, for unit normalisation; detected from the miner when absent.'),
-  })
-  .meta({
-    description:
-      'Run an external miner for the gpu or usb devices, with our supervisor as a sidecar: it pushes the fleet pools and credentials to the miner over its cgminer API and exports its metrics. The device resources and mounts go to this container.',
-  });
+export const ExternalMinerSchema = withCel(
+  z
+    .object({
+      image: imageReference('Image of the external miner (cgminer, bfgminer, sgminer or a vendor build) that drives the device.', 'spec.miner.external.image'),
+      command: z
+        .array(z.string().max(4096).meta({ description: 'An entrypoint word.' }))
+        .max(32)
+        .optional()
+        .meta({ description: "Entrypoint of the external miner container; the image's when absent.", 'x-kubernetes-list-type': 'atomic' }),
+      args: z
+        .array(z.string().max(4096).meta({ description: 'An argument.' }))
+        .max(128)
+        .optional()
+        .meta({
+          description:
+            'Arguments of the external miner; they must enable its API on apiPort with privileged access from 127.0.0.1 (e.g. --api-listen --api-allow W:127.0.0.1).',
+          'x-kubernetes-list-type': 'atomic',
+        }),
+      apiPort: port(
+        `Port of its cgminer API inside the pod; the supervisor sidecar connects to 127.0.0.1 on it. Not ${SUPERVISOR_METRICS_PORT}: the sidecar serves its metrics and probes there.`,
+      ).default(CGMINER_API_PORT),
+      model: modelField('Model, for unit normalisation; detected from the miner when absent.'),
+    })
+    .meta({
+      description:
+        'Run an external miner for the gpu or usb devices, with our supervisor as a sidecar: it pushes the fleet pools and credentials to the miner over its cgminer API and exports its metrics. The device resources and mounts go to this container.',
+    }),
+  [
+    {
+      // The containers of a pod share its network namespace: the miner's API and the sidecar's
+      // metrics/probe port would collide (one of them fails to bind, the pod never gets ready).
+      rule: `self.apiPort != ${SUPERVISOR_METRICS_PORT}`,
+      message: `spec.miner.external.apiPort must not be ${SUPERVISOR_METRICS_PORT}: the supervisor sidecar serves its metrics and probes on that port in the same pod (use the cgminer default ${CGMINER_API_PORT} or another free port)`,
+      fieldPath: '.apiPort',
+      reason: 'FieldValueInvalid',
+      holds: (e) => e.apiPort !== SUPERVISOR_METRICS_PORT,
+    },
+  ],
+);
 export type ExternalMiner = z.output<typeof ExternalMinerSchema>;
 
 export const ResourcesSchema = withCel(
