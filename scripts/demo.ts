@@ -4,20 +4,28 @@
  * kubelet, kube-proxy) started by the same harness code as the e2e tier (test/support), the
  * project image imported into the node, the chart installed by helm, and the shipped samples
  * (k8s/samples) applied with their pools pointing at litecoind-fed Stratum pools on the node's
- * bridge address. Prometheus (on the host) discovers and scrapes the pods by IP; the operator
- * writes mining history to FerretDB; litecoind accepts the blocks the miner pods find.
+ * bridge address. Three emulated ASICs (`miner emulate-asic`, processes of the built miner on
+ * the host) serve their cgminer API on the bridge address too, standing in for the network fleet
+ * sample's rack (asic-rack, same names and models): its supervisor pod pushes the demo pool to
+ * them and they really mine on it. Prometheus (on the host) discovers and scrapes the pods by IP;
+ * the operator writes mining history to FerretDB; litecoind accepts the blocks the miner pods find.
  *
  *   npx tsx scripts/demo.ts [--seconds N]     (run by scripts/demo.sh after setup)
  *   npx tsx scripts/demo.ts --attach KUBECONFIG --node-ip IP [--seconds N]
  *       (on a cluster with a node that is already running, e.g. the e2e tier's: test/e2e/demo.test.ts)
  *
- * There is one node per machine: the demo holds the same lock as the e2e tier
- * (flock /tmp/minefleet-node.flock) and waits for it. Without --seconds it runs until Ctrl-C;
- * with it, it stops N seconds after the miners are Ready. It exits non-zero when the miners
- * never got Ready or litecoind accepted no block from them.
+ * There is one node per machine: without --attach the demo takes the node lock
+ * (flock /tmp/minefleet-node.flock) and waits for it, so demos queue behind each other. The e2e
+ * tier takes no flock: its globalSetup refuses to start while another node runs ("a minefleet node
+ * is already running on this machine"); wrap a test run in `flock /tmp/minefleet-node.flock` to
+ * queue it behind a demo. Without --seconds the demo runs until Ctrl-C; with it, it stops N
+ * seconds after the miners are Ready (and not before the emulated ASICs have had their shares
+ * accepted). It exits non-zero when the miners or the supervisor never got Ready, litecoind
+ * accepted no block from the miner pods, or an emulated ASIC never got a share accepted on the
+ * demo pool.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
@@ -37,7 +45,7 @@ import {
   waitFor,
   type ToolResult,
 } from '../test/support/index.js';
-import { localSamples } from '../test/support/samples.js';
+import { localSamples, sampleNetworkTargets } from '../test/support/samples.js';
 import { startStratumPool } from '../test/support/stratum/index.js';
 
 const NODE_FLOCK = '/tmp/minefleet-node.flock';
@@ -48,6 +56,15 @@ const RELEASE = 'demo';
 const FLEET = 'cpu-fleet';
 const READY_TIMEOUT_MS = 300_000;
 const BLOCK_DEADLINE_MS = 180_000;
+/** The network fleet sample, run on emulated ASICs (one per sample target, same names and models). */
+const NETWORK_FLEET = 'asic-rack';
+/** The pool the fleets mine on (priority 0 in the samples). */
+const DEMO_POOL = 'merged-ltc-doge';
+/** Each emulated ASIC's hashrate (H/s): small next to the node's 2 CPUs, as in test/e2e/asic-farm.test.ts. */
+const ASIC_HASHRATE = 150;
+/** From the supervisor pod Ready to an accepted share at the demo pool from every emulated ASIC. */
+const DEVICES_DEADLINE_MS = 180_000;
+const MINER_MAIN = path.join(REPO_ROOT, 'dist', 'miner', 'src', 'main.js');
 
 const stops: Array<() => Promise<unknown>> = [];
 const say = (msg: string) => process.stdout.write(`[demo] ${msg}\n`);
@@ -116,6 +133,24 @@ async function main(): Promise<number> {
     'history store migrations',
   );
 
+  // The network fleet's ASICs: fresh emulated units (no pool) whose cgminer API listens on the
+  // bridge address, where the supervisor pod reaches them (its NetworkPolicy allows each target's
+  // address/32 and port). One emulator process per model of the sample's targets.
+  const targets = sampleNetworkTargets(NETWORK_FLEET);
+  const byModel = new Map<string, string[]>();
+  for (const t of targets) byModel.set(t.model ?? 'antminer-l3plus', [...(byModel.get(t.model ?? 'antminer-l3plus') ?? []), t.name]);
+  const asicAt: Record<string, { host: string; port: number }> = {};
+  for (const [model, names] of byModel) {
+    const emu = await startEmulatedAsics(cluster.nodeIp, model, names.length, path.join(dir, `emulate-asic-${model}.log`));
+    stops.unshift(() => emu.stop());
+    names.forEach((n, i) => (asicAt[n] = { host: cluster.nodeIp, port: emu.ports[i]! }));
+  }
+  const deviceNames = targets.map((t) => t.name);
+  say(
+    `${deviceNames.length} emulated ASICs (miner emulate-asic, ${ASIC_HASHRATE} H/s each) for ${NETWORK_FLEET}: ` +
+      targets.map((t) => `${t.name} (${t.model ?? 'antminer-l3plus'}) at ${asicAt[t.name]!.host}:${asicAt[t.name]!.port}`).join(', '),
+  );
+
   // Removed again in --attach mode, where the cluster outlives the demo.
   if (values.attach !== undefined) {
     stops.unshift(async () => {
@@ -166,11 +201,12 @@ async function main(): Promise<number> {
       `helm install failed (exit ${install.code}): ${install.stderr.trim()}\n--- operator pods ---\n${pods.stdout.split('\n').slice(-25).join('\n')}\n--- operator log ---\n${logs.stdout}${logs.stderr}`,
     );
   }
-  say(`operator Ready (t+${since()}); applying k8s/samples (pools, ${FLEET}, Secrets) with the local pools filled in`);
+  say(`operator Ready (t+${since()}); applying k8s/samples (pools, ${FLEET}, ${NETWORK_FLEET}, Secrets) with the local pools and ASICs filled in`);
   const samples = localSamples({
     pools: { mergedUrl: merged.url, tlsUrl: tlsPool.url, tlsCaPem: readFileSync(tlsPool.caFile!, 'utf8'), tlsServerName: tlsPool.serverName! },
     // gpu-fleet and usb-asic-fleet need a GPU and USB sticks; the e2e tier runs them on fakes.
-    fleets: [FLEET],
+    fleets: [FLEET, NETWORK_FLEET],
+    networkTargets: { [NETWORK_FLEET]: asicAt },
   });
   await check(kubectl(['apply', '-n', NAMESPACE, '-f', '-'], samples.map((o) => stringify(o)).join('---\n')), 'kubectl apply samples');
 
@@ -211,13 +247,14 @@ async function main(): Promise<number> {
   stops.unshift(() => prometheus.stop());
 
   type PodList = { items: Array<{ metadata: { name: string }; status: { phase?: string; conditions?: Array<{ type: string; status: string }> } }> };
-  const readyMiners = async (): Promise<number> => {
-    const r = await kubectl(['-n', NAMESPACE, 'get', 'pods', '-l', `minefleet.io/fleet=${FLEET}`, '-o', 'json']);
-    if (r.code !== 0) return 0;
-    return (JSON.parse(r.stdout) as PodList).items.filter(
-      (p) => p.status.phase === 'Running' && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-    ).length;
+  const readyPods = async (fleet: string): Promise<string[]> => {
+    const r = await kubectl(['-n', NAMESPACE, 'get', 'pods', '-l', `minefleet.io/fleet=${fleet}`, '-o', 'json']);
+    if (r.code !== 0) return [];
+    return (JSON.parse(r.stdout) as PodList).items
+      .filter((p) => p.status.phase === 'Running' && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+      .map((p) => p.metadata.name);
   };
+  const readyMiners = async (): Promise<number> => (await readyPods(FLEET)).length;
   const want = Number((samples.find((o) => o.kind === 'MinerFleet' && o.metadata.name === FLEET)?.spec?.replicas as number | undefined) ?? 1);
   await waitFor(async () => (await writeTargets(), (await readyMiners()) >= want ? true : undefined), {
     timeoutMs: READY_TIMEOUT_MS,
@@ -226,12 +263,21 @@ async function main(): Promise<number> {
   });
   const readyAt = Date.now();
   say(`${want} miner pods Running and Ready (t+${since()})`);
+  const supervisor = await waitFor(async () => (await writeTargets(), (await readyPods(NETWORK_FLEET))[0]), {
+    timeoutMs: READY_TIMEOUT_MS,
+    intervalMs: 1_000,
+    description: `a Ready supervisor pod of ${NAMESPACE}/${NETWORK_FLEET} (logs: ${dir})`,
+  });
+  const supervisorReadyAt = Date.now();
+  say(`network fleet ${NETWORK_FLEET}: supervisor pod ${supervisor} Running and Ready, driving ${deviceNames.length} emulated ASICs (t+${since()})`);
 
   const kubectlCmd = `${binPath('kubectl')} --kubeconfig=${cluster.kubeconfigPath}`;
   process.stdout.write(
     [
       `  kubectl            ${kubectlCmd} get mf,mp,pods -n ${NAMESPACE} -o wide`,
       `  Prometheus         ${prometheus.url}  (try: sum by (pod) (minefleet_miner_hashrate_hashes_per_second{window="10s"}))`,
+      `                     (the ASICs: minefleet_miner_hashrate_hashes_per_second{fleet="${NETWORK_FLEET}",window="60s"} by device)`,
+      `  emulated ASICs     ${targets.map((t) => `${t.name} ${asicAt[t.name]!.host}:${asicAt[t.name]!.port}`).join(', ')} (cgminer API, e.g. echo '{"command":"pools"}' | nc HOST PORT)`,
       `  litecoind RPC      ${ltc.rpcUrl} (user ${ltc.rpcUser})`,
       `  history (MongoDB)  ${mongo.uri}`,
       `  Stratum pools      ${merged.url} (merged-ltc-doge), ${tlsPool.url} (ltc-tls)`,
@@ -243,6 +289,26 @@ async function main(): Promise<number> {
   const mongoClient = new MongoClient(mongo.uri, { serverSelectionTimeoutMS: 5_000 });
   stops.unshift(() => mongoClient.close());
   const blocks = () => [...merged.blocks, ...tlsPool.blocks].filter((b) => b.accepted).length;
+  /** Shares the demo pool accepted from an emulated ASIC (its login ends in .<device name>: the supervisor's per-device worker). */
+  const deviceAccepted = (d: string) => merged.shares.filter((s) => s.result === 'accepted' && s.worker.endsWith(`.${d}`)).length;
+  /** Per device, from the supervisor pod's metrics in Prometheus: the pool it mines on, its 60 s hashrate, its accepted shares. */
+  const deviceReport = async (): Promise<string> => {
+    const sel = `fleet="${NETWORK_FLEET}",namespace="${NAMESPACE}"`;
+    const [active, rate, accepted] = await Promise.all([
+      prometheus.query(`minefleet_miner_active_pool{${sel}} == 1`),
+      prometheus.query(`max by (device) (minefleet_miner_hashrate_hashes_per_second{${sel},window="60s"})`),
+      prometheus.query(`sum by (device, pool) (minefleet_miner_shares_total{${sel},result="accepted"})`),
+    ]);
+    return deviceNames
+      .map((d) => {
+        const pool = active.find((x) => x.metric.device === d)?.metric.pool;
+        const hs = rate.find((x) => x.metric.device === d)?.value[1];
+        if (pool === undefined || hs === undefined) return `${d} no metrics yet`;
+        const n = accepted.filter((x) => x.metric.device === d && x.metric.pool === pool).reduce((sum, x) => sum + Number(x.value[1]), 0);
+        return `${d} on ${pool} ${Number(hs).toFixed(0)} H/s ${n.toFixed(0)} shares accepted`;
+      })
+      .join(', ');
+  };
   const historyCounts = async (): Promise<string> => {
     const parts: string[] = [];
     const { databases } = await mongoClient.db().admin().listDatabases();
@@ -265,6 +331,11 @@ async function main(): Promise<number> {
       `t+${since()}  Prometheus: ${Number(up[0]?.value[1] ?? 0)} pods up, miners ${Number(hashrate[0]?.value[1] ?? 0).toFixed(0)} H/s | ` +
         `${accepted} shares accepted | litecoind height ${height}, ${blocks()} blocks accepted from the miner pods | history store: ${history}`,
     );
+    const devices = await deviceReport().catch((e: unknown) => `unavailable (${(e as Error).message})`);
+    say(
+      `t+${since()}  network fleet ${NETWORK_FLEET} (supervisor metrics in Prometheus): ${devices} | ` +
+        `${DEMO_POOL} accepted from the ASICs: ${deviceNames.map((d) => `${d}=${deviceAccepted(d)}`).join(' ')}`,
+    );
   };
 
   let stopRequested = false;
@@ -274,13 +345,20 @@ async function main(): Promise<number> {
   let nextReport = Date.now();
   let nextTargets = Date.now();
   let sawBlock = false;
-  while (!stopRequested && Date.now() < deadline) {
+  let sawDevices = false;
+  // --seconds does not cut the wait for the ASICs' first shares short (DEVICES_DEADLINE_MS does).
+  while (!stopRequested && (Date.now() < deadline || !sawDevices)) {
     await new Promise((r) => setTimeout(r, 250));
     if (!sawBlock && blocks() > 0) {
       sawBlock = true;
       say(`litecoind accepted a block found by a miner pod (t+${since()})`);
     }
     if (!sawBlock && Date.now() - readyAt > BLOCK_DEADLINE_MS) break;
+    if (!sawDevices && deviceNames.every((d) => deviceAccepted(d) > 0)) {
+      sawDevices = true;
+      say(`network fleet ${NETWORK_FLEET}: all ${deviceNames.length} emulated ASICs mining on ${DEMO_POOL}, shares accepted by the pool (t+${since()})`);
+    }
+    if (!sawDevices && Date.now() - supervisorReadyAt > DEVICES_DEADLINE_MS) break;
     if (Date.now() >= nextTargets) {
       nextTargets = Date.now() + 5_000;
       await writeTargets().catch((e: unknown) => say(`pod targets: ${(e as Error).message}`));
@@ -295,7 +373,70 @@ async function main(): Promise<number> {
     say(`FAILED: litecoind accepted no block from the miner pods; see the logs in ${dir}`);
     return 1;
   }
+  if (!sawDevices && !stopRequested) {
+    const missing = deviceNames.filter((d) => deviceAccepted(d) === 0);
+    say(`FAILED: ${DEMO_POOL} accepted no share from the emulated ASIC(s) ${missing.join(', ')}; see the logs in ${dir}`);
+    return 1;
+  }
   return 0;
+}
+
+/**
+ * `miner emulate-asic` (the built miner, dist/) with `count` devices of `model` listening on
+ * `host` (ports picked by the kernel); its JSON log goes to `logFile`. It only talks to the pools
+ * the supervisor gives it (the demo's, on the same address).
+ */
+async function startEmulatedAsics(host: string, model: string, count: number, logFile: string): Promise<{ ports: number[]; stop: () => Promise<void> }> {
+  const args = ['emulate-asic', '--host', host, '--port', '0', '--count', String(count), '--model', model, '--hashrate', String(ASIC_HASHRATE)];
+  const proc = spawn(process.execPath, [MINER_MAIN, ...args], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = createWriteStream(logFile);
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  let alive = true;
+  void exited.then(() => (alive = false));
+  const ports: number[] = [];
+  let partial = '';
+  let stderr = '';
+  proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    log.write(chunk);
+    if (ports.length >= count) return;
+    partial += chunk;
+    const lines = partial.split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) {
+      try {
+        const l = JSON.parse(line) as { msg?: string; port?: number };
+        if (l.msg === 'emulated ASIC API listening' && typeof l.port === 'number') ports.push(l.port);
+      } catch {
+        // not a log line
+      }
+    }
+  });
+  proc.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    log.write(chunk);
+    stderr = (stderr + chunk).slice(-4000);
+  });
+  const stop = async (): Promise<void> => {
+    if (alive) {
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(t);
+    }
+    await new Promise((r) => log.end(r));
+  };
+  try {
+    await waitFor(
+      () => {
+        if (!alive) throw new Error(`miner emulate-asic (${model}) exited: ${stderr.trim()}`);
+        return ports.length >= count ? true : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 100, description: `${count} emulated ${model} ASIC(s) listening on ${host} (log: ${logFile})` },
+    );
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { ports, stop };
 }
 
 async function check(p: Promise<ToolResult>, what: string): Promise<ToolResult> {
@@ -309,8 +450,9 @@ async function shutdown(): Promise<void> {
 }
 
 /**
- * One node per machine: without --attach, run again under `flock` on the lock the e2e tier
- * takes, so the demo waits for a running e2e tier (or another demo) instead of failing.
+ * One node per machine: without --attach, run again under `flock` on the node lock, so the demo
+ * waits for another demo (or a test run wrapped in `flock /tmp/minefleet-node.flock`) instead of
+ * failing. The e2e tier takes no flock itself (its globalSetup refuses to start while a node runs).
  */
 function underNodeLock(): boolean {
   if (process.argv.includes('--attach') || process.env.MINEFLEET_NODE_FLOCKED === '1') return true;

@@ -31,13 +31,50 @@ export interface LocalPools {
 
 export interface LocalSampleOptions {
   pools: LocalPools;
-  /** Fleets to keep by sample name (cpu-fleet, gpu-fleet, usb-asic-fleet); default all (never asic-rack or asic-farm, whose ASICs are not local). */
+  /**
+   * Fleets to keep by sample name (cpu-fleet, gpu-fleet, usb-asic-fleet, usb-external-fleet); default all but
+   * usb-external-fleet without `externalMiner` (never asic-rack or asic-farm, whose ASICs are not local).
+   */
   fleets?: string[];
   /** cpu-fleet replicas (default 2: one hashing thread each fits the node's 2 CPUs with the rest). */
   cpuReplicas?: number;
-  /** Device nodes for usb-asic-fleet (default the sample's /dev/ttyACM*). */
+  /** Device nodes for usb-asic-fleet and usb-external-fleet (default the samples' /dev/tty*). */
   usbDevices?: string[];
+  /**
+   * The external miner of usb-external-fleet in place of the sample's bfgminer image (which is a
+   * placeholder no local registry has), e.g. the project image running `miner emulate-asic` on
+   * 127.0.0.1 at the sample's apiPort. Without it that fleet is left out.
+   */
+  externalMiner?: { image: string; command?: string[]; args?: string[]; model?: string };
+  /**
+   * Local addresses (e.g. `miner emulate-asic` on the node's bridge address) of the inline
+   * spec.device.network.targets of network fleets, by fleet and target name. A network fleet named
+   * here is kept (subject to `fleets`) with each target's host and port replaced (names and models
+   * stay the sample's); one not named is left out as before.
+   */
+  networkTargets?: Record<string, Record<string, { host: string; port: number }>>;
 }
+
+/** One inline target of a network fleet sample (spec.device.network.targets). */
+export interface SampleNetworkTarget {
+  name: string;
+  host: string;
+  port?: number;
+  model?: string;
+  [k: string]: unknown;
+}
+
+/** The inline spec.device.network.targets of the network fleet sample `fleet` (default asic-rack), as shipped. */
+export function sampleNetworkTargets(fleet = 'asic-rack', objs: SampleObject[] = readSamples()): SampleNetworkTarget[] {
+  const o = objs.find((x) => x.kind === 'MinerFleet' && x.metadata.name === fleet);
+  const targets = ((o?.spec?.device as Record<string, unknown> | undefined)?.network as Record<string, unknown> | undefined)?.targets;
+  if (!Array.isArray(targets) || targets.length === 0)
+    throw new Error(`k8s/samples: no MinerFleet ${fleet} with inline spec.device.network.targets; update test/support/samples.ts`);
+  return targets as SampleNetworkTarget[];
+}
+
+/** The sample whose device container is an external miner (spec.miner.external). */
+export const EXTERNAL_MINER_SAMPLE = 'usb-external-fleet';
 
 /** Every object of every sample file, in file order (00-secrets first). */
 export function readSamples(dir = SAMPLES_DIR): SampleObject[] {
@@ -87,9 +124,26 @@ export function localSamples(opts: LocalSampleOptions): SampleObject[] {
       } else need('local pool (unknown sample pool)');
     } else if (o.kind === 'MinerFleet') {
       if (keep && !keep.includes(name)) continue;
+      const local = opts.networkTargets?.[name];
+      if (local) {
+        const spec = o.spec ?? need('spec');
+        const network = ((spec.device as Record<string, unknown> | undefined)?.network as Record<string, unknown> | undefined) ?? need('spec.device.network');
+        if (!Array.isArray(network.targets)) need('inline spec.device.network.targets');
+        network.targets = (network.targets as SampleNetworkTarget[]).map((t) => {
+          const at = local[t.name] ?? need(`local address for its target ${t.name}`);
+          return { ...t, host: at.host, port: at.port };
+        });
+        if (spec.economics) (spec.economics as Record<string, unknown>).enabled = false;
+        out.push(o);
+        continue;
+      }
       // Its targets are a rack's LAN addresses: nothing local answers there, and the tests' network
       // stays in 127.0.0.0/8 (test/external/farm-operator.test.ts runs a network fleet on emulators).
       if (name === 'asic-rack' || name === 'asic-farm') continue;
+      if (name === EXTERNAL_MINER_SAMPLE && !opts.externalMiner) {
+        if (keep) throw new Error(`${EXTERNAL_MINER_SAMPLE} needs LocalSampleOptions.externalMiner: its bfgminer image is a placeholder`);
+        continue;
+      }
       const spec = o.spec ?? need('spec');
       const miner = (spec.miner as Record<string, unknown> | undefined) ?? need('spec.miner');
       miner.resources = SMALL;
@@ -97,11 +151,20 @@ export function localSamples(opts: LocalSampleOptions): SampleObject[] {
       if (name === 'cpu-fleet') {
         spec.replicas = opts.cpuReplicas ?? 2;
         miner.threads = 1;
-      } else if (name === 'usb-asic-fleet') {
+      } else if (name === 'usb-asic-fleet' || name === EXTERNAL_MINER_SAMPLE) {
         const device = spec.device as Record<string, unknown>;
         if (opts.usbDevices) {
           device.hostDevices = opts.usbDevices;
           device.perPod = opts.usbDevices.length;
+        }
+        if (name === EXTERNAL_MINER_SAMPLE) {
+          const external = (miner.external as Record<string, unknown> | undefined) ?? need('spec.miner.external');
+          const ext = opts.externalMiner!;
+          external.image = ext.image;
+          for (const k of ['command', 'args', 'model'] as const) {
+            if (ext[k] !== undefined) external[k] = ext[k];
+            else delete external[k];
+          }
         }
       }
     }
