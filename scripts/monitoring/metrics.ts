@@ -8,6 +8,10 @@
  * Label conventions (what Prometheus sees after relabelling):
  * - miner metrics: the target labels `namespace`, `pod` (Prometheus Operator PodMonitor) and
  *   `fleet` (relabelled from the pod label minefleet.io/fleet, helm/minefleet/templates/podmonitor.yaml).
+ *   `device` is on the sample only where `miner supervise` (miner/src/external/metrics.ts) exports
+ *   the metric too: one series per device there, no `device` label on a CPU miner. A query that
+ *   joins two of these (`on (...)`) must match on `device` as well, or aggregate it away first,
+ *   else a pod with two devices on one pool is a many-to-many match and the query errors.
  * - operator metrics about a MiningPool or MinerFleet: `namespace` and `pool`/`fleet` as labels of
  *   the sample itself (the ServiceMonitor sets honorLabels so they are not renamed exported_*).
  */
@@ -31,22 +35,24 @@ const miner = (name: string, type: MetricSpec['type'], labels: string[] = []): M
   type,
   source: 'miner',
   labels,
-  owner: 'miner/src/metrics/metrics.ts',
+  owner: labels.includes('device')
+    ? 'miner/src/metrics/metrics.ts; with device: miner/src/external/metrics.ts (miner supervise)'
+    : 'miner/src/metrics/metrics.ts',
   landed: true,
 });
 
 export const METRICS: readonly MetricSpec[] = [
   // Miner (miner/src/metrics/metrics.ts)
-  miner('minefleet_miner_hashes_total', 'counter'),
-  miner('minefleet_miner_hashrate_hashes_per_second', 'gauge', ['window']),
+  miner('minefleet_miner_hashes_total', 'counter', ['device']),
+  miner('minefleet_miner_hashrate_hashes_per_second', 'gauge', ['device', 'window']),
   miner('minefleet_miner_thread_hashrate_hashes_per_second', 'gauge', ['thread']),
-  miner('minefleet_miner_shares_total', 'counter', ['pool', 'result', 'reason']),
-  miner('minefleet_miner_difficulty', 'gauge', ['pool']),
-  miner('minefleet_miner_active_pool', 'gauge', ['pool']),
-  miner('minefleet_miner_pool_connection_state', 'gauge', ['pool', 'state']),
-  miner('minefleet_miner_reconnects_total', 'counter', ['pool', 'reason']),
-  miner('minefleet_miner_pool_switches_total', 'counter', ['from', 'to', 'cause']),
-  miner('minefleet_miner_pool_fallbacks_total', 'counter', ['from', 'to']),
+  miner('minefleet_miner_shares_total', 'counter', ['device', 'pool', 'result', 'reason']),
+  miner('minefleet_miner_difficulty', 'gauge', ['device', 'pool']),
+  miner('minefleet_miner_active_pool', 'gauge', ['device', 'pool']),
+  miner('minefleet_miner_pool_connection_state', 'gauge', ['device', 'pool', 'state']),
+  miner('minefleet_miner_reconnects_total', 'counter', ['device', 'pool', 'reason']),
+  miner('minefleet_miner_pool_switches_total', 'counter', ['device', 'from', 'to', 'cause']),
+  miner('minefleet_miner_pool_fallbacks_total', 'counter', ['device', 'from', 'to', 'reason']),
   miner('minefleet_miner_bad_messages_total', 'counter', ['pool', 'kind']),
   miner('minefleet_miner_job_age_seconds', 'gauge'),
   miner('minefleet_miner_threads', 'gauge'),
@@ -117,6 +123,8 @@ export const METRICS: readonly MetricSpec[] = [
     [
       ['minefleet_pool_up', 'gauge', ['namespace', 'pool']],
       ['minefleet_pool_probe_duration_seconds', 'histogram', ['namespace', 'pool']],
+      ['minefleet_pool_connect_duration_seconds', 'histogram', ['namespace', 'pool']],
+      ['minefleet_pool_first_job_duration_seconds', 'histogram', ['namespace', 'pool']],
       ['minefleet_pool_probes_total', 'counter', ['namespace', 'pool', 'result']],
       ['minefleet_pool_circuit_state', 'gauge', ['namespace', 'pool', 'state']],
       ['minefleet_pool_consecutive_failures', 'gauge', ['namespace', 'pool']],

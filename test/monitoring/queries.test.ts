@@ -7,7 +7,12 @@
  * each query is sent to the HTTP API: it must parse and return at least one series. A query reading
  * a metric marked landed: false (scripts/monitoring/metrics.ts) is listed by name and fails the test:
  * the dashboards ship only what the product exports.
+ *
+ * Besides the CPU miners, a `miner supervise` pod drives two emulated ASICs on one pool: its
+ * minefleet_miner_* series carry a `device` label, so every join of the dashboards is also run on
+ * a pod with two devices on one pool (a join that ignores `device` there is many-to-many and fails).
  */
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -30,13 +35,15 @@ import {
 } from '../support/index.js';
 import { OPERATOR_MAIN } from '../support/fleetRig.js';
 import { startStratumPool, type StratumPool } from '../support/stratum/index.js';
-import { baseConfig, poolEntry, startMiner, waitFor, type MinerProcess } from '../miner/helpers.js';
+import { baseConfig, poolEntry, POOL_PASSWORD, startMiner, waitFor, type MinerProcess } from '../miner/helpers.js';
+import { metricValue, startEmulators, startProc, type Proc } from '../external/helpers.js';
 import { createNamespace, fleet, secret } from '../operator/fixtures.js';
 import { allPanelQueries, dashboardVariables, parseLabelValues, pendingMetrics, substitute, type PanelQuery } from './queries.js';
 
 const NS = 'mining';
 const G = '/apis/minefleet.io/v1alpha1';
 const DIFF = 0.002;
+const DEVICES = ['asic-0', 'asic-1'];
 
 let cp: ControlPlane;
 let prom: Prometheus;
@@ -46,6 +53,8 @@ let poolB: StratumPool;
 let operator: ManagedProcess;
 let priceFeed: http.Server;
 const miners: MinerProcess[] = [];
+let asics: Awaited<ReturnType<typeof startEmulators>> | undefined;
+let supervisor: Proc | undefined;
 const startedAt = Date.now();
 
 interface Answer {
@@ -157,13 +166,58 @@ beforeAll(async () => {
   // Two fleets' miners as the PodMonitor would see them: alpha-0 on pool-a (falls back to pool-b), beta-0 on pool-b.
   miners.push(await startMiner({ ...baseConfig([poolEntry('pool-a', poolA.url), poolEntry('pool-b', poolB.url)], 'pool-a'), fleet: 'alpha', pod: 'alpha-0' }));
   miners.push(await startMiner({ ...baseConfig([poolEntry('pool-b', poolB.url)], 'pool-b'), fleet: 'beta', pod: 'beta-0' }));
+  // beta-sup-0: `miner supervise` with two emulated Antminer L3+ (real cgminer API processes) on pool-b.
+  asics = await startEmulators(['--model', 'antminer-l3plus', '--hashrate', '200', '--pool-dead-seconds', '2'], DEVICES.length);
+  const supConfig = path.join(dir, 'supervise.json');
+  writeFileSync(
+    supConfig,
+    JSON.stringify(
+      baseConfig([poolEntry('pool-b', poolB.url)], 'pool-b', {
+        fleet: 'beta',
+        pod: 'beta-sup-0',
+        external: { devices: DEVICES.map((name, i) => ({ name, host: '127.0.0.1', port: asics!.ports[i]! })), pollIntervalSeconds: 1, requestTimeoutMs: 5000 },
+      }),
+    ),
+  );
+  const sup = startProc(['supervise', '--config', supConfig], { POOL_USER: 'tester', POOL_PASS: POOL_PASSWORD });
+  supervisor = sup;
+  const supPort = await waitFor(
+    'supervisor metrics server',
+    () => {
+      if (!sup.alive()) throw new Error(`supervise exited: ${sup.stderr()}`);
+      return sup.logs.find((l) => l.msg === 'metrics server listening')?.port as number | undefined;
+    },
+    60_000,
+    100,
+  );
+  // Both devices on pool-b with a difficulty and accepted shares: the series the device joins meet on.
+  await waitFor(
+    'both devices report difficulty and accepted shares on pool-b',
+    async () => {
+      const t = await (await fetch(`http://127.0.0.1:${supPort}/metrics`)).text();
+      return DEVICES.every(
+        (device) =>
+          (metricValue(t, 'minefleet_miner_difficulty', { device, pool: 'pool-b' }) ?? 0) > 0 &&
+          (metricValue(t, 'minefleet_miner_shares_total', { device, pool: 'pool-b', result: 'accepted' }) ?? 0) > 0,
+      );
+    },
+    120_000,
+    250,
+  );
   const target = (m: MinerProcess, fleetName: string, pod: string) => ({
     targets: [`127.0.0.1:${m.metricsPort()}`],
     labels: { namespace: NS, fleet: fleetName, pod },
   });
   prom = await startPrometheus({
     scrapeConfigs: [
-      { job_name: 'minefleet-miners', static_configs: [target(miners[0]!, 'alpha', 'alpha-0'), target(miners[1]!, 'beta', 'beta-0')] },
+      {
+        job_name: 'minefleet-miners',
+        static_configs: [
+          target(miners[0]!, 'alpha', 'alpha-0'),
+          target(miners[1]!, 'beta', 'beta-0'),
+          { targets: [`127.0.0.1:${supPort}`], labels: { namespace: NS, fleet: 'beta', pod: 'beta-sup-0' } },
+        ],
+      },
       { job_name: 'minefleet-operator', static_configs: [{ targets: [`127.0.0.1:${metricsPort}`] }] },
     ],
   });
@@ -190,6 +244,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const m of miners) await m.stop();
+  await supervisor?.stop();
+  await asics?.p.stop();
   await operator?.stop();
   await prom?.stop();
   await poolB?.stop();
@@ -266,4 +322,41 @@ describe('every dashboard query on a real Prometheus', () => {
     expect(waiting.map((r) => `${r.q.dashboard} / ${r.q.panel} ${r.q.refId}`)).toEqual([]);
     expect(results.filter((r) => r.answer.series === 0).map((r) => `${r.q.dashboard} / ${r.q.panel} ${r.q.refId}`)).toEqual([]);
   }, 400_000);
+
+  it('pool-credited hashrate joins shares and difficulty per device: a pod with two devices on one pool is no many-to-many match', async () => {
+    const q = allPanelQueries().find((x) => x.panel === 'Hashrate credited by pools')!;
+    const vars = { namespace: '.+', fleet: '.+' };
+    const expr = substitute(q.expr, vars);
+    expect(expr).toContain('on (namespace, pod, device, pool) group_left ()');
+    // The data does hold the hazard: without device in the join, Prometheus refuses the query.
+    const naive = expr
+      .replace('sum by (namespace, fleet, pod, device, pool)', 'sum by (namespace, fleet, pod, pool)')
+      .replace('on (namespace, pod, device, pool)', 'on (namespace, pod, pool)');
+    expect(naive).not.toContain('device');
+    const refused = await ask(q, naive);
+    expect(refused.ok, naive).toBe(false);
+    expect(refused.error).toMatch(/many-to-many|duplicate series/);
+    // The dashboard's query answers, and beta's credited rate counts the supervisor's devices: it
+    // is more than beta-0 (the CPU miner) alone.
+    const answer = await ask(q, expr);
+    expect(answer).toMatchObject({ ok: true });
+    expect(answer.series).toBeGreaterThanOrEqual(2);
+    // One evaluation time for the three, so they see the same samples.
+    const at = String(Date.now() / 1000);
+    const instant = async (e: string): Promise<number> => {
+      const body = (await (await fetch(`${prom.url}/api/v1/query?${new URLSearchParams({ query: e, time: at }).toString()}`)).json()) as {
+        data: { result: Array<{ value: [number, string] }> };
+      };
+      return Number(body.data.result[0]?.value[1] ?? NaN);
+    };
+    const beta = await instant(substitute(q.expr, { ...vars, fleet: 'beta' }));
+    const betaCpu = await instant(
+      `(sum(rate(minefleet_miner_shares_total{namespace="${NS}", pod="beta-0", result="accepted"}[30s]) * on (pool) group_left () minefleet_miner_difficulty{namespace="${NS}", pod="beta-0"}) * 65536) or vector(0)`,
+    );
+    const devices = await instant(
+      `sum(sum by (device, pool) (rate(minefleet_miner_shares_total{namespace="${NS}", pod="beta-sup-0", result="accepted"}[30s])) * on (device, pool) group_left () minefleet_miner_difficulty{namespace="${NS}", pod="beta-sup-0"}) * 65536`,
+    );
+    expect(devices).toBeGreaterThan(0);
+    expect(beta).toBeCloseTo(betaCpu + devices, 6);
+  });
 });

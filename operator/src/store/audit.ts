@@ -49,7 +49,10 @@ export interface ProbeRecord {
   pool: string;
   time: Date;
   ok: boolean;
+  /** Time to the first mining.notify (successful probes). */
   latencyMs?: number;
+  /** TCP connect (plain) or TLS handshake done (stratum+ssl), for every probe that got connected. */
+  connectMs?: number;
   circuit?: 'Closed' | 'Open' | 'HalfOpen';
   error?: string;
 }

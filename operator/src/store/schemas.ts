@@ -177,6 +177,7 @@ export const ProbeDocSchema = z
     time: z.date(),
     ok: z.boolean(),
     latencyMs: nonNegative.optional(),
+    connectMs: nonNegative.optional(),
     circuit: z.enum(['Closed', 'Open', 'HalfOpen']).optional(),
     error: z.string().max(4096).optional(),
     probedBy: z.string().max(253).optional(),

@@ -94,11 +94,13 @@ export const farmOverview: DashboardSpec = {
         {
           kind: 'timeseries',
           title: 'Hashrate credited by pools',
-          description: `Accepted shares per second × share difficulty × 65536, per fleet: what the pools pay for. ${HASHRATE_CONVENTION}`,
+          description: `Accepted shares per second × share difficulty × 65536, per fleet: what the pools pay for. Each miner's (or each device's, under miner supervise) shares are weighed with its own difficulty on that pool. ${HASHRATE_CONVENTION}`,
           unit: UNITS.hashrate,
           queries: [
             {
-              expr: `sum by (namespace, fleet) (sum by (namespace, fleet, pod, pool) (rate(${shares}{${F}, result="accepted"}[${R}])) * on (namespace, pod, pool) group_left () ${metric('minefleet_miner_difficulty')}{${F}}) * 65536`,
+              // Joined per device too: a supervisor labels shares and difficulty per device, and two devices of one pod on one pool
+              // would otherwise be a many-to-many match (the query fails). A CPU miner has no device label (empty on both sides).
+              expr: `sum by (namespace, fleet) (sum by (namespace, fleet, pod, device, pool) (rate(${shares}{${F}, result="accepted"}[${R}])) * on (namespace, pod, device, pool) group_left () ${metric('minefleet_miner_difficulty')}{${F}}) * 65536`,
               legend: '{{fleet}}',
             },
           ],
@@ -185,7 +187,7 @@ export const farmOverview: DashboardSpec = {
           kind: 'timeseries',
           title: 'Margin',
           description:
-            '(revenue − cost) / revenue per fleet, as the last economics evaluation computed it; the fleet suspends below spec.economics.minMarginPercent.',
+            'Profit over cost per fleet, (revenue − cost) / cost × 100 (100% = revenue twice the electricity cost; no value while electricity is free), as the last economics evaluation computed it; the fleet suspends below spec.economics.minMarginPercent.',
           unit: UNITS.percent,
           queries: [{ expr: `max by (namespace, fleet) (${metric('minefleet_fleet_margin_percent')}{${F}})`, legend: '{{fleet}}' }],
           w: 6,

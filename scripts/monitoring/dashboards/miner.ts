@@ -96,12 +96,12 @@ export const minerDashboard: DashboardSpec = {
           kind: 'timeseries',
           title: 'Fallbacks and pool switches',
           description:
-            'Automatic falls to the next pool after a dead connection, and every active-pool change by cause (config, runtime decision of the operator, fallback).',
+            "Automatic falls to the next pool by reason (connection refused or reset, TLS, authorize refused, no or only invalid jobs, submits unanswered or all rejected; a device's own failover under miner supervise), and every active-pool change by cause (config, runtime decision of the operator, fallback).",
           unit: UNITS.count,
           queries: [
             {
-              expr: `sum by (namespace, pod, from, to) (increase(${metric('minefleet_miner_pool_fallbacks_total')}{${S}}[${R}]))`,
-              legend: '{{pod}} fallback {{from}} → {{to}}',
+              expr: `sum by (namespace, pod, from, to, reason) (increase(${metric('minefleet_miner_pool_fallbacks_total')}{${S}}[${R}]))`,
+              legend: '{{pod}} fallback {{from}} → {{to}} ({{reason}})',
             },
             {
               expr: `sum by (namespace, pod, to, cause) (increase(${metric('minefleet_miner_pool_switches_total')}{${S}}[${R}]))`,

@@ -6,6 +6,8 @@ const P = 'namespace=~"$namespace", pool=~"$pool"';
 const FP = 'namespace=~"$namespace", fleet=~"$fleet", pool=~"$pool"';
 const R = '$__rate_interval';
 const shares = metric('minefleet_miner_shares_total');
+/** p-quantile per pool of an operator histogram. */
+const quantile = (q: number, histogram: string) => `histogram_quantile(${q}, sum by (namespace, pool, le) (rate(${metric(histogram)}_bucket{${P}}[${R}])))`;
 
 export const poolsDashboard: DashboardSpec = {
   uid: 'minefleet-pools',
@@ -38,19 +40,27 @@ export const poolsDashboard: DashboardSpec = {
         },
         {
           kind: 'timeseries',
-          title: 'Probe latency and time to first job',
+          title: 'Probe latency',
           description:
-            'Probe duration quantiles: a probe runs connect, TLS, mining.subscribe, mining.authorize and waits for the first mining.notify, so its duration is the time to first job.',
+            'p50 and p99 of the two phases of a probe. Connect: TCP connect, and for stratum+ssl the TLS handshake, of every probe that got a connection (failed ones too): the network path to the pool. Time to first job: from the start of a successful probe (connect, mining.subscribe, mining.authorize) to the first mining.notify: how soon a miner switched to this pool has work.',
           unit: UNITS.seconds,
           queries: [
-            {
-              expr: `histogram_quantile(0.5, sum by (namespace, pool, le) (rate(${metric('minefleet_pool_probe_duration_seconds')}_bucket{${P}}[${R}])))`,
-              legend: '{{pool}} p50',
-            },
-            {
-              expr: `histogram_quantile(0.99, sum by (namespace, pool, le) (rate(${metric('minefleet_pool_probe_duration_seconds')}_bucket{${P}}[${R}])))`,
-              legend: '{{pool}} p99',
-            },
+            { expr: quantile(0.5, 'minefleet_pool_connect_duration_seconds'), legend: '{{pool}} connect p50' },
+            { expr: quantile(0.99, 'minefleet_pool_connect_duration_seconds'), legend: '{{pool}} connect p99' },
+            { expr: quantile(0.5, 'minefleet_pool_first_job_duration_seconds'), legend: '{{pool}} time to first job p50' },
+            { expr: quantile(0.99, 'minefleet_pool_first_job_duration_seconds'), legend: '{{pool}} time to first job p99' },
+          ],
+          w: 12,
+        },
+        {
+          kind: 'timeseries',
+          title: 'Probe duration (every probe)',
+          description:
+            'p50 and p99 of the whole probe, failed ones included: a probe that ends at spec.probe.timeoutSeconds (Timeout, NoWork) counts here at its timeout, while Probe latency shows only its connect.',
+          unit: UNITS.seconds,
+          queries: [
+            { expr: quantile(0.5, 'minefleet_pool_probe_duration_seconds'), legend: '{{pool}} p50' },
+            { expr: quantile(0.99, 'minefleet_pool_probe_duration_seconds'), legend: '{{pool}} p99' },
           ],
           w: 12,
         },
@@ -60,7 +70,7 @@ export const poolsDashboard: DashboardSpec = {
           description: 'Probes per second by result.',
           unit: UNITS.perSecond,
           queries: [{ expr: `sum by (namespace, pool, result) (rate(${metric('minefleet_pool_probes_total')}{${P}}[${R}]))`, legend: '{{pool}} {{result}}' }],
-          w: 12,
+          w: 24,
           stack: true,
         },
         {

@@ -34,7 +34,7 @@ export const CONTROLLER_NAME = 'miningpool';
 export const FIELD_MANAGER = 'minefleet-operator';
 
 type PoolObj = MiningPool & KubeObject;
-type Outcome = ProbeResult | { ok: false; reason: 'SecretNotFound' | 'InvalidSpec'; message: string; totalMs: number };
+type Outcome = ProbeResult | { ok: false; reason: 'SecretNotFound' | 'InvalidSpec'; message: string; totalMs: number; connectMs?: undefined };
 
 export interface MiningPoolControllerOptions {
   /** Probes in flight at most (one worker per probe). */
@@ -145,6 +145,8 @@ export class MiningPoolReconciler implements Reconciler {
 
     this.metrics.probes.inc({ namespace: ns, pool: req.name, result: outcome.ok ? 'ok' : outcome.reason });
     this.metrics.probeDuration.observe({ namespace: ns, pool: req.name }, outcome.totalMs / 1000);
+    if (outcome.connectMs !== undefined) this.metrics.connectDuration.observe({ namespace: ns, pool: req.name }, outcome.connectMs / 1000);
+    if (outcome.ok) this.metrics.firstJobDuration.observe({ namespace: ns, pool: req.name }, outcome.firstJobMs / 1000);
     this.metrics.setCircuit(ns, req.name, after.state);
     this.metrics.setConsecutiveFailures(ns, req.name, after.consecutiveFailures);
     this.audit.probe({
@@ -152,6 +154,7 @@ export class MiningPoolReconciler implements Reconciler {
       pool: req.name,
       time: new Date(this.now()),
       ok: outcome.ok,
+      ...(outcome.connectMs !== undefined ? { connectMs: outcome.connectMs } : {}),
       ...(outcome.ok ? { latencyMs: outcome.firstJobMs } : { error: outcome.message }),
       circuit: after.state,
     });

@@ -5,6 +5,8 @@ import { CIRCUIT_STATES, type CircuitState } from '../../api/v1alpha1/index.js';
 export class PoolMetrics {
   readonly up: Gauge;
   readonly probeDuration: Histogram;
+  readonly connectDuration: Histogram;
+  readonly firstJobDuration: Histogram;
   readonly probes: Counter;
   readonly circuit: Gauge;
   readonly consecutiveFailures: Gauge;
@@ -20,6 +22,21 @@ export class PoolMetrics {
     this.probeDuration = new Histogram({
       name: 'minefleet_pool_probe_duration_seconds',
       help: 'Duration of a pool probe (connect, TLS, subscribe, authorize, first job)',
+      labelNames: ['namespace', 'pool'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    // The two phases of a probe, apart: the network (connect, TLS) and the pool (time to work).
+    this.connectDuration = new Histogram({
+      name: 'minefleet_pool_connect_duration_seconds',
+      help: 'Connect time of a pool probe that connected: TCP connect, and for stratum+ssl the TLS handshake (failed probes too once connected)',
+      labelNames: ['namespace', 'pool'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.firstJobDuration = new Histogram({
+      name: 'minefleet_pool_first_job_duration_seconds',
+      help: 'Time from the start of a successful pool probe to the first mining.notify (connect, subscribe, authorize, first job)',
       labelNames: ['namespace', 'pool'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,

@@ -18,8 +18,14 @@ export interface ProbeTarget {
   tls?: { ca?: string; serverName?: string; insecureSkipVerify?: boolean };
 }
 
+/**
+ * connectMs: start to the TCP connect (plain) or the end of the TLS handshake (stratum+ssl), i.e.
+ * until the session could send mining.subscribe; set on a failure too when the probe got that far.
+ * firstJobMs: start to the first mining.notify (successful probes only). totalMs: the whole probe.
+ */
 export type ProbeResult =
-  { ok: true; connectMs: number; firstJobMs: number; totalMs: number } | { ok: false; reason: ProbeFailureReason; message: string; totalMs: number };
+  | { ok: true; connectMs: number; firstJobMs: number; totalMs: number }
+  | { ok: false; reason: ProbeFailureReason; message: string; totalMs: number; connectMs?: number };
 
 const REASON_OF: Record<SessionFailureKind, ProbeFailureReason> = {
   connect: 'ConnectFailed',
@@ -79,7 +85,8 @@ export function probePool(target: ProbeTarget, timeoutMs: number, log: Logger, s
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       void client.stop(0);
-      resolve(r.ok ? r : { ...r, message: scrub(r.message, [target.password, target.login]) });
+      // A failure after the connect (TLS done, or plain TCP up) still measured the connect.
+      resolve(r.ok ? r : { ...r, message: scrub(r.message, [target.password, target.login]), ...(connectMs !== undefined ? { connectMs } : {}) });
     };
     const timer = setTimeout(() => {
       if (client.state === 'authorized') {
