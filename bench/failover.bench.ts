@@ -22,7 +22,6 @@ import path from 'node:path';
 import { KubeRest } from '../operator/src/runtime/rest.js';
 import {
   createMinerFleet,
-  createMiningPool,
   firstAccepted,
   poolAvailable,
   prepareNamespace,
@@ -30,7 +29,8 @@ import {
   runtimeOf,
   startFleetMiners,
   startOperatorProcess,
-  startRestartablePool,
+  startProbedPools,
+  waitPoolsAvailable,
   workerOf,
   type RestartablePool,
   type RigMiner,
@@ -73,15 +73,9 @@ export async function run(): Promise<BenchRow[]> {
   let op: Awaited<ReturnType<typeof startOperatorProcess>> | undefined;
   try {
     await prepareNamespace(cp, rest, NS);
-    for (const name of ['pa', 'pb']) {
-      pools[name] = await startRestartablePool(name);
-      await createMiningPool(rest, NS, name, pools[name].url, PROBE);
-    }
+    Object.assign(pools, await startProbedPools(rest, NS, ['pa', 'pb'], PROBE));
     op = await startOperatorProcess(cp, { dir, namespace: NS, logLevel: 'info' });
-    await waitFor(async () => (await poolAvailable(rest, NS, 'pa')) && (await poolAvailable(rest, NS, 'pb')), {
-      timeoutMs: 60_000,
-      description: 'both pools probed Available',
-    });
+    await waitPoolsAvailable(rest, NS, ['pa', 'pb'], 'both pools probed Available');
     await createMinerFleet(
       rest,
       NS,

@@ -11,17 +11,16 @@ import { makeTempDir, sleep, startControlPlane, waitFor, type ControlPlane } fro
 import {
   capturedOutputs,
   createMinerFleet,
-  createMiningPool,
   firstAccepted,
   G,
-  poolAvailable,
   prepareNamespace,
   requireBuild,
   RIG_POOL_PASSWORD,
   runtimeOf,
   startFleetMiners,
   startOperatorProcess,
-  startRestartablePool,
+  startProbedPools,
+  waitPoolsAvailable,
   workerOf,
   type OperatorProcess,
   type RestartablePool,
@@ -52,15 +51,9 @@ beforeAll(async () => {
   cp = await startControlPlane();
   rest = new KubeRest(cp.kubeConfig);
   await prepareNamespace(cp, rest, NS);
-  for (const name of POOLS) {
-    pools[name] = await startRestartablePool(name);
-    await createMiningPool(rest, NS, name, pools[name].url, PROBE);
-  }
+  Object.assign(pools, await startProbedPools(rest, NS, POOLS, PROBE));
   op = await startOperatorProcess(cp, { dir, namespace: NS });
-  await waitFor(async () => (await poolAvailable(rest, NS, 'pa')) && (await poolAvailable(rest, NS, 'pb')), {
-    timeoutMs: 60_000,
-    description: 'pools Available',
-  });
+  await waitPoolsAvailable(rest, NS, POOLS);
   await createMinerFleet(
     rest,
     NS,

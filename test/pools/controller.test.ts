@@ -5,15 +5,13 @@
  * spread over real Pod objects, and the pool password nowhere in logs, Events or status.
  */
 import { readFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupMinerFleetController } from '../../operator/src/controllers/minerfleet/controller.js';
 import { setupMiningPoolController } from '../../operator/src/controllers/miningpool/controller.js';
 import { Manager } from '../../operator/src/runtime/manager.js';
 import { isNotFound, KubeRest } from '../../operator/src/runtime/rest.js';
 import { MemoryAuditSink } from '../../operator/src/store/audit.js';
-import { installCrds, startControlPlane, type ControlPlane } from '../support/index.js';
+import { captureLogger, installCrds, startControlPlane, type ControlPlane } from '../support/index.js';
 import { startStratumPool, type StratumPool } from '../support/stratum/index.js';
 import { createNamespace, SECRET_PASSWORD } from '../operator/fixtures.js';
 import { eventually } from '../operator/helpers.js';
@@ -27,16 +25,7 @@ let mgr: Manager;
 let running: Promise<unknown>;
 let poolCtl: ReturnType<typeof setupMiningPoolController>;
 const audit = new MemoryAuditSink();
-const logLines: string[] = [];
-const log = pino(
-  { level: 'debug' },
-  new Writable({
-    write(chunk, _e, cb) {
-      logLines.push(String(chunk));
-      cb();
-    },
-  }),
-);
+const { log, lines: logLines } = captureLogger();
 const stratum: StratumPool[] = [];
 
 const get = async (p: string): Promise<Any | undefined> => {
@@ -96,7 +85,7 @@ afterAll(async () => {
   for (const p of stratum) await p.stop();
   await cp?.stop();
   // The pool password never appears in any log line, Event or status we produced.
-  expect(logLines.join('')).not.toContain(SECRET_PASSWORD);
+  expect(logLines.join('\n')).not.toContain(SECRET_PASSWORD);
 });
 
 async function pool(opts: Parameters<typeof startStratumPool>[0] = {}) {

@@ -14,7 +14,6 @@ import { makeTempDir, sleep, startControlPlane, waitFor, type ControlPlane } fro
 import {
   capturedOutputs,
   createMinerFleet,
-  createMiningPool,
   G,
   poolAvailable,
   prepareNamespace,
@@ -22,7 +21,8 @@ import {
   RIG_POOL_PASSWORD,
   runtimeOf,
   startOperatorProcess,
-  startRestartablePool,
+  startProbedPools,
+  waitPoolsAvailable,
   type OperatorProcess,
   type RestartablePool,
 } from '../support/fleetRig.js';
@@ -46,15 +46,9 @@ beforeAll(async () => {
   cp = await startControlPlane();
   rest = new KubeRest(cp.kubeConfig);
   await prepareNamespace(cp, rest, NS);
-  for (const name of ['pa', 'pb']) {
-    pools[name] = await startRestartablePool(name);
-    await createMiningPool(rest, NS, name, pools[name].url, PROBE);
-  }
+  Object.assign(pools, await startProbedPools(rest, NS, ['pa', 'pb'], PROBE));
   op = await startOperatorProcess(cp, { dir, namespace: NS });
-  await waitFor(async () => (await poolAvailable(rest, NS, 'pa')) && (await poolAvailable(rest, NS, 'pb')), {
-    timeoutMs: 60_000,
-    description: 'pools Available',
-  });
+  await waitPoolsAvailable(rest, NS, ['pa', 'pb']);
   await createMinerFleet(
     rest,
     NS,

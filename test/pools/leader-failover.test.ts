@@ -14,16 +14,15 @@ import { makeTempDir, sleep, startControlPlane, startFerretDB, waitFor, type Con
 import {
   capturedOutputs,
   createMinerFleet,
-  createMiningPool,
   G,
   getOrUndefined,
-  poolAvailable,
   prepareNamespace,
   requireBuild,
   RIG_POOL_PASSWORD,
   runtimeOf,
   startOperatorProcess,
-  startRestartablePool,
+  startProbedPools,
+  waitPoolsAvailable,
   type OperatorProcess,
   type RestartablePool,
 } from '../support/fleetRig.js';
@@ -90,10 +89,7 @@ beforeAll(async () => {
   mongo = new MongoClient(ferret.uri);
   rest = new KubeRest(cp.kubeConfig);
   await prepareNamespace(cp, rest, NS);
-  for (const name of ['pa', 'pb']) {
-    pools[name] = await startRestartablePool(name);
-    await createMiningPool(rest, NS, name, pools[name].url, PROBE);
-  }
+  Object.assign(pools, await startProbedPools(rest, NS, ['pa', 'pb'], PROBE));
   await startOp('op-a');
   await waitFor(async () => (await holder()) === 'op-a', { timeoutMs: 60_000, description: 'op-a leads' });
   await startOp('op-b');
@@ -101,10 +97,7 @@ beforeAll(async () => {
     timeoutMs: 60_000,
     description: 'op-b ready as a standby',
   });
-  await waitFor(async () => (await poolAvailable(rest, NS, 'pa')) && (await poolAvailable(rest, NS, 'pb')), {
-    timeoutMs: 60_000,
-    description: 'pools Available',
-  });
+  await waitPoolsAvailable(rest, NS, ['pa', 'pb']);
   await createMinerFleet(
     rest,
     NS,

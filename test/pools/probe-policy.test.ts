@@ -12,14 +12,12 @@
  * The pool password appears in no log line, status or Event.
  */
 import net from 'node:net';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupMiningPoolController } from '../../operator/src/controllers/miningpool/controller.js';
 import { Manager } from '../../operator/src/runtime/manager.js';
 import { KubeRest } from '../../operator/src/runtime/rest.js';
 import { MemoryAuditSink } from '../../operator/src/store/audit.js';
-import { sleep, startControlPlane, waitFor, type ControlPlane } from '../support/index.js';
+import { captureLogger, sleep, startControlPlane, waitFor, type ControlPlane } from '../support/index.js';
 import { capturedOutputs, createMiningPool, G, getOrUndefined, prepareNamespace, RIG_POOL_PASSWORD, type ProbePolicyInput } from '../support/fleetRig.js';
 import { startStratumPool, type StratumPool, type StratumPoolOptions } from '../support/stratum/index.js';
 
@@ -31,16 +29,7 @@ let rest: KubeRest;
 let mgr: Manager;
 let running: Promise<unknown>;
 const audit = new MemoryAuditSink();
-const logLines: string[] = [];
-const log = pino(
-  { level: 'debug' },
-  new Writable({
-    write(chunk, _e, cb) {
-      logLines.push(String(chunk));
-      cb();
-    },
-  }),
-);
+const { log, lines: logLines } = captureLogger();
 const stratum: StratumPool[] = [];
 const proxies: DelayProxy[] = [];
 
@@ -402,7 +391,7 @@ describe('MiningPool spec.probe on real pools', () => {
   }, 180_000);
 
   it('no pool password in the controller log, status or Events', async () => {
-    expect(logLines.join('')).not.toContain(RIG_POOL_PASSWORD);
+    expect(logLines.join('\n')).not.toContain(RIG_POOL_PASSWORD);
     // A list can meet a 429 "storage is (re)initializing" from a CRD's watch cache nobody watched yet: retry it.
     const outputs = await waitFor(() => capturedOutputs(rest, NS, []), { timeoutMs: 30_000, description: 'status, Events and objects of the namespace' });
     for (const { what, text } of outputs) expect(text.includes(RIG_POOL_PASSWORD), what).toBe(false);

@@ -7,8 +7,6 @@
  * are left out of the fleet's miner config, which fails over to the verified pool.
  */
 import { readFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { setupMinerFleetController } from '../../operator/src/controllers/minerfleet/controller.js';
@@ -18,7 +16,7 @@ import type { TlsPolicy } from '../../operator/src/controllers/miningpool/tls-po
 import { Manager } from '../../operator/src/runtime/manager.js';
 import { KubeRest } from '../../operator/src/runtime/rest.js';
 import { MemoryAuditSink } from '../../operator/src/store/audit.js';
-import { startControlPlane, type ControlPlane } from '../support/index.js';
+import { captureLogger, startControlPlane, type ControlPlane } from '../support/index.js';
 import { G, getOrUndefined, prepareNamespace, RIG_POOL_PASSWORD } from '../support/fleetRig.js';
 import { startStratumPool, type StratumPool } from '../support/stratum/index.js';
 import { eventually } from '../operator/helpers.js';
@@ -28,16 +26,7 @@ const NS = 'tls';
 const FLEET = 'farm';
 let cp: ControlPlane;
 let rest: KubeRest;
-const logLines: string[] = [];
-const log = pino(
-  { level: 'debug' },
-  new Writable({
-    write(chunk, _e, cb) {
-      logLines.push(String(chunk));
-      cb();
-    },
-  }),
-);
+const { log, lines: logLines } = captureLogger();
 const stratum: StratumPool[] = [];
 let operator: { stop: () => Promise<void> } | undefined;
 
@@ -142,7 +131,7 @@ afterAll(async () => {
   await operator?.stop();
   for (const p of stratum) await p.stop();
   await cp?.stop();
-  expect(logLines.join('')).not.toContain(RIG_POOL_PASSWORD);
+  expect(logLines.join('\n')).not.toContain(RIG_POOL_PASSWORD);
 });
 
 describe('TLS policy through the controllers', () => {

@@ -6,27 +6,16 @@
  * The pure policy (tlsPolicyViolation / tlsCondition) is checked on its own.
  */
 import { readFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StratumClient, type SessionFailure } from '../../miner/src/stratum/client.js';
 import { probePool, type ProbeTarget } from '../../operator/src/controllers/miningpool/probe.js';
 import { tlsCondition, tlsPolicyViolation } from '../../operator/src/controllers/miningpool/tls-policy.js';
+import { captureLogger } from '../support/index.js';
 import { startStratumPool, TEST_POOL_SERVER_NAME, type StratumPool, type StratumPoolOptions } from '../support/stratum/index.js';
 
 const silent = pino({ level: 'silent' });
 const PASSWORD = 'tls-secret-pw-987';
-
-function capture(): { log: pino.Logger; lines: string[] } {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _e, cb) {
-      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-      cb();
-    },
-  });
-  return { log: pino({ level: 'debug' }, sink), lines };
-}
 
 /** One session of the miner's client: its first failure, or 'job' when it got work. */
 function minerSession(
@@ -95,7 +84,7 @@ describe('TLS policy against real TLS pools', () => {
         expect(probe.message).toContain(c.code);
         expect(probe.message).not.toContain(PASSWORD);
       }
-      const m = capture();
+      const m = captureLogger();
       const f = await minerSession(p, tls, m.log);
       expect(f).toMatchObject({ kind: 'tls' });
       expect((f as SessionFailure).message).toContain(c.cause);
@@ -111,7 +100,7 @@ describe('TLS policy against real TLS pools', () => {
         return;
       }
       expect(await probePool(target(p, insecure), 5000, silent)).toMatchObject({ ok: true });
-      const mi = capture();
+      const mi = captureLogger();
       expect(await minerSession(p, insecure, mi.log)).toBe('job');
       const warn = mi.lines.map((l) => JSON.parse(l) as { msg: string; level: number; cause?: string }).find((l) => l.msg.includes('NOT verified'));
       // The verification error is logged, not enforced (without a CA bundle OpenSSL names the first problem it meets).

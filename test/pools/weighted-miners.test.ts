@@ -11,17 +11,16 @@ import { makeTempDir, startControlPlane, waitFor, type ControlPlane } from '../s
 import {
   capturedOutputs,
   createMinerFleet,
-  createMiningPool,
   firstAccepted,
   G,
-  poolAvailable,
   prepareNamespace,
   requireBuild,
   RIG_POOL_PASSWORD,
   runtimeOf,
   startFleetMiners,
   startOperatorProcess,
-  startRestartablePool,
+  startProbedPools,
+  waitPoolsAvailable,
   workerOf,
   type OperatorProcess,
   type RestartablePool,
@@ -76,15 +75,9 @@ beforeAll(async () => {
   cp = await startControlPlane();
   rest = new KubeRest(cp.kubeConfig);
   await prepareNamespace(cp, rest, NS);
-  for (const name of Object.keys(WEIGHTS)) {
-    pools[name] = await startRestartablePool(name);
-    await createMiningPool(rest, NS, name, pools[name].url, PROBE);
-  }
+  Object.assign(pools, await startProbedPools(rest, NS, Object.keys(WEIGHTS), PROBE));
   op = await startOperatorProcess(cp, { dir, namespace: NS });
-  await waitFor(async () => (await Promise.all(Object.keys(WEIGHTS).map((p) => poolAvailable(rest, NS, p)))).every(Boolean), {
-    timeoutMs: 60_000,
-    description: 'pools Available',
-  });
+  await waitPoolsAvailable(rest, NS, Object.keys(WEIGHTS));
   await createMinerFleet(
     rest,
     NS,

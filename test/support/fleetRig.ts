@@ -106,6 +106,26 @@ export async function poolAvailable(rest: KubeRest, ns: string, pool: string): P
   return p?.status?.conditions?.find((c: Any) => c.type === 'Available')?.status === 'True';
 }
 
+/** A restartable test pool per name, each with its MiningPool (probed with `probe`), started one after the other. */
+export async function startProbedPools(
+  rest: KubeRest,
+  ns: string,
+  names: readonly string[],
+  probe: ProbePolicyInput,
+): Promise<Record<string, RestartablePool>> {
+  const pools: Record<string, RestartablePool> = {};
+  for (const name of names) {
+    pools[name] = await startRestartablePool(name);
+    await createMiningPool(rest, ns, name, pools[name].url, probe);
+  }
+  return pools;
+}
+
+/** Until the operator has probed every named pool Available. */
+export async function waitPoolsAvailable(rest: KubeRest, ns: string, names: readonly string[], description = 'pools Available'): Promise<void> {
+  await waitFor(async () => (await Promise.all(names.map((p) => poolAvailable(rest, ns, p)))).every(Boolean), { timeoutMs: 60_000, description });
+}
+
 // ---- operator ---------------------------------------------------------------------------------
 
 export interface OperatorProcess {

@@ -11,6 +11,7 @@ export { startFerretDB, type FerretDB } from './ferretdb.js';
 export { startLitecoind, type Litecoind } from './litecoind.js';
 export { startPrometheus, type Prometheus, type PrometheusOptions, type PromSample } from './prometheus.js';
 export { VERSIONS } from './versions.js';
+export { captureLogger } from './log.js';
 export { startNode, PAUSE_IMAGE, PROJECT_IMAGE, PROJECT_IMAGE_TAR, NODE_IP, NODE_NAME, NODE_BRIDGE, POD_SUBNET, SERVICE_CIDR, type Node } from './node.js';
 export { containmentDropCounters, ipsetNames, iptablesRules, readSysctls } from './nodeNetwork.js';
 export { startStallProxy, type StallProxy } from './stall-proxy.js';

@@ -3,7 +3,7 @@ import type { V1EnvVar, V1Volume, V1VolumeMount } from '@kubernetes/client-node'
 import { stringify } from 'yaml';
 import { MinerConfigSchema, type ExternalConfigInput, type MinerConfigInput } from '#miner/config';
 import { RUNTIME_KEY_DEFAULT } from '#miner/runtime';
-import type { MinerFleet } from '../../../api/v1alpha1/index.js';
+import { SUPERVISOR_METRICS_PORT, type MinerFleet } from '../../../api/v1alpha1/index.js';
 import type { DeviceAccess } from './device.js';
 import { fleetName, fleetNamespace } from './metadata.js';
 import type { OrderedPool } from './pools.js';
@@ -18,7 +18,8 @@ export const CONFIG_PATH = `${CONFIG_DIR}/${MINER_CONFIG_KEY}`;
  * create the mount point in that read-only volume, which fails on some runtimes.
  */
 export const TLS_DIR = '/etc/minefleet-tls';
-export const DEFAULT_METRICS_PORT = 9100;
+/** One number for the pods' metrics/probe port and the port the API refuses for an external miner. */
+export const DEFAULT_METRICS_PORT = SUPERVISOR_METRICS_PORT;
 
 /** How one pool reaches the pod: env vars for its login, a volume for its CA. */
 export interface PoolWiring {
